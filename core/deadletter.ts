@@ -1,0 +1,57 @@
+import type { ErrorCode } from './errors.js';
+
+/** Largest payload kept verbatim in a dead-letter record; the rest is cut and its size recorded. */
+export const DEAD_LETTER_PAYLOAD_MAX = 64 * 1024;
+
+/** An inspectable record of input that could not be processed. Nothing is dropped without one. */
+export interface DeadLetter {
+  readonly stage: string;
+  readonly code: ErrorCode;
+  readonly error: string;
+  readonly topic?: string;
+  readonly key?: string | null;
+  /** Where it came from: a replay line number, or a Kafka partition and offset. */
+  readonly source?: { readonly line?: number; readonly partition?: number; readonly offset?: string | number };
+  readonly payload: string;
+  readonly payload_bytes: number;
+  readonly payload_truncated: boolean;
+}
+
+export function makeDeadLetter(
+  args: Omit<DeadLetter, 'payload' | 'payload_bytes' | 'payload_truncated'> & { payload: string },
+): DeadLetter {
+  const bytes = Buffer.byteLength(args.payload, 'utf8');
+  const truncated = bytes > DEAD_LETTER_PAYLOAD_MAX;
+  return {
+    ...args,
+    payload: truncated ? Buffer.from(args.payload, 'utf8').subarray(0, DEAD_LETTER_PAYLOAD_MAX).toString('utf8') : args.payload,
+    payload_bytes: bytes,
+    payload_truncated: truncated,
+  };
+}
+
+/** Where dead letters go. The embedded mode writes NDJSON; a test collects them in memory. */
+export interface DeadLetterSink {
+  write(dl: DeadLetter): void;
+  readonly count: number;
+  byCode(): Readonly<Record<string, number>>;
+}
+
+export class MemoryDeadLetters implements DeadLetterSink {
+  readonly items: DeadLetter[] = [];
+  private readonly codes = new Map<string, number>();
+  /** Bounded: beyond `keep` records only the counts grow, so a flood of bad input cannot exhaust memory. */
+  constructor(private readonly keep = 10_000) {}
+  write(dl: DeadLetter): void {
+    this.codes.set(dl.code, (this.codes.get(dl.code) ?? 0) + 1);
+    if (this.items.length < this.keep) this.items.push(dl);
+  }
+  get count(): number {
+    let n = 0;
+    for (const v of this.codes.values()) n += v;
+    return n;
+  }
+  byCode(): Record<string, number> {
+    return Object.fromEntries([...this.codes.entries()].sort());
+  }
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { EpochMs, Labels, ServiceName, Severity } from './common.js';
+
+/**
+ * Normalized records: what ingest produces from every input format, and the only thing perception sees.
+ * `id` is deterministic (derived from the source position), so a replay yields the same ids.
+ */
+export const Alert = z.object({
+  kind: z.literal('alert'),
+  id: z.string().min(1),
+  ts: EpochMs,
+  service: ServiceName,
+  name: z.string().min(1),
+  severity: Severity,
+  status: z.enum(['firing', 'resolved']),
+  summary: z.string(),
+  fingerprint: z.string().min(1),
+  labels: Labels,
+  starts_at: EpochMs,
+  ends_at: EpochMs.optional(),
+});
+export type Alert = z.infer<typeof Alert>;
+
+export const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+export const LogRecord = z.object({
+  kind: z.literal('log'),
+  id: z.string().min(1),
+  ts: EpochMs,
+  service: ServiceName,
+  level: LogLevel,
+  message: z.string(),
+  host: z.string().optional(),
+  trace_id: z.string().optional(),
+});
+export type LogRecord = z.infer<typeof LogRecord>;
+
+export const Span = z.object({
+  kind: z.literal('span'),
+  id: z.string().min(1),
+  ts: EpochMs,
+  service: ServiceName,
+  trace_id: z.string().min(1),
+  span_id: z.string().min(1),
+  parent_span_id: z.string().optional(),
+  name: z.string(),
+  duration_ms: z.number().nonnegative(),
+  status: z.enum(['ok', 'error', 'unset']),
+  span_kind: z.enum(['internal', 'server', 'client', 'producer', 'consumer', 'unspecified']),
+});
+export type Span = z.infer<typeof Span>;
+
+export const MetricPoint = z.object({
+  kind: z.literal('metric'),
+  id: z.string().min(1),
+  ts: EpochMs,
+  service: ServiceName,
+  name: z.string().min(1),
+  value: z.number().finite(),
+  labels: Labels,
+});
+export type MetricPoint = z.infer<typeof MetricPoint>;
+
+export const ChangeKind = z.enum(['deploy', 'config', 'flag', 'infra', 'other']);
+export type ChangeKind = z.infer<typeof ChangeKind>;
+
+export const ChangeEvent = z.object({
+  kind: z.literal('change'),
+  /** The change's own id from the input (a deploy id, a commit): it is the evidence id. */
+  id: z.string().min(1),
+  ts: EpochMs,
+  service: ServiceName,
+  change_kind: ChangeKind,
+  summary: z.string(),
+  author: z.string().optional(),
+});
+export type ChangeEvent = z.infer<typeof ChangeEvent>;
+
+export const Event = z.discriminatedUnion('kind', [Alert, LogRecord, Span, MetricPoint, ChangeEvent]);
+export type Event = z.infer<typeof Event>;
+export type EventKind = Event['kind'];

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { EpochMs, RootCauseKind, ServiceName } from './common.js';
+
+/**
+ * What perception says about the raw stream: a condensed, scored observation.
+ * `ref` is the evidence id it stands for (a template id, a metric series id, an alert group id, a change id).
+ */
+export const SignalType = z.enum([
+  'template_new', // a log template never seen before for this service (after warm-up)
+  'template_burst', // a known template's rate far above its baseline
+  'metric_anomaly', // a metric series left its (seasonal, robust) baseline
+  'red_latency', // span duration of a service or call edge above baseline
+  'red_errors', // span error ratio of a service or call edge above baseline
+  'red_rate', // request rate of a service collapsed or spiked
+  'alert', // an alert group fired (deduplicated by fingerprint)
+  'change', // a deploy, config, flag or infra change
+]);
+export type SignalType = z.infer<typeof SignalType>;
+
+export const Signal = z.object({
+  id: z.string().min(1),
+  ts: EpochMs,
+  service: ServiceName,
+  type: SignalType,
+  /** Strength in [0, 1]: how far from normal. */
+  score: z.number().min(0).max(1),
+  /** What this signal suggests if its service is the root cause. */
+  hint: RootCauseKind,
+  summary: z.string(),
+  ref: z.string().min(1),
+  /** For call-edge RED signals: the callee. */
+  peer: ServiceName.optional(),
+});
+export type Signal = z.infer<typeof Signal>;
