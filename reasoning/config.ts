@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/** The deterministic topology ranker's knobs. Defaults are the offline default and the LLM's fallback. */
+export const RankerConfig = z.object({
+  /** Weight of each signal type when summing a service's symptom evidence. Alerts weigh less: they fire loudest on callers. */
+  typeWeights: z
+    .object({
+      template_new: z.number().nonnegative().default(1),
+      template_burst: z.number().nonnegative().default(0.8),
+      metric_anomaly: z.number().nonnegative().default(1),
+      red_latency: z.number().nonnegative().default(1),
+      red_errors: z.number().nonnegative().default(1),
+      red_rate: z.number().nonnegative().default(0.5),
+      alert: z.number().nonnegative().default(0.4),
+      change: z.number().nonnegative().default(0),
+    })
+    .default({
+      template_new: 1,
+      template_burst: 0.8,
+      metric_anomaly: 1,
+      red_latency: 1,
+      red_errors: 1,
+      red_rate: 0.5,
+      alert: 0.4,
+      change: 0,
+    }),
+  /** Share of a call-edge signal (caller sees callee slow or failing) credited to the callee rather than the caller. */
+  edgeCalleeShare: z.number().min(0).max(1).default(0.8),
+  /** Multiplier for a service one of whose own dependencies is anomalous too: its symptoms are likely inherited. */
+  inheritedPenalty: z.number().min(0).max(1).default(0.35),
+  /** Bonus per anomalous caller (transitively) that this service can explain. */
+  explainsBonus: z.number().nonnegative().default(0.25),
+  /** A change on the service this long before its first symptom (or any time during the incident) counts as evidence. */
+  changeLookbackMs: z.number().int().nonnegative().default(30 * 60_000),
+  /** Multiplier for a service with a change shortly before its first symptom. */
+  changeBoost: z.number().min(1).default(2.5),
+  /** Services whose first symptom comes this much earlier than the incident's earliest get the full timing bonus. */
+  timingBonus: z.number().nonnegative().default(0.3),
+  /** Softmax temperature turning scores into confidences; lower is more decisive. */
+  temperature: z.number().positive().default(0.6),
+});
+export type RankerConfig = z.infer<typeof RankerConfig>;

@@ -1,0 +1,3 @@
+export * from './config.js';
+export * from './ranker.js';
+export * from './stage.js';

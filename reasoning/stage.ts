@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { Counters } from '../core/counters.js';
+import type { Emitter, Stage, StageDeps, StageFactory } from '../core/stage.js';
+import type { IncidentBundle, IncidentOutput } from '../schemas/index.js';
+import { RankerConfig } from './config.js';
+import { rankRootCauses } from './ranker.js';
+
+export const ReasoningConfig = z.object({
+  ranker: RankerConfig.default(RankerConfig.parse({})),
+  /** Incidents whose last output is remembered to suppress repeats; beyond it the oldest is forgotten (it may repeat once). */
+  maxTracked: z.number().int().positive().default(50_000),
+});
+export type ReasoningConfig = z.infer<typeof ReasoningConfig>;
+
+/** What makes two outputs of one incident the same change: everything but the update time. */
+function changeKey(o: IncidentOutput): string {
+  return JSON.stringify([o.status, o.services, o.counts, o.root_causes]);
+}
+
+/**
+ * Bundle in, incident output out. Runs the ranker on every bundle update and emits a line only when the
+ * incident's visible state changed. The ranker needs no I/O, so it never delays the first output.
+ */
+export class ReasoningStage implements Stage<IncidentBundle, IncidentOutput> {
+  readonly name = 'reasoning';
+  readonly counters = new Counters();
+  private readonly last = new Map<string, string>();
+
+  constructor(private readonly cfg: ReasoningConfig) {}
+
+  process(b: IncidentBundle, out: Emitter<IncidentOutput>): void {
+    const output: IncidentOutput = {
+      incident_id: b.incident_id,
+      opened_at: b.opened_at,
+      updated_at: b.updated_at,
+      status: b.status,
+      services: b.services,
+      counts: b.counts,
+      root_causes: rankRootCauses(b, this.cfg.ranker),
+      reasoner: 'ranker',
+    };
+    const key = changeKey(output);
+    if (this.last.get(b.incident_id) === key) {
+      this.counters.drop('unchanged');
+      return;
+    }
+    this.last.delete(b.incident_id);
+    this.last.set(b.incident_id, key);
+    if (this.last.size > this.cfg.maxTracked) {
+      const oldest = this.last.keys().next().value;
+      if (oldest !== undefined) this.last.delete(oldest);
+    }
+    out.emit(output);
+  }
+}
+
+export const reasoningFactory: StageFactory<ReasoningConfig, IncidentBundle, IncidentOutput> = {
+  type: 'ranker',
+  configSchema: ReasoningConfig,
+  defaultConfig: () => ReasoningConfig.parse({}),
+  create: (config: ReasoningConfig, _deps: StageDeps) => new ReasoningStage(config),
+};
