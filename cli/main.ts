@@ -1,0 +1,66 @@
+import { NightshiftError } from '../core/errors.js';
+import { DEMO_HELP, demoCommand } from './demo.js';
+import { EVAL_HELP, evalCommand } from './eval.js';
+import { processIo, UsageError, type CliIo } from './io.js';
+import { REPLAY_HELP, replayCommand } from './replay.js';
+import { SIMULATE_HELP, simulateCommand } from './simulate.js';
+
+const HELP = `nightshift: streaming AIOps pipeline
+
+Commands:
+  demo       simulate a scenario, run it, print incidents and their top-3 root causes (npm start)
+  replay     run a replay file through the embedded pipeline
+  simulate   write a seeded simulated world: replay file, ground truth, topology
+  eval       score the pipeline on simulated scenarios or on a labelled replay file
+  help CMD   details of a command
+
+${REPLAY_HELP}
+
+${SIMULATE_HELP}
+
+${EVAL_HELP}
+
+${DEMO_HELP}
+`;
+
+/** Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'replay':
+        await replayCommand(rest, io);
+        return 0;
+      case 'simulate':
+        await simulateCommand(rest, io);
+        return 0;
+      case 'eval':
+        return await evalCommand(rest, io);
+      case 'demo':
+        return await demoCommand(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(HELP);
+        return cmd === undefined ? 2 : 0;
+      default:
+        io.stderr.write(`nightshift: unknown command ${JSON.stringify(cmd)}\n\n${HELP}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      io.stderr.write(`nightshift ${cmd}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    if (err instanceof NightshiftError) {
+      io.stderr.write(`nightshift ${cmd}: ${err.code}: ${err.message}\n`);
+      return err.code === 'CONFIG_INVALID' ? 2 : 1;
+    }
+    if (err && typeof err === 'object' && 'code' in err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      io.stderr.write(`nightshift ${cmd}: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,79 @@
+import type { Logger } from 'pino';
+import { IngestStage } from '../ingest/stage.js';
+import { createPerception, type PerceptionStage } from '../perception/stage.js';
+import { ReasoningStage } from '../reasoning/stage.js';
+import type { Event, IncidentBundle, IncidentOutput, TopologyFile } from '../schemas/index.js';
+import type { NightshiftConfig } from './config.js';
+import { Counters, type CounterSnapshot } from './counters.js';
+import type { DeadLetterSink } from './deadletter.js';
+import { chain, runPipeline } from './pipeline.js';
+import type { RawRecord } from './raw.js';
+import type { Emitter, Stage } from './stage.js';
+
+/** Passes bundles through and measures them: size is what reasoning (and an LLM's token bill) pays for. */
+export class BundleMeter implements Stage<IncidentBundle, IncidentBundle> {
+  readonly name = 'bundle-meter';
+  readonly counters = new Counters();
+  bytesTotal = 0;
+  bytesMax = 0;
+  readonly incidents = new Set<string>();
+  process(b: IncidentBundle, out: Emitter<IncidentBundle>): void {
+    const bytes = Buffer.byteLength(JSON.stringify(b), 'utf8');
+    this.bytesTotal += bytes;
+    if (bytes > this.bytesMax) this.bytesMax = bytes;
+    this.incidents.add(b.incident_id);
+    out.emit(b);
+  }
+}
+
+export interface PipelineStats {
+  readonly stages: Readonly<Record<string, CounterSnapshot>>;
+  readonly deadLetters: { readonly total: number; readonly byCode: Readonly<Record<string, number>> };
+  readonly rawRecords: number;
+  readonly rawAlerts: number;
+  readonly signals: number;
+  readonly bundles: { readonly emitted: number; readonly bytesTotal: number; readonly bytesMax: number };
+  readonly incidents: number;
+}
+
+export interface EmbeddedPipeline {
+  readonly ingest: IngestStage;
+  readonly perception: PerceptionStage;
+  readonly meter: BundleMeter;
+  readonly reasoning: ReasoningStage;
+  run(source: AsyncIterable<RawRecord>): Promise<void>;
+  stats(): PipelineStats;
+}
+
+/** The embedded (one-process) pipeline: ingest -> perception -> reasoning -> sink, joined by bounded queues. */
+export function buildEmbedded(
+  cfg: NightshiftConfig,
+  deps: { readonly log: Logger; readonly deadLetters: DeadLetterSink; readonly topology?: TopologyFile },
+  sink: Stage<IncidentOutput, never>,
+): EmbeddedPipeline {
+  const stageDeps = { log: deps.log, deadLetters: deps.deadLetters };
+  const ingest = new IngestStage(cfg.ingest, stageDeps);
+  const perception = createPerception(cfg.perception, stageDeps, deps.topology);
+  const meter = new BundleMeter();
+  const reasoning = new ReasoningStage(cfg.reasoning);
+  const c = chain<RawRecord, Event>(ingest).then(perception).then(meter).then(reasoning).then(sink);
+  return {
+    ingest,
+    perception,
+    meter,
+    reasoning,
+    run: (source) => runPipeline(source, c, { queueBatches: cfg.pipeline.queueBatches, batchSize: cfg.pipeline.batchSize }),
+    stats: () => {
+      const p = perception.stats();
+      return {
+        stages: Object.fromEntries(c.stages.map((s) => [s.name, s.counters.snapshot()])),
+        deadLetters: { total: deps.deadLetters.count, byCode: deps.deadLetters.byCode() },
+        rawRecords: ingest.counters.received,
+        rawAlerts: p.rawAlerts,
+        signals: p.signals,
+        bundles: { emitted: meter.counters.received, bytesTotal: meter.bytesTotal, bytesMax: meter.bytesMax },
+        incidents: meter.incidents.size,
+      };
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { IngestConfig } from '../ingest/config.js';
+import { PerceptionConfig } from '../perception/config.js';
+import { ReasoningConfig } from '../reasoning/stage.js';
+import { NightshiftError } from './errors.js';
+
+export const PipelineConfig = z.object({
+  /** Batches in flight between two stages; when full the stage before waits (backpressure, never a drop). */
+  queueBatches: z.number().int().min(1).max(4096).default(16),
+  /** Records per batch formed by the source. */
+  batchSize: z.number().int().min(1).max(65_536).default(256),
+  /** Longest replay line accepted (bytes); longer lines are dead-lettered without being held in memory. */
+  maxLineBytes: z.number().int().min(1024).default(4 * 1_048_576),
+});
+export type PipelineConfig = z.infer<typeof PipelineConfig>;
+
+/** The whole configuration. Every section is optional in a file and defaulted here, then validated once. */
+export const NightshiftConfig = z.strictObject({
+  ingest: z.unknown().optional().transform((v, ctx) => parseSection(IngestConfig, v, 'ingest', ctx)),
+  perception: z.unknown().optional().transform((v, ctx) => parseSection(PerceptionConfig, v, 'perception', ctx)),
+  reasoning: z.unknown().optional().transform((v, ctx) => parseSection(ReasoningConfig, v, 'reasoning', ctx)),
+  pipeline: z.unknown().optional().transform((v, ctx) => parseSection(PipelineConfig, v, 'pipeline', ctx)),
+});
+export type NightshiftConfig = z.infer<typeof NightshiftConfig>;
+
+function parseSection<T>(schema: z.ZodType<T>, v: unknown, name: string, ctx: z.RefinementCtx): T {
+  const r = schema.safeParse(v ?? {});
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [name, ...issue.path.map(String)] });
+  return z.NEVER;
+}
+
+export function defaultConfig(): NightshiftConfig {
+  return NightshiftConfig.parse({});
+}
+
+/** Environment overrides, for the container world: they win over the file. */
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out = { ...raw };
+  const topics: Record<string, string> = {};
+  for (const k of ['alerts', 'logs', 'metrics', 'traces', 'changes'] as const) {
+    const v = env[`NIGHTSHIFT_TOPIC_${k.toUpperCase()}`];
+    if (v) topics[k] = v;
+  }
+  if (Object.keys(topics).length > 0) {
+    const ingest = (out.ingest ?? {}) as Record<string, unknown>;
+    out.ingest = { ...ingest, topics: { ...((ingest.topics ?? {}) as Record<string, unknown>), ...topics } };
+  }
+  return out;
+}
+
+export function parseConfigText(text: string, fileName: string): unknown {
+  try {
+    return /\.ya?ml$/i.test(fileName) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new NightshiftError('INVALID_JSON', `config ${fileName} does not parse: ${(e as Error).message}`);
+  }
+}
+
+export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<NightshiftConfig> {
+  let raw: unknown = {};
+  if (path) raw = parseConfigText(await readFile(path, 'utf8'), path) ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new NightshiftError('CONFIG_INVALID', `config ${path}: the top level must be an object`);
+  }
+  const r = NightshiftConfig.safeParse(applyEnv(raw as Record<string, unknown>, env));
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new NightshiftError('CONFIG_INVALID', `config ${path ?? '(defaults)'} is invalid: ${msg}`);
+  }
+  return r.data;
+}

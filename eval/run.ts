@@ -1,0 +1,105 @@
+import { buildEmbedded } from '../core/build.js';
+import type { NightshiftConfig } from '../core/config.js';
+import { MemoryDeadLetters } from '../core/deadletter.js';
+import { silentLogger } from '../core/log.js';
+import type { RawRecord } from '../core/raw.js';
+import type { GroundTruth, IncidentOutput, ReplayRecord, TopologyFile } from '../schemas/index.js';
+import { simulate } from '../sim/index.js';
+import { MemorySink } from '../sinks/index.js';
+import { scoreScenario, type ScenarioReport } from './metrics.js';
+
+export interface ScenarioSpec {
+  readonly name: string;
+  readonly seed: number;
+  readonly services: number;
+  readonly hours: number;
+  readonly faults: number;
+}
+
+/** Fault kinds rotate across scenarios so that every kind is covered whatever the count. */
+export function scenarioSpecs(count: number, baseSeed: number, hours: number): ScenarioSpec[] {
+  const specs: ScenarioSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const seed = baseSeed + i;
+    // 12 to 36 services: small and large worlds alternate.
+    const services = 12 + ((i * 7) % 25);
+    specs.push({ name: `sim-${seed}`, seed, services, hours, faults: 3 });
+  }
+  return specs;
+}
+
+async function* asRaw(records: Iterable<ReplayRecord> | AsyncIterable<ReplayRecord>): AsyncGenerator<RawRecord> {
+  let line = 0;
+  for await (const r of records) {
+    line++;
+    yield { topic: r.topic, key: r.key ?? null, payload: r.payload, ...(r.ts !== undefined ? { ts: r.ts } : {}), source: { line } };
+  }
+}
+
+export interface RunResult {
+  readonly report: ScenarioReport;
+  readonly outputs: readonly IncidentOutput[];
+  readonly deadLetters: number;
+}
+
+/** Runs the embedded pipeline over records and scores the outputs against the ground truth. */
+export async function runAndScore(
+  name: string,
+  cfg: NightshiftConfig,
+  records: Iterable<ReplayRecord> | AsyncIterable<ReplayRecord>,
+  truth: readonly GroundTruth[],
+  topology: TopologyFile | undefined,
+  useTopology: boolean,
+  durationMs: number,
+): Promise<RunResult> {
+  const sink = new MemorySink<IncidentOutput>();
+  const deadLetters = new MemoryDeadLetters(100);
+  const p = buildEmbedded(cfg, { log: silentLogger(), deadLetters, ...(useTopology && topology ? { topology } : {}) }, sink);
+  await p.run(asRaw(records));
+  const s = p.stats();
+  const report = scoreScenario({
+    name,
+    outputs: sink.items,
+    truth,
+    ...(topology ? { topology } : {}),
+    rawRecords: s.rawRecords,
+    rawAlerts: s.rawAlerts,
+    bundles: s.bundles,
+    durationMs,
+  });
+  return { report, outputs: sink.items, deadLetters: deadLetters.count };
+}
+
+export async function runScenario(spec: ScenarioSpec, cfg: NightshiftConfig, useTopology: boolean): Promise<RunResult> {
+  const sim = simulate({ seed: spec.seed, services: spec.services, hours: spec.hours, faults: spec.faults });
+  // The result (faults, topology) is complete only once the records have been generated.
+  const records = sim.records;
+  let result: ReturnType<typeof sim.result> | null = null;
+  async function* drain(): AsyncGenerator<ReplayRecord> {
+    for await (const r of records) yield r;
+    result = sim.result();
+  }
+  const buffered: ReplayRecord[] = [];
+  void buffered;
+  const sink = new MemorySink<IncidentOutput>();
+  const deadLetters = new MemoryDeadLetters(100);
+  const pre = sim.result;
+  void pre;
+  const p0 = sim.result();
+  const topology = p0.topology;
+  const p = buildEmbedded(cfg, { log: silentLogger(), deadLetters, ...(useTopology ? { topology } : {}) }, sink);
+  await p.run(asRaw(drain()));
+  const final = result ?? sim.result();
+  const s = p.stats();
+  const report = scoreScenario({
+    name: spec.name,
+    outputs: sink.items,
+    truth: final.faults,
+    topology: final.topology,
+    rawRecords: s.rawRecords,
+    rawAlerts: s.rawAlerts,
+    bundles: s.bundles,
+    durationMs: final.endMs - final.startMs,
+  });
+  return { report, outputs: sink.items, deadLetters: deadLetters.count };
+}
