@@ -1,0 +1,96 @@
+import { stableId } from '../core/hash.js';
+import type { Alert } from '../schemas/events.js';
+import type { Signal } from '../schemas/signal.js';
+import type { AlertsConfig } from './config.js';
+import { alertHint } from './hints.js';
+import { LruMap, makeSignal } from './util.js';
+
+interface FingerprintState {
+  firing: boolean;
+  /** Start times of recent occurrences (firing after not firing), oldest first, at most flapMax + 1. */
+  readonly occurrences: number[];
+}
+
+export interface AlertStats {
+  notifications: number;
+  /** Firing notifications of an already firing fingerprint (Alertmanager re-sends). */
+  duplicates: number;
+  resolved: number;
+  occurrences: number;
+  /** Occurrences suppressed because the fingerprint flaps. */
+  flapping: number;
+  /** Occurrences of info alerts (never a signal). */
+  info: number;
+  signalled: number;
+  fingerprints: number;
+  evicted: number;
+}
+
+export function alertRef(fingerprint: string): string {
+  return stableId('alertgrp', fingerprint);
+}
+
+/**
+ * Alert deduplication by fingerprint. A signal is emitted once per occurrence (first firing, or firing again after a
+ * resolve), so a long-running alert yields one signal however often it is re-sent; an occurrence beyond `flapMax`
+ * within `flapWindowMs` is flapping noise and suppressed. Fingerprints are LRU-bounded; an evicted one that fires
+ * again counts as a new occurrence.
+ */
+export class AlertPerception {
+  private readonly states: LruMap<string, FingerprintState>;
+  private readonly st = { notifications: 0, duplicates: 0, resolved: 0, occurrences: 0, flapping: 0, info: 0, signalled: 0 };
+
+  constructor(private readonly cfg: AlertsConfig) {
+    this.states = new LruMap(cfg.maxFingerprints);
+  }
+
+  observe(a: Alert): Signal[] {
+    this.st.notifications++;
+    let s = this.states.get(a.fingerprint);
+    if (!s) {
+      s = { firing: false, occurrences: [] };
+      this.states.set(a.fingerprint, s);
+    }
+    if (a.status === 'resolved') {
+      this.st.resolved++;
+      s.firing = false;
+      return [];
+    }
+    if (s.firing) {
+      this.st.duplicates++;
+      return [];
+    }
+    s.firing = true;
+    this.st.occurrences++;
+    const occ = s.occurrences;
+    while (occ.length > 0 && (occ[0] ?? 0) <= a.ts - this.cfg.flapWindowMs) occ.shift();
+    occ.push(a.ts);
+    if (occ.length > this.cfg.flapMax + 1) occ.shift();
+    if (occ.length > this.cfg.flapMax) {
+      this.st.flapping++;
+      return [];
+    }
+    const score = a.severity === 'critical' ? this.cfg.scoreCritical : a.severity === 'error' ? this.cfg.scoreError : a.severity === 'warning' ? this.cfg.scoreWarning : 0;
+    if (score <= 0) {
+      this.st.info++;
+      return [];
+    }
+    this.st.signalled++;
+    const text = a.summary.length > 0 ? `: ${a.summary}` : '';
+    return [
+      makeSignal({
+        type: 'alert',
+        ts: a.ts,
+        service: a.service,
+        score,
+        hint: alertHint(a.name),
+        summary: `${a.severity} alert ${a.name} on ${a.service}${text}`,
+        ref: alertRef(a.fingerprint),
+      }),
+    ];
+  }
+
+  stats(): AlertStats {
+    return { ...this.st, fingerprints: this.states.size, evicted: this.states.evictions };
+  }
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { TopologyFile } from '../schemas/topology.js';
+import { DetectorConfig } from './anomaly/index.js';
+import { MinerConfig } from './templates/index.js';
+
+const MIN = 60_000;
+const posInt = z.number().int().positive();
+const nonNegMs = z.number().int().nonnegative();
+const unit = z.number().min(0).max(1);
+
+/** Log templating and the two log signals. */
+export const LogsConfig = z.object({
+  /** Services with their own template miner; when full the least recently seen service is evicted and, if it comes back, starts a new warm-up (so eviction can cost sensitivity but never raises false `template_new`). */
+  maxServices: posInt.default(500),
+  /** Per service, templates whose level/count/first_seen/rate baseline are kept; when full the least recently seen is evicted (a later hit is then treated as a known template, never as new). */
+  maxTemplatesPerService: posInt.default(1000),
+  /** A service's warm-up ends once BOTH this much event time has passed since its first log and `warmupLogs` logs were seen; templates first seen before that are normal vocabulary. */
+  warmupMs: nonNegMs.default(20 * MIN),
+  warmupLogs: z.number().int().nonnegative().default(20),
+  /** Score of a `template_new` by level of the log that created it; info/debug/trace never signal. */
+  newScoreFatal: unit.default(0.9),
+  newScoreError: unit.default(0.8),
+  newScoreWarn: unit.default(0.5),
+  /** Rate bucket of `template_burst`. */
+  burstBucketMs: posInt.default(MIN),
+  /** EWMA weight of one closed bucket in a template's per-bucket baseline. */
+  burstAlpha: z.number().gt(0).max(1).default(0.1),
+  /** A bucket bursts when count >= burstFactor * (baseline + 1) and count >= burstMinCount. Only warn/error/fatal templates burst: info rates follow traffic, which `red_rate` covers. */
+  burstFactor: z.number().gt(1).default(5),
+  burstMinCount: posInt.default(10),
+  /** Multiplier of a warn template's burst score (error/fatal: 1). */
+  burstWarnWeight: unit.default(0.7),
+  /** Template miner per service (its own defaults, but fewer templates per service since there are many services). */
+  miner: MinerConfig.partial().prefault({ maxTemplates: 1000 }),
+});
+export type LogsConfig = z.infer<typeof LogsConfig>;
+
+/** Metric series and `metric_anomaly`. */
+export const MetricsConfig = z.object({
+  /** Series with a detector (a few KiB each); when full the least recently updated series is evicted (it restarts warm-up if it returns). */
+  maxSeries: posInt.default(10_000),
+  /** Detector score at or above which a point is anomalous. */
+  threshold: unit.default(0.8),
+  /** After a signal, a series stays quiet this long unless its score rises by `rearmDelta`. */
+  cooldownMs: nonNegMs.default(5 * MIN),
+  rearmDelta: unit.default(0.1),
+  /** Detector settings for every series; `direction` is overridden per metric name (conventions.md). */
+  detector: DetectorConfig.partial().prefault({}),
+});
+export type MetricsConfig = z.infer<typeof MetricsConfig>;
+
+/** RED (rate, errors, duration) from spans. */
+export const RedConfig = z.object({
+  bucketMs: posInt.default(MIN),
+  /** A bucket closes once the watermark passes its end plus this grace (late spans and parents still land in it). */
+  graceMs: nonNegMs.default(30_000),
+  /** span_id -> service, FIFO-evicted when full; an evicted parent makes a later child's edge unknown. */
+  maxSpanIndex: posInt.default(200_000),
+  /** Spans waiting for their parent span (children usually end, and arrive, first). Full: the oldest is dropped (counted). */
+  maxPending: posInt.default(50_000),
+  /** A waiting child whose parent has not arrived within this event time is dropped (counted). */
+  pendingMs: nonNegMs.default(30_000),
+  /** Scopes (services and call edges) tracked; full: least recently active is evicted with its detectors. */
+  maxScopes: posInt.default(2_000),
+  /** Minimum spans in a bucket before its latency or error ratio is judged. */
+  minCount: posInt.default(5),
+  /** Error signals need at least this many errors and this error ratio in the bucket. */
+  minErrors: posInt.default(3),
+  minErrorRatio: unit.default(0.05),
+  /** Rate signals need an expected rate of at least this many spans per bucket (a quiet scope going quiet is not news). */
+  minRateExpected: z.number().nonnegative().default(10),
+  /** A scope silent for more than this many buckets stops being fed zero rates. */
+  zeroFeedBuckets: posInt.default(30),
+  threshold: unit.default(0.8),
+  cooldownMs: nonNegMs.default(5 * MIN),
+  rearmDelta: unit.default(0.1),
+  /** Learned call edges kept in the topology; full: new edges are refused (counted). */
+  maxLearnedEdges: posInt.default(10_000),
+  /** RED detectors see one point per bucket (a minute), so they warm up on fewer points than metric detectors. */
+  detector: DetectorConfig.partial().prefault({ warmupPoints: 15 }),
+});
+export type RedConfig = z.infer<typeof RedConfig>;
+
+/** Alert deduplication and flapping suppression. */
+export const AlertsConfig = z.object({
+  /** Fingerprints tracked; full: least recently seen is evicted (a later notification counts as a new occurrence). */
+  maxFingerprints: posInt.default(20_000),
+  /** More than `flapMax` occurrences (firing after resolved) of one fingerprint within `flapWindowMs` are suppressed as flapping. */
+  flapWindowMs: posInt.default(60 * MIN),
+  flapMax: posInt.default(3),
+  scoreCritical: unit.default(0.9),
+  scoreError: unit.default(0.75),
+  scoreWarning: unit.default(0.4),
+});
+export type AlertsConfig = z.infer<typeof AlertsConfig>;
+
+/** Folding signals into incidents. */
+export const CorrelatorConfig = z.object({
+  /** Services within this many hops (undirected, static + learned edges) belong together; unknown services only with themselves. */
+  maxHops: z.number().int().nonnegative().default(2),
+  /** Symptoms wait this long (event time) for enough company to open an incident, then expire as noise. */
+  openWindowMs: posInt.default(10 * MIN),
+  /** Opening needs, among pending symptoms of one group, a sum of the max score per distinct ref >= openScore over >= openMinRefs refs. */
+  openScore: z.number().positive().default(1.5),
+  openMinRefs: posInt.default(2),
+  /** An open incident absorbs a related symptom up to this long after its last symptom. */
+  joinWindowMs: posInt.default(10 * MIN),
+  /** An incident resolves when the watermark passes its last symptom plus this. */
+  resolveAfterMs: posInt.default(15 * MIN),
+  /** Changes kept per service (ring) and for how long. */
+  changeRetentionMs: posInt.default(120 * MIN),
+  maxChangesPerService: posInt.default(50),
+  /** Services whose change buffers are kept; full: least recently changed service's buffer is evicted. */
+  maxChangeServices: posInt.default(5_000),
+  /** A change attaches if it happened at most this long before the incident's first symptom (or while it is open). */
+  changeLookbackMs: posInt.default(30 * MIN),
+  /** Score of a `change` signal (evidence for the ranker, never enough to open). */
+  changeScore: unit.default(0.5),
+  /** Pending symptoms kept; full: the oldest is dropped (counted). */
+  maxPending: posInt.default(20_000),
+  /** Open incidents; full: the one with the oldest last symptom is resolved early to make room. */
+  maxOpen: posInt.default(200),
+  /** Per incident: distinct refs (best signal kept per ref) and services; beyond, signals are counted but not kept. */
+  maxRefsPerIncident: posInt.default(500),
+  maxServicesPerIncident: posInt.default(100),
+});
+export type CorrelatorConfig = z.infer<typeof CorrelatorConfig>;
+
+export const PerceptionConfig = z.object({
+  logs: LogsConfig.prefault({}),
+  metrics: MetricsConfig.prefault({}),
+  red: RedConfig.prefault({}),
+  alerts: AlertsConfig.prefault({}),
+  correlator: CorrelatorConfig.prefault({}),
+  /** Largest bundle, in bytes of JSON; signals and templates beyond it are cut and counted in `truncated`. */
+  bundleMaxBytes: z.number().int().min(2048).default(16 * 1024),
+  /** Per bundle, at most this many changes and edges (they are cut before signals are). */
+  bundleMaxChanges: posInt.default(20),
+  bundleMaxEdges: posInt.default(200),
+  /** An open incident whose evidence changed is re-emitted at most once per this much event time. */
+  updateEveryMs: nonNegMs.default(MIN),
+  /** The CMDB (already parsed); learned call edges are added to it. */
+  topology: TopologyFile.optional(),
+});
+export type PerceptionConfig = z.infer<typeof PerceptionConfig>;

@@ -1,0 +1,307 @@
+import { stableId } from '../core/hash.js';
+import type { ChangeEvent, Event } from '../schemas/events.js';
+import type { Signal } from '../schemas/signal.js';
+import { ChangeBuffer } from './changes.js';
+import type { CorrelatorConfig } from './config.js';
+import { better, signalServices, symptomService, type Incident } from './incident.js';
+import type { Topology } from './topology.js';
+
+export type IncidentTransition = 'opened' | 'updated' | 'resolved' | 'final';
+
+export interface CorrelatorStats {
+  symptoms: number;
+  /** Symptoms taken by an already open incident. */
+  absorbed: number;
+  /** Symptoms that waited and expired without opening anything: the noise perception filtered. */
+  expired: number;
+  pendingEvicted: number;
+  pending: number;
+  opened: number;
+  resolved: number;
+  /** Incidents resolved early because `maxOpen` was reached. */
+  forcedResolved: number;
+  open: number;
+  changes: number;
+  changesAttached: number;
+  changesDropped: number;
+}
+
+/**
+ * Folds signals into incidents by event time, topology and change windows.
+ *
+ * - A symptom joins the earliest-opened open incident that has a service within `maxHops` of one of the symptom's
+ *   services and whose last symptom is at most `joinWindowMs` before it. Incidents never merge: an incident that
+ *   was published keeps its id and membership.
+ * - Otherwise it waits (pending, `openWindowMs`). An incident opens when the pending symptoms within `maxHops` of
+ *   the newest one and within `openWindowMs` of it reach `openScore` summed over the max score per distinct ref
+ *   with at least `openMinRefs` refs. A lone flapping alert (one ref) or a lone blip never does.
+ * - Changes are buffered per service; a change of an incident service or of one of their dependencies (directed,
+ *   within `maxHops`) made at most `changeLookbackMs` before the first symptom, or while the incident is open,
+ *   is attached as a `change` signal. Changes never open incidents.
+ * - An incident resolves when the watermark passes its last symptom plus `resolveAfterMs`.
+ */
+export class Correlator {
+  private readonly open = new Map<string, Incident>();
+  private pending: Signal[] = [];
+  private pendingHead = 0;
+  private readonly changes: ChangeBuffer;
+  private readonly outbox: Array<{ incident: Incident; transition: IncidentTransition }> = [];
+  private watermark = 0;
+  private seq = 0;
+  private lastPrune = -Infinity;
+  private readonly st = { symptoms: 0, absorbed: 0, expired: 0, pendingEvicted: 0, opened: 0, resolved: 0, forcedResolved: 0, changes: 0, changesAttached: 0 };
+
+  constructor(
+    private readonly cfg: CorrelatorConfig,
+    private readonly topology: Topology,
+  ) {
+    this.changes = new ChangeBuffer(cfg.changeRetentionMs, cfg.maxChangesPerService, cfg.maxChangeServices);
+  }
+
+  /** Counts a raw record against the open incidents of its service. */
+  observeRaw(ev: Event): void {
+    for (const inc of this.open.values()) {
+      if (!inc.services.has(ev.service)) continue;
+      inc.counts.events++;
+      if (ev.kind === 'alert') inc.counts.alerts++;
+    }
+  }
+
+  /** A symptom signal (anything but `change`). */
+  addSymptom(sig: Signal): void {
+    this.st.symptoms++;
+    const inc = this.matchOpen(sig);
+    if (inc) {
+      this.st.absorbed++;
+      this.absorb(inc, sig);
+      return;
+    }
+    if (this.pendingSize() >= this.cfg.maxPending) {
+      this.pendingHead++;
+      this.st.pendingEvicted++;
+    }
+    this.pending.push(sig);
+    this.tryOpen(sig);
+  }
+
+  /** A change event and the `change` signal that stands for it. */
+  addChange(ev: ChangeEvent, sig: Signal): void {
+    this.st.changes++;
+    this.changes.add(ev);
+    for (const inc of this.open.values()) {
+      if (ev.ts >= inc.firstSymptom - this.cfg.changeLookbackMs && this.inChangeScope(inc, ev.service)) this.attach(inc, ev, sig);
+    }
+  }
+
+  private inChangeScope(inc: Incident, service: string): boolean {
+    if (inc.services.has(service)) return true;
+    for (const s of inc.services) if (this.topology.dependenciesWithin(s, this.cfg.maxHops).has(service)) return true;
+    return false;
+  }
+
+  private attach(inc: Incident, ev: ChangeEvent, sig: Signal): void {
+    if (inc.changes.has(ev.id)) return;
+    inc.changes.set(ev.id, ev);
+    inc.counts.signals++;
+    if (!inc.best.has(sig.ref) && inc.best.size >= this.cfg.maxRefsPerIncident) inc.capped++;
+    else inc.best.set(sig.ref, sig);
+    inc.dirty = true;
+    this.st.changesAttached++;
+  }
+
+  /** Attaches buffered changes of `services` (and their dependencies) from the lookback on. */
+  private attachBuffered(inc: Incident, services: Iterable<string>): void {
+    const since = inc.firstSymptom - this.cfg.changeLookbackMs;
+    const scope = new Set<string>();
+    for (const s of services) {
+      scope.add(s);
+      for (const d of this.topology.dependenciesWithin(s, this.cfg.maxHops)) scope.add(d);
+    }
+    for (const svc of [...scope].sort()) {
+      for (const ev of this.changes.recent(svc, since, this.watermark)) this.attach(inc, ev, changeSignalOf(ev, this.cfg.changeScore));
+    }
+  }
+
+  private near(sig: Signal, services: Iterable<string>): boolean {
+    const hoods = signalServices(sig).map((s) => this.topology.within(s, this.cfg.maxHops));
+    for (const t of services) for (const h of hoods) if (h.has(t)) return true;
+    return false;
+  }
+
+  private matchOpen(sig: Signal): Incident | undefined {
+    for (const inc of this.open.values()) {
+      // Map order is opening order, so the first match is the earliest opened.
+      if (sig.ts <= inc.lastSymptom + this.cfg.joinWindowMs && this.near(sig, inc.services)) return inc;
+    }
+    return undefined;
+  }
+
+  private absorb(inc: Incident, sig: Signal): void {
+    inc.counts.signals++;
+    const prev = inc.best.get(sig.ref);
+    if (prev === undefined) {
+      if (inc.best.size >= this.cfg.maxRefsPerIncident) inc.capped++;
+      else {
+        inc.best.set(sig.ref, sig);
+        inc.dirty = true;
+      }
+    } else if (better(sig, prev)) inc.best.set(sig.ref, sig);
+    const added: string[] = [];
+    for (const s of signalServices(sig)) {
+      if (inc.services.has(s)) continue;
+      if (inc.services.size >= this.cfg.maxServicesPerIncident) {
+        inc.capped++;
+        continue;
+      }
+      inc.services.add(s);
+      added.push(s);
+    }
+    const sym = symptomService(sig);
+    const seen = inc.firstSeen.get(sym);
+    if (inc.services.has(sym) && (seen === undefined || sig.ts < seen)) inc.firstSeen.set(sym, sig.ts);
+    if (sig.ts > inc.lastSymptom) inc.lastSymptom = sig.ts;
+    if (sig.ts < inc.firstSymptom) inc.firstSymptom = sig.ts;
+    if (added.length > 0) {
+      inc.dirty = true;
+      this.attachBuffered(inc, added);
+    }
+  }
+
+  private pendingSize(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  private tryOpen(sig: Signal): void {
+    const cutoff = Math.max(sig.ts, this.watermark) - this.cfg.openWindowMs;
+    const group: Signal[] = [];
+    const maxPerRef = new Map<string, number>();
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
+      const p = this.pending[i] as Signal;
+      if (p.ts < cutoff || Math.abs(p.ts - sig.ts) > this.cfg.openWindowMs) continue;
+      if (p !== sig && !this.near(sig, signalServices(p))) continue;
+      group.push(p);
+      maxPerRef.set(p.ref, Math.max(maxPerRef.get(p.ref) ?? 0, p.score));
+    }
+    let sum = 0;
+    for (const v of maxPerRef.values()) sum += v;
+    if (maxPerRef.size < this.cfg.openMinRefs || sum < this.cfg.openScore - 1e-9) return;
+    this.openIncident(group);
+  }
+
+  private openIncident(group: Signal[]): void {
+    if (this.open.size >= this.cfg.maxOpen) this.forceResolveOne();
+    const taken = new Set(group);
+    this.pending = this.pending.slice(this.pendingHead).filter((p) => !taken.has(p));
+    this.pendingHead = 0;
+    const openedAt = group.reduce((m, s) => Math.max(m, s.ts), 0);
+    const first = group.reduce((m, s) => Math.min(m, s.ts), openedAt);
+    const id = stableId('inc', openedAt, ...group.map((s) => s.id).sort());
+    const inc: Incident = {
+      seq: this.seq++,
+      id,
+      openedAt,
+      status: 'open',
+      firstSymptom: first,
+      lastSymptom: first,
+      services: new Set(),
+      best: new Map(),
+      changes: new Map(),
+      firstSeen: new Map(),
+      counts: { events: 0, alerts: 0, signals: 0 },
+      capped: 0,
+      dirty: true,
+      lastEmit: undefined,
+    };
+    const ordered = [...group].sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const s of ordered) this.absorb(inc, s);
+    this.open.set(id, inc);
+    this.st.opened++;
+    // Pending symptoms that fit the new incident but were outside the opening neighbourhood join it now.
+    const rest: Signal[] = [];
+    for (const p of this.pending) {
+      if (p.ts >= inc.firstSymptom - this.cfg.openWindowMs && p.ts <= inc.lastSymptom + this.cfg.joinWindowMs && this.near(p, inc.services)) this.absorb(inc, p);
+      else rest.push(p);
+    }
+    this.pending = rest;
+    inc.lastEmit = this.watermark;
+    inc.dirty = false;
+    this.outbox.push({ incident: inc, transition: 'opened' });
+  }
+
+  private forceResolveOne(): void {
+    let victim: Incident | undefined;
+    for (const inc of this.open.values()) if (!victim || inc.lastSymptom < victim.lastSymptom) victim = inc;
+    if (!victim) return;
+    this.st.forcedResolved++;
+    this.resolve(victim);
+  }
+
+  private resolve(inc: Incident): void {
+    inc.status = 'resolved';
+    this.open.delete(inc.id);
+    this.st.resolved++;
+    this.outbox.push({ incident: inc, transition: 'resolved' });
+  }
+
+  /**
+   * Moves event time forward: expires pending symptoms, resolves quiet incidents and queues updates of open incidents
+   * whose evidence changed (at most once per `updateEveryMs`).
+   */
+  advance(watermark: number, updateEveryMs: number): void {
+    if (watermark > this.watermark) this.watermark = watermark;
+    const cutoff = this.watermark - this.cfg.openWindowMs;
+    while (this.pendingHead < this.pending.length && (this.pending[this.pendingHead] as Signal).ts < cutoff) {
+      this.pendingHead++;
+      this.st.expired++;
+    }
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+    if (this.watermark - this.lastPrune >= 60_000) {
+      this.changes.prune(this.watermark);
+      this.lastPrune = this.watermark;
+    }
+    for (const inc of [...this.open.values()]) {
+      if (this.watermark >= inc.lastSymptom + this.cfg.resolveAfterMs) this.resolve(inc);
+      else if (inc.dirty && (inc.lastEmit === undefined || this.watermark >= inc.lastEmit + updateEveryMs)) {
+        inc.dirty = false;
+        inc.lastEmit = this.watermark;
+        this.outbox.push({ incident: inc, transition: 'updated' });
+      }
+    }
+  }
+
+  /** End of input: resolves what is quiet, then queues the final state of every incident still open. */
+  flush(watermark: number): void {
+    this.advance(watermark, Number.POSITIVE_INFINITY);
+    for (const inc of this.open.values()) this.outbox.push({ incident: inc, transition: 'final' });
+  }
+
+  /** Incident transitions since the last call, in order. */
+  drain(): Array<{ incident: Incident; transition: IncidentTransition }> {
+    return this.outbox.splice(0);
+  }
+
+  get currentWatermark(): number {
+    return this.watermark;
+  }
+
+  stats(): CorrelatorStats {
+    return { ...this.st, pending: this.pendingSize(), open: this.open.size, changesDropped: this.changes.dropped };
+  }
+}
+
+/** The signal that stands for a change event (its ref is the change's own id). */
+export function changeSignalOf(ev: ChangeEvent, score: number): Signal {
+  return {
+    id: stableId('sig', 'change', ev.id, ev.ts, ev.service),
+    ts: ev.ts,
+    service: ev.service,
+    type: 'change',
+    score,
+    hint: 'deploy',
+    summary: `${ev.change_kind} on ${ev.service}: ${ev.summary}`.slice(0, 300),
+    ref: ev.id,
+  };
+}

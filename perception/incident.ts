@@ -1,0 +1,48 @@
+import type { ChangeEvent } from '../schemas/events.js';
+import type { IncidentCounts, IncidentStatus } from '../schemas/incident.js';
+import type { Signal } from '../schemas/signal.js';
+
+/** An incident as the correlator keeps it. Bounded: refs and services are capped by the correlator's config. */
+export interface Incident {
+  /** Order of opening: the tie-breaker when several incidents could take a signal (the earliest wins). */
+  readonly seq: number;
+  readonly id: string;
+  readonly openedAt: number;
+  status: IncidentStatus;
+  firstSymptom: number;
+  lastSymptom: number;
+  /** Insertion order; bundles sort them. */
+  readonly services: Set<string>;
+  /** Best (highest score, earliest on ties) signal per evidence ref, change signals included. */
+  readonly best: Map<string, Signal>;
+  readonly changes: Map<string, ChangeEvent>;
+  /** First symptom per service; an edge signal is a symptom of its callee (`peer`). */
+  readonly firstSeen: Map<string, number>;
+  readonly counts: { -readonly [K in keyof IncidentCounts]: IncidentCounts[K] };
+  /** Signals folded in whose ref or service could not be kept (caps). */
+  capped: number;
+  /** Evidence (refs, services, changes) changed since the last emission. */
+  dirty: boolean;
+  lastEmit: number | undefined;
+}
+
+/** The services a signal touches: its own and, for call-edge signals, the callee. */
+export function signalServices(s: Signal): string[] {
+  return s.peer !== undefined && s.peer !== s.service ? [s.service, s.peer] : [s.service];
+}
+
+/** The service a signal is a symptom of. */
+export function symptomService(s: Signal): string {
+  return s.peer ?? s.service;
+}
+
+export function isSymptom(s: Signal): boolean {
+  return s.type !== 'change';
+}
+
+/** Keeps the better of two signals for one ref: higher score, then earlier, then smaller id (a total order). */
+export function better(a: Signal, b: Signal): boolean {
+  if (a.score !== b.score) return a.score > b.score;
+  if (a.ts !== b.ts) return a.ts < b.ts;
+  return a.id < b.id;
+}

@@ -1,0 +1,15 @@
+export * from './config.js';
+export * from './hints.js';
+export { LruMap, makeSignal, type SignalInit } from './util.js';
+export * from './topology.js';
+export * from './logs.js';
+export * from './metrics.js';
+export * from './red.js';
+export { p95, type Agg } from './red-buckets.js';
+export type { RedMetric } from './red-scopes.js';
+export * from './alerts.js';
+export * from './changes.js';
+export * from './incident.js';
+export * from './correlator.js';
+export * from './bundle.js';
+export * from './stage.js';

@@ -1,0 +1,180 @@
+import { stableId } from '../core/hash.js';
+import type { LogLevel, LogRecord } from '../schemas/events.js';
+import type { BundleTemplate } from '../schemas/incident.js';
+import type { Signal } from '../schemas/signal.js';
+import type { LogsConfig } from './config.js';
+import { levelRank, logHint } from './hints.js';
+import { TemplateMiner } from './templates/index.js';
+import { LruMap, fmt, makeSignal } from './util.js';
+
+const TEMPLATE_TEXT_MAX = 500;
+const WARN = levelRank('warn');
+
+interface TemplateInfo {
+  id: string;
+  template: string;
+  /** Highest level seen with this template. */
+  level: LogLevel;
+  count: number;
+  firstSeen: number;
+  /** Current rate bucket index and its count. */
+  bucket: number;
+  bucketCount: number;
+  /** EWMA of closed buckets' counts; undefined until the first bucket closes. */
+  ewma: number | undefined;
+  burstSignalled: boolean;
+}
+
+interface ServiceLogs {
+  readonly miner: TemplateMiner;
+  readonly firstTs: number;
+  logs: number;
+  readonly templates: LruMap<string, TemplateInfo>;
+}
+
+export interface LogStats {
+  logs: number;
+  services: number;
+  servicesEvicted: number;
+  templatesEvicted: number;
+  newDuringWarmup: number;
+}
+
+/**
+ * Per-service log templating. Emits `template_new` for a warn/error/fatal template first seen after the service's
+ * warm-up and `template_burst` when a warn/error/fatal template's per-bucket count is far above its EWMA baseline.
+ * The evidence ref of both is the template id, which is service-scoped (`tpl_...` of service and miner id).
+ */
+export class LogPerception {
+  private readonly services: LruMap<string, ServiceLogs>;
+  private newDuringWarmup = 0;
+  private logs = 0;
+  private templatesEvicted = 0;
+
+  constructor(private readonly cfg: LogsConfig) {
+    this.services = new LruMap(cfg.maxServices, (_k, v) => {
+      this.templatesEvicted += v.templates.evictions;
+    });
+  }
+
+  observe(log: LogRecord): Signal[] {
+    this.logs++;
+    let svc = this.services.get(log.service);
+    if (!svc) {
+      svc = {
+        miner: new TemplateMiner(this.cfg.miner),
+        firstTs: log.ts,
+        logs: 0,
+        templates: new LruMap(this.cfg.maxTemplatesPerService),
+      };
+      this.services.set(log.service, svc);
+    }
+    const warm = svc.logs >= this.cfg.warmupLogs && log.ts - svc.firstTs >= this.cfg.warmupMs;
+    svc.logs++;
+    const m = svc.miner.add(log.message);
+    const id = stableId('tpl', log.service, m.id);
+    const text = m.template.length > TEMPLATE_TEXT_MAX ? `${m.template.slice(0, TEMPLATE_TEXT_MAX - 3)}...` : m.template;
+    const bucket = Math.floor(log.ts / this.cfg.burstBucketMs);
+
+    let info = svc.templates.get(id);
+    let isNew = m.isNew && info === undefined;
+    if (m.previousId !== undefined) {
+      // The miner generalised a known template (possibly into one it already had): carry its history over.
+      const prevId = stableId('tpl', log.service, m.previousId);
+      const prev = prevId === id ? undefined : svc.templates.peek(prevId);
+      if (prev) {
+        svc.templates.delete(prevId);
+        if (info) {
+          info.count += prev.count;
+          if (prev.firstSeen < info.firstSeen) info.firstSeen = prev.firstSeen;
+          if (levelRank(prev.level) > levelRank(info.level)) info.level = prev.level;
+        } else {
+          info = { ...prev, id, template: text };
+          svc.templates.set(id, info);
+        }
+        isNew = false;
+      }
+    }
+    if (!info) {
+      info = { id, template: text, level: log.level, count: 0, firstSeen: log.ts, bucket, bucketCount: 0, ewma: undefined, burstSignalled: false };
+      svc.templates.set(id, info);
+    }
+    info.template = text;
+    info.count++;
+    if (levelRank(log.level) > levelRank(info.level)) info.level = log.level;
+    this.roll(info, bucket);
+    info.bucketCount++;
+
+    const out: Signal[] = [];
+    const rank = levelRank(log.level);
+    if (isNew && rank >= WARN) {
+      if (!warm) this.newDuringWarmup++;
+      else {
+        const score = log.level === 'fatal' ? this.cfg.newScoreFatal : log.level === 'error' ? this.cfg.newScoreError : this.cfg.newScoreWarn;
+        out.push(
+          makeSignal({
+            type: 'template_new',
+            ts: log.ts,
+            service: log.service,
+            score,
+            hint: logHint(log.level, text),
+            summary: `new ${log.level} log template in ${log.service}: ${text}`,
+            ref: id,
+          }),
+        );
+      }
+    }
+    if (warm && rank >= WARN && !info.burstSignalled) {
+      const base = info.ewma ?? 0;
+      const threshold = Math.max(this.cfg.burstMinCount, this.cfg.burstFactor * (base + 1));
+      if (info.bucketCount >= threshold) {
+        info.burstSignalled = true;
+        const excess = info.bucketCount / threshold;
+        const weight = rank >= levelRank('error') ? 1 : this.cfg.burstWarnWeight;
+        out.push(
+          makeSignal({
+            type: 'template_burst',
+            ts: log.ts,
+            service: log.service,
+            score: weight * Math.min(1, 0.5 + 0.25 * Math.log2(excess)),
+            hint: logHint(info.level, text),
+            summary: `${log.level} log template burst in ${log.service}: ${info.bucketCount}/bucket vs baseline ${fmt(base)}: ${text}`,
+            ref: id,
+          }),
+        );
+      }
+    }
+    return out;
+  }
+
+  /** Closes the template's rate bucket(s) up to `bucket`; late logs (older bucket) count in the current one. */
+  private roll(info: TemplateInfo, bucket: number): void {
+    if (bucket <= info.bucket) return;
+    const a = this.cfg.burstAlpha;
+    info.ewma = info.ewma === undefined ? info.bucketCount : info.ewma * (1 - a) + a * info.bucketCount;
+    const gap = bucket - info.bucket - 1;
+    if (gap > 0) info.ewma *= Math.pow(1 - a, Math.min(gap, 10_000));
+    info.bucket = bucket;
+    info.bucketCount = 0;
+    info.burstSignalled = false;
+  }
+
+  /** Bundle view of a template by its (service-scoped) id. */
+  template(service: string, id: string): BundleTemplate | undefined {
+    const info = this.services.peek(service)?.templates.peek(id);
+    if (!info) return undefined;
+    return { id: info.id, service, template: info.template, level: info.level, count: info.count, first_seen: info.firstSeen };
+  }
+
+  stats(): LogStats {
+    let evicted = this.templatesEvicted;
+    for (const s of this.services.values()) evicted += s.templates.evictions;
+    return {
+      logs: this.logs,
+      services: this.services.size,
+      servicesEvicted: this.services.evictions,
+      templatesEvicted: evicted,
+      newDuringWarmup: this.newDuringWarmup,
+    };
+  }
+}

@@ -1,0 +1,144 @@
+import { stableId } from '../core/hash.js';
+import type { MetricPoint } from '../schemas/events.js';
+import type { BundleSeries } from '../schemas/incident.js';
+import type { Signal } from '../schemas/signal.js';
+import { createDetector, type AnomalyDetector } from './anomaly/index.js';
+import type { MetricsConfig } from './config.js';
+import { metricHint, type Direction } from './hints.js';
+import { LruMap, fmt, makeSignal } from './util.js';
+
+/** The anomaly currently (or last) shown by a series: where it came from and how far it went. */
+export interface Episode {
+  baseline: number;
+  peak: number;
+  lastTs: number;
+}
+
+/** Rate limit shared by metric and RED signals: one signal per cooldown unless the score rises by `rearmDelta`. */
+export class SignalGate {
+  lastTs: number | undefined;
+  lastScore = 0;
+  constructor(
+    private readonly cooldownMs: number,
+    private readonly rearmDelta: number,
+  ) {}
+  pass(ts: number, score: number): boolean {
+    const ok = this.lastTs === undefined || ts - this.lastTs >= this.cooldownMs || score >= this.lastScore + this.rearmDelta;
+    if (ok) {
+      this.lastTs = ts;
+      this.lastScore = score;
+    }
+    return ok;
+  }
+}
+
+/** Tracks the episode of an anomalous series; a new one starts after a cooldown without anomalies. */
+export function extendEpisode(ep: Episode | undefined, ts: number, value: number, expected: number, direction: Direction, gapMs: number): Episode {
+  if (!ep || ts - ep.lastTs > gapMs) return { baseline: expected, peak: value, lastTs: ts };
+  const further =
+    direction === 'up' ? value > ep.peak : direction === 'down' ? value < ep.peak : Math.abs(value - ep.baseline) > Math.abs(ep.peak - ep.baseline);
+  if (further) ep.peak = value;
+  ep.lastTs = ts;
+  return ep;
+}
+
+interface Series {
+  readonly id: string;
+  readonly service: string;
+  readonly name: string;
+  readonly direction: Direction;
+  readonly hint: ReturnType<typeof metricHint>['kind'];
+  readonly detector: AnomalyDetector;
+  readonly gate: SignalGate;
+  lastTs: number;
+  episode: Episode | undefined;
+}
+
+export function seriesId(service: string, name: string, labels: Readonly<Record<string, string>>): string {
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k] ?? ''}`);
+  return stableId('series', service, name, ...parts);
+}
+
+export interface MetricStats {
+  points: number;
+  series: number;
+  seriesEvicted: number;
+  outOfOrder: number;
+}
+
+/**
+ * One anomaly detector per series (service, name, labels). Series are LRU-bounded: an evicted series that returns
+ * starts a fresh warm-up (score 0), so eviction can only cost sensitivity, never add false signals.
+ */
+export class MetricPerception {
+  private readonly series: LruMap<string, Series>;
+  /** Episodes outlive eviction of their series for a while so bundles can still show them (bounded the same way). */
+  private readonly episodes: LruMap<string, { service: string; name: string; episode: Episode }>;
+  private points = 0;
+  private outOfOrder = 0;
+
+  constructor(private readonly cfg: MetricsConfig) {
+    this.series = new LruMap(cfg.maxSeries);
+    this.episodes = new LruMap(cfg.maxSeries);
+  }
+
+  observe(p: MetricPoint): Signal[] {
+    this.points++;
+    const id = seriesId(p.service, p.name, p.labels);
+    let s = this.series.get(id);
+    if (!s) {
+      const h = metricHint(p.name);
+      s = {
+        id,
+        service: p.service,
+        name: p.name,
+        direction: h.direction,
+        hint: h.kind,
+        detector: createDetector({ ...this.cfg.detector, direction: h.direction }),
+        gate: new SignalGate(this.cfg.cooldownMs, this.cfg.rearmDelta),
+        lastTs: p.ts,
+        episode: undefined,
+      };
+      this.series.set(id, s);
+    } else if (p.ts < s.lastTs) {
+      // Detectors assume time moves forward per series; a late point would corrupt the baseline.
+      this.outOfOrder++;
+      return [];
+    }
+    s.lastTs = p.ts;
+    const r = s.detector.update(p.ts, p.value);
+    if (!(r.score >= this.cfg.threshold)) return [];
+    s.episode = extendEpisode(s.episode, p.ts, p.value, r.expected, s.direction, this.cfg.cooldownMs);
+    this.episodes.set(id, { service: s.service, name: s.name, episode: s.episode });
+    if (!s.gate.pass(p.ts, r.score)) return [];
+    const labelText = Object.keys(p.labels).length > 0 ? ` ${JSON.stringify(p.labels)}` : '';
+    return [
+      makeSignal({
+        type: 'metric_anomaly',
+        ts: p.ts,
+        service: p.service,
+        score: r.score,
+        hint: s.hint,
+        summary: `${p.service} ${p.name}${labelText} = ${fmt(p.value)}, expected ${fmt(r.expected)}`,
+        ref: id,
+      }),
+    ];
+  }
+
+  /** Bundle view of a series' latest anomaly episode. */
+  seriesInfo(id: string): BundleSeries | undefined {
+    const e = this.episodes.peek(id);
+    if (!e) return undefined;
+    return { id, service: e.service, name: e.name, baseline: round6(e.episode.baseline), peak: round6(e.episode.peak) };
+  }
+
+  stats(): MetricStats {
+    return { points: this.points, series: this.series.size, seriesEvicted: this.series.evictions, outOfOrder: this.outOfOrder };
+  }
+}
+
+export function round6(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : 0;
+}

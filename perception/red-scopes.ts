@@ -1,0 +1,131 @@
+import type { RootCauseKind } from '../schemas/common.js';
+import type { BundleSeries } from '../schemas/incident.js';
+import type { Signal, SignalType } from '../schemas/signal.js';
+import { createDetector, type AnomalyDetector } from './anomaly/index.js';
+import type { RedConfig } from './config.js';
+import type { Direction } from './hints.js';
+import { SignalGate, extendEpisode, round6, type Episode } from './metrics.js';
+import { stableId } from '../core/hash.js';
+import { p95, type Agg } from './red-buckets.js';
+import { LruMap, fmt, makeSignal } from './util.js';
+
+export type RedMetric = 'latency' | 'errors' | 'rate';
+
+/** ref of a RED series: scope is `service` or `caller->callee`. */
+export function redRef(scope: string, metric: RedMetric): string {
+  return stableId('red', scope, metric);
+}
+
+interface Track {
+  readonly ref: string;
+  readonly detector: AnomalyDetector;
+  readonly gate: SignalGate;
+  readonly direction: Direction;
+}
+
+interface Scope {
+  /** `service` or `caller->callee`. */
+  readonly label: string;
+  readonly service: string;
+  readonly peer: string | undefined;
+  lastActive: number;
+  readonly tracks: Readonly<Record<RedMetric, Track>>;
+}
+
+const META: Readonly<Record<RedMetric, { type: SignalType; hint: RootCauseKind; direction: Direction; name: string }>> = {
+  latency: { type: 'red_latency', hint: 'latency', direction: 'up', name: 'red.latency_p95_ms' },
+  errors: { type: 'red_errors', hint: 'errors', direction: 'up', name: 'red.error_ratio' },
+  // A collapse or a spike of requests says something is wrong nearby, not what: the ranker weighs it as 'unknown'.
+  rate: { type: 'red_rate', hint: 'unknown', direction: 'both', name: 'red.requests_per_bucket' },
+};
+
+/** Detectors per RED scope and metric. LRU-bounded by `maxScopes`; an evicted scope restarts its warm-up. */
+export class RedScopes {
+  private readonly scopes: LruMap<string, Scope>;
+  private readonly episodes: LruMap<string, { service: string; name: string; episode: Episode }>;
+
+  constructor(private readonly cfg: RedConfig) {
+    this.scopes = new LruMap(cfg.maxScopes);
+    this.episodes = new LruMap(cfg.maxScopes);
+  }
+
+  get size(): number {
+    return this.scopes.size;
+  }
+
+  get evicted(): number {
+    return this.scopes.evictions;
+  }
+
+  private scope(key: string): Scope {
+    const hit = this.scopes.get(key);
+    if (hit) return hit;
+    const parts = key.split('\u0000');
+    const isEdge = parts[0] === 'e';
+    const service = parts[1] ?? '';
+    const peer = isEdge ? (parts[2] ?? '') : undefined;
+    const label = peer === undefined ? service : `${service}->${peer}`;
+    const track = (m: RedMetric): Track => ({
+      ref: redRef(label, m),
+      detector: createDetector({ ...this.cfg.detector, direction: META[m].direction }),
+      gate: new SignalGate(this.cfg.cooldownMs, this.cfg.rearmDelta),
+      direction: META[m].direction,
+    });
+    const s: Scope = { label, service, peer, lastActive: -Infinity, tracks: { latency: track('latency'), errors: track('errors'), rate: track('rate') } };
+    this.scopes.set(key, s);
+    return s;
+  }
+
+  /** Feeds one closed bucket: every scope with spans in it, then zero rates for recently active silent scopes. */
+  feed(bucket: number, bucketMs: number, aggs: ReadonlyMap<string, Agg>): Signal[] {
+    const ts = bucket * bucketMs;
+    const out: Signal[] = [];
+    for (const [key, agg] of aggs) {
+      const s = this.scope(key);
+      s.lastActive = bucket;
+      if (agg.count >= this.cfg.minCount) {
+        const lat = p95(agg);
+        this.judge(s, 'latency', ts, lat, true, `p95 ${fmt(lat)} ms over ${agg.count} spans`, out);
+        const ratio = agg.errors / agg.count;
+        const enough = agg.errors >= this.cfg.minErrors && ratio >= this.cfg.minErrorRatio;
+        this.judge(s, 'errors', ts, ratio, enough, `error ratio ${fmt(ratio)} (${agg.errors}/${agg.count})`, out);
+      }
+      this.judge(s, 'rate', ts, agg.count, true, `${agg.count} requests per ${bucketMs / 1000}s`, out);
+    }
+    const silent: Scope[] = [];
+    for (const [key, s] of this.scopes.entries()) {
+      if (!aggs.has(key) && s.lastActive < bucket && bucket - s.lastActive <= this.cfg.zeroFeedBuckets) silent.push(s);
+    }
+    for (const s of silent) this.judge(s, 'rate', ts, 0, true, `0 requests per ${bucketMs / 1000}s`, out);
+    return out;
+  }
+
+  private judge(s: Scope, m: RedMetric, ts: number, value: number, eligible: boolean, what: string, out: Signal[]): void {
+    const t = s.tracks[m];
+    const r = t.detector.update(ts, value);
+    if (!eligible || !(r.score >= this.cfg.threshold)) return;
+    if (m === 'rate' && r.expected < this.cfg.minRateExpected) return;
+    const meta = META[m];
+    const prev = this.episodes.peek(t.ref);
+    const ep = extendEpisode(prev?.episode, ts, value, r.expected, t.direction, this.cfg.cooldownMs);
+    this.episodes.set(t.ref, { service: s.service, name: s.peer === undefined ? meta.name : `${meta.name} -> ${s.peer}`, episode: ep });
+    if (!t.gate.pass(ts, r.score)) return;
+    const where = s.peer === undefined ? s.service : `calls ${s.service} -> ${s.peer}`;
+    const init = {
+      type: meta.type,
+      ts,
+      service: s.service,
+      score: r.score,
+      hint: meta.hint,
+      summary: `${where}: ${what}, expected ${fmt(r.expected)}`,
+      ref: t.ref,
+    };
+    out.push(makeSignal(s.peer === undefined ? init : { ...init, peer: s.peer }));
+  }
+
+  seriesInfo(ref: string): BundleSeries | undefined {
+    const e = this.episodes.peek(ref);
+    if (!e) return undefined;
+    return { id: ref, service: e.service, name: e.name, baseline: round6(e.episode.baseline), peak: round6(e.episode.peak) };
+  }
+}
