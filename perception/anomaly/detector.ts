@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import { NightshiftError } from '../../core/errors.js';
+import { SeasonalProfile } from './seasonal.js';
+import { RollingWindow } from './window.js';
+
+/**
+ * Streaming anomaly detector for one series, on robust statistics:
+ *  - rolling baseline: median and MAD of the last `window` points (a spike moves neither);
+ *  - seasonal baseline, once a phase has `seasonMinCycles` past cycles: the median of past same-phase cycle means,
+ *    plus the rolling median of the residuals (so growth and level changes since then are followed), scaled by the
+ *    residuals' MAD;
+ *  - deviation z = (value - expected) / sigma, sigma = max(1.4826 MAD (or 1.2533 mean abs dev when MAD = 0),
+ *    relFloor |level|, absFloor): the floors make a constant series (MAD = 0) usable;
+ *  - score = 1 - exp(-max(0, z' - zThreshold) / zScale), z' the deviation in the configured direction.
+ * Time: event timestamps only (phase of the season). Sampling may be irregular: windows count points, seasons use
+ * timestamps. Non-finite values or timestamps are ignored (score 0, state unchanged).
+ */
+
+export const DetectorConfig = z.object({
+  /** Points before any score is given (the baseline needs them). */
+  warmupPoints: z.number().int().min(3).max(100_000).default(30),
+  /** Points in the rolling windows (raw values and seasonal residuals). */
+  window: z.number().int().min(5).max(10_000).default(120),
+  /** Season length; 0 disables the seasonal baseline. Default one day. */
+  seasonPeriodMs: z.number().int().nonnegative().default(86_400_000),
+  /** Phases per season (48 half-hours per day). */
+  seasonBuckets: z.number().int().min(1).max(10_000).default(48),
+  /** Past cycle means kept per phase (a week of days). */
+  seasonCycles: z.number().int().min(1).max(64).default(7),
+  /** Past cycles a phase needs before the seasonal baseline replaces the rolling one. */
+  seasonMinCycles: z.number().int().min(1).max(64).default(1),
+  direction: z.enum(['up', 'down', 'both']).default('both'),
+  /** Deviation (in robust sigmas) where the score starts rising from 0. */
+  zThreshold: z.number().nonnegative().default(4),
+  /** Sigmas over zThreshold for the score to reach 1 - 1/e (0.63). */
+  zScale: z.number().positive().default(1.5),
+  /** Sigma floor relative to the level: a constant 100 gives sigma >= 1 at 0.01. */
+  relFloor: z.number().nonnegative().default(0.01),
+  /** Absolute sigma floor, for a series constant at 0. */
+  absFloor: z.number().positive().default(1e-6),
+  /** Points feeding the seasonal memory are clipped to the rolling median +/- clipSigmas sigma (spikes stay out). */
+  clipSigmas: z.number().positive().default(5),
+});
+export type DetectorConfig = z.infer<typeof DetectorConfig>;
+
+export interface DetectorResult {
+  /** [0, 1]; 0 during warm-up and for ignored (non-finite) input. */
+  readonly score: number;
+  /** The baseline the value was compared with. */
+  readonly expected: number;
+  /** Robust z-like deviation, signed (positive: above expected). */
+  readonly deviation: number;
+}
+
+export interface AnomalyDetector {
+  update(ts: number, value: number): DetectorResult;
+  toJSON(): unknown;
+}
+
+const SNAPSHOT_KIND = 'nightshift.anomaly-detector';
+
+const Snapshot = z.object({
+  kind: z.literal(SNAPSHOT_KIND),
+  version: z.literal(1),
+  config: DetectorConfig,
+  seen: z.number().int().nonnegative(),
+  values: z.array(z.number()),
+  residuals: z.array(z.number()),
+  season: z
+    .array(
+      z.object({
+        cycle: z.number().int(),
+        sum: z.number(),
+        n: z.number().int().nonnegative(),
+        past: z.array(z.number()),
+      }),
+    )
+    .nullable(),
+});
+
+const MAD_TO_SIGMA = 1.4826;
+const MEANAD_TO_SIGMA = 1.2533;
+
+class RobustDetector implements AnomalyDetector {
+  private readonly values: RollingWindow;
+  private readonly residuals: RollingWindow;
+  private readonly season: SeasonalProfile | null;
+  /** Finite points seen (drives warm-up). */
+  private seen = 0;
+
+  constructor(
+    private readonly cfg: DetectorConfig,
+    restore?: z.infer<typeof Snapshot>,
+  ) {
+    this.values = new RollingWindow(cfg.window);
+    this.residuals = new RollingWindow(cfg.window);
+    this.season =
+      cfg.seasonPeriodMs > 0
+        ? new SeasonalProfile(
+            cfg.seasonPeriodMs,
+            cfg.seasonBuckets,
+            cfg.seasonCycles,
+            cfg.seasonMinCycles,
+            restore?.season ?? undefined,
+          )
+        : null;
+    if (restore !== undefined) {
+      for (const v of restore.values) this.values.push(v);
+      for (const r of restore.residuals) this.residuals.push(r);
+      this.seen = restore.seen;
+    }
+  }
+
+  private sigma(w: RollingWindow, center: number, level: number): number {
+    const c = this.cfg;
+    // The mean absolute deviation only stands in when over half the window is one value (MAD = 0): it is not
+    // robust, and used always it would let a level shift inflate its own yardstick within a few points.
+    const mad = w.mad(center);
+    const spread = mad > 0 ? MAD_TO_SIGMA * mad : MEANAD_TO_SIGMA * w.meanAbsDev(center);
+    return Math.max(spread, c.relFloor * Math.abs(level), c.absFloor);
+  }
+
+  update(ts: number, value: number): DetectorResult {
+    if (!Number.isFinite(ts) || !Number.isFinite(value)) {
+      return { score: 0, expected: this.values.median(), deviation: 0 };
+    }
+    const x = value + 0; // -0 -> 0: snapshots (JSON) cannot tell them apart
+    const c = this.cfg;
+    const med = this.values.median();
+    const hasBaseline = this.values.size > 0;
+    const sigmaR = hasBaseline ? this.sigma(this.values, med, med) : c.absFloor;
+    let expected = hasBaseline ? med : x;
+    let z = hasBaseline ? (x - med) / sigmaR : 0;
+
+    const seasonal = this.season?.expected(ts) ?? null;
+    if (seasonal !== null) {
+      const resid = x - seasonal;
+      if (this.residuals.size >= Math.min(c.warmupPoints, c.window)) {
+        const rMed = this.residuals.median();
+        const sigmaS = this.sigma(this.residuals, rMed, seasonal + rMed);
+        expected = seasonal + rMed;
+        z = (resid - rMed) / sigmaS;
+      }
+      this.residuals.push(resid);
+    }
+
+    // Learn after scoring: a point is judged against the past only.
+    this.seen++;
+    this.values.push(x);
+    if (this.season !== null) {
+      const lim = c.clipSigmas * sigmaR;
+      this.season.observe(ts, hasBaseline ? Math.min(med + lim, Math.max(med - lim, x)) : x);
+    }
+
+    if (this.seen <= c.warmupPoints) return { score: 0, expected, deviation: z };
+    const directed = c.direction === 'up' ? z : c.direction === 'down' ? -z : Math.abs(z);
+    const over = directed - c.zThreshold;
+    const score = over > 0 ? 1 - Math.exp(-over / c.zScale) : 0;
+    return { score, expected, deviation: z };
+  }
+
+  toJSON(): unknown {
+    return {
+      kind: SNAPSHOT_KIND,
+      version: 1,
+      config: this.cfg,
+      seen: this.seen,
+      values: this.values.values(),
+      residuals: this.residuals.values(),
+      season: this.season?.snapshot() ?? null,
+    };
+  }
+}
+
+export function createDetector(config?: Partial<z.input<typeof DetectorConfig>>): AnomalyDetector {
+  const parsed = DetectorConfig.safeParse(config ?? {});
+  if (!parsed.success) {
+    throw new NightshiftError('CONFIG_INVALID', `anomaly detector config: ${z.prettifyError(parsed.error)}`);
+  }
+  return new RobustDetector(parsed.data);
+}
+
+export function restoreDetector(snapshot: unknown): AnomalyDetector {
+  const parsed = Snapshot.safeParse(snapshot);
+  if (!parsed.success) {
+    throw new NightshiftError('SCHEMA_MISMATCH', `anomaly detector snapshot: ${z.prettifyError(parsed.error)}`);
+  }
+  const s = parsed.data;
+  const cfg = s.config;
+  const seasonOk =
+    cfg.seasonPeriodMs > 0
+      ? s.season !== null &&
+        s.season.length === cfg.seasonBuckets &&
+        s.season.every((b) => b.past.length <= cfg.seasonCycles)
+      : s.season === null;
+  if (s.values.length > cfg.window || s.residuals.length > cfg.window || !seasonOk) {
+    throw new NightshiftError('SCHEMA_MISMATCH', 'anomaly detector snapshot: state does not fit its config');
+  }
+  return new RobustDetector(cfg, s);
+}
