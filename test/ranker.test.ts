@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { RankerConfig } from '../reasoning/config.js';
+import { rankRootCauses } from '../reasoning/ranker.js';
+import { ReasoningStage, ReasoningConfig } from '../reasoning/stage.js';
+import { IncidentOutput, type IncidentBundle, type Signal } from '../schemas/index.js';
+
+const cfg = RankerConfig.parse({});
+const T0 = 1_780_000_000_000;
+
+function sig(service: string, type: Signal['type'], hint: Signal['hint'], ts: number, score = 0.9, peer?: string): Signal {
+  return { id: `s-${service}-${type}-${ts}-${peer ?? ''}`, ts, service, type, score, hint, summary: `${type} on ${service}`, ref: `ref-${service}-${type}-${peer ?? ''}`, ...(peer ? { peer } : {}) };
+}
+
+function bundle(signals: Signal[], edges: [string, string][], extra: Partial<IncidentBundle> = {}): IncidentBundle {
+  const first_seen: Record<string, number> = {};
+  for (const s of signals) first_seen[s.service] = Math.min(first_seen[s.service] ?? Infinity, s.ts);
+  return {
+    incident_id: 'inc_1',
+    opened_at: T0,
+    updated_at: T0 + 600_000,
+    status: 'open',
+    services: [...new Set(signals.map((s) => s.service))].sort(),
+    counts: { events: 100, alerts: 10, signals: signals.length },
+    signals,
+    templates: [],
+    series: [],
+    changes: [],
+    edges,
+    first_seen,
+    truncated: { signals: 0, templates: 0 },
+    ...extra,
+  };
+}
+
+// web -> api -> db ; api -> cache
+const EDGES: [string, string][] = [
+  ['web', 'api'],
+  ['api', 'db'],
+  ['api', 'cache'],
+];
+
+describe('rankRootCauses', () => {
+  it('ranks the anomalous service whose dependencies are healthy first, although its callers are louder', () => {
+    const b = bundle(
+      [
+        sig('db', 'metric_anomaly', 'latency', T0, 0.7),
+        sig('api', 'red_latency', 'latency', T0 + 30_000, 0.95),
+        sig('api', 'template_new', 'errors', T0 + 40_000, 0.9),
+        sig('web', 'alert', 'errors', T0 + 60_000, 1),
+        sig('web', 'red_errors', 'errors', T0 + 60_000, 1),
+        sig('web', 'template_new', 'errors', T0 + 70_000, 0.9),
+      ],
+      EDGES,
+    );
+    const rc = rankRootCauses(b, cfg);
+    expect(rc[0]?.service).toBe('db');
+    expect(rc[0]?.kind).toBe('latency');
+    expect(rc.map((r) => r.rank)).toEqual([1, 2, 3]);
+    expect(rc.reduce((a, r) => a + r.confidence, 0)).toBeLessThanOrEqual(1);
+    for (const r of rc) expect(r.confidence).toBeGreaterThanOrEqual(0);
+    expect(rc[0]!.confidence).toBeGreaterThan(rc[1]!.confidence);
+    // Evidence ids are refs present in the bundle.
+    const refs = new Set(b.signals.map((s) => s.ref));
+    for (const r of rc) for (const e of r.evidence) expect(refs.has(e)).toBe(true);
+  });
+
+  it('blames a callee seen only through its callers’ edge signals, as a dependency', () => {
+    const b = bundle(
+      [sig('api', 'red_errors', 'errors', T0, 0.9, 'cache'), sig('web', 'red_errors', 'errors', T0 + 20_000, 0.9, 'api'), sig('web', 'alert', 'errors', T0 + 30_000)],
+      EDGES,
+    );
+    const rc = rankRootCauses(b, cfg);
+    expect(rc[0]?.service).toBe('cache');
+  });
+
+  it('a change on a service just before its first symptom makes it the deploy root cause', () => {
+    const change = { kind: 'change' as const, id: 'deploy-42', ts: T0 - 120_000, service: 'api', change_kind: 'deploy' as const, summary: 'api v2.3.1' };
+    const base = [sig('api', 'template_new', 'errors', T0, 0.8), sig('web', 'red_errors', 'errors', T0 + 30_000, 0.95), sig('db', 'metric_anomaly', 'saturation', T0 + 10_000, 0.6)];
+    const without = rankRootCauses(bundle(base, EDGES), cfg);
+    expect(without[0]?.service).toBe('db');
+    const withChange = rankRootCauses(bundle(base, EDGES, { changes: [change] }), cfg);
+    expect(withChange[0]?.service).toBe('api');
+    expect(withChange[0]?.kind).toBe('deploy');
+    expect(withChange[0]?.evidence[0]).toBe('deploy-42');
+  });
+
+  it('ignores a change long before the first symptom', () => {
+    const change = { kind: 'change' as const, id: 'deploy-old', ts: T0 - 3 * 3600_000, service: 'api', change_kind: 'deploy' as const, summary: 'old' };
+    const rc = rankRootCauses(bundle([sig('api', 'template_new', 'errors', T0, 0.8)], EDGES, { changes: [change] }), cfg);
+    expect(rc[0]?.kind).toBe('errors');
+  });
+
+  it('returns nothing for an empty bundle and is deterministic', () => {
+    expect(rankRootCauses(bundle([], EDGES), cfg)).toEqual([]);
+    const b = bundle([sig('x', 'metric_anomaly', 'resource', T0), sig('y', 'metric_anomaly', 'resource', T0)], []);
+    expect(rankRootCauses(b, cfg)).toEqual(rankRootCauses(structuredClone(b), cfg));
+  });
+});
+
+describe('ReasoningStage', () => {
+  it('emits valid output-contract lines and suppresses unchanged repeats', () => {
+    const st = new ReasoningStage(ReasoningConfig.parse({}));
+    const out: IncidentOutput[] = [];
+    const em = { emit: (o: IncidentOutput) => out.push(o) };
+    const b = bundle([sig('db', 'metric_anomaly', 'latency', T0)], EDGES);
+    st.process(b, em);
+    st.process({ ...b, updated_at: b.updated_at + 1000 }, em);
+    st.process({ ...b, status: 'resolved' }, em);
+    expect(out).toHaveLength(2);
+    for (const o of out) expect(IncidentOutput.safeParse(o).success).toBe(true);
+    expect(out[1]?.status).toBe('resolved');
+    expect(st.counters.snapshot().dropped).toEqual({ unchanged: 1 });
+  });
+});
