@@ -57,8 +57,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.stderr.write(`nightshift ${cmd}: ${err.code}: ${err.message}\n`);
       return err.code === 'CONFIG_INVALID' ? 2 : 1;
     }
-    if (err && typeof err === 'object' && 'code' in err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-      io.stderr.write(`nightshift ${cmd}: ${(err as Error).message}\n`);
+    if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      io.stderr.write(`nightshift ${cmd}: ${err.message}\n`);
       return 1;
     }
     throw err;
