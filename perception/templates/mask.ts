@@ -252,7 +252,9 @@ export function maskToken(token: string, style: PlaceholderStyle = 'generic', ou
   const whole = classifyCore(core);
   if (whole !== null) {
     if (out !== undefined) out.kind = whole;
-    return lead + placeholder(whole, style) + trail;
+    // `[2001:db8::1]:8080`: the bracket belongs to the address.
+    const l = whole === 'ip' && core.includes(']') && lead.endsWith('[') ? lead.slice(0, -1) : lead;
+    return l + placeholder(whole, style) + trail;
   }
   if (core.indexOf('=') > 0) return lead + maskPairs(core, style) + trail;
   const masked = maskSegments(core, style);

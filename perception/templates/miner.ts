@@ -37,6 +37,13 @@ export const MinerConfig = z.object({
   maxMessageChars: z.number().int().min(1).max(10_000_000).default(32_768),
   /** How many least-recently-used clusters eviction considers (bounded work per eviction). */
   evictionScan: z.number().int().min(1).max(1024).default(16),
+  /**
+   * When the prefix tree has no leaf for a message, search the subtree where the descent stopped if it holds at
+   * most this many clusters. 0 (the default) routes like Drain: leading tokens are structure. Measured on
+   * Loghub-2k, 64 costs 6 points of grouping accuracy (it merges `"GET <*>"` with `"POST <*>"`), but it is the
+   * right choice for logs whose second token is a name (`user alice logged in`).
+   */
+  fallbackLimit: z.number().int().min(0).max(10_000).default(0),
   placeholder: z.enum(['generic', 'typed']).default('generic'),
   /**
    * Fold a run of whole-token variables into one (`delete blk_1 blk_2 blk_3` -> `delete <*>`): lists of values
@@ -183,7 +190,7 @@ export class TemplateMiner {
     let bestSim = -1;
     let bestParams = -1;
     const n = tokens.length;
-    for (const leaf of this.tree.candidates(tokens)) {
+    for (const leaf of this.tree.candidates(tokens, this.config.fallbackLimit)) {
       for (const c of leaf) {
         let sim = 0;
         let params = 0;
@@ -248,6 +255,11 @@ export class TemplateMiner {
     }
     this.byId.set(c.id, c);
     this.byText.set(c.text, c);
+    if (this.tree.misrouted(c)) {
+      // A routing token became a variable: move the cluster to where the next such message will look first.
+      this.tree.remove(c);
+      this.tree.insert(c);
+    }
     return { id: c.id, template: c.text, isNew: false, count: c.count, previousId };
   }
 

@@ -16,10 +16,12 @@ export interface TreeCluster {
 interface Node<C> {
   readonly children: Map<string, Node<C>>;
   readonly clusters: C[];
+  /** Clusters in this subtree (for the bounded fallback search). */
+  total: number;
 }
 
 function newNode<C>(): Node<C> {
-  return { children: new Map(), clusters: [] };
+  return { children: new Map(), clusters: [], total: 0 };
 }
 
 function hasDigit(s: string): boolean {
@@ -46,13 +48,24 @@ export class PrefixTree<C extends TreeCluster> {
     this.routeDepth = depth - 2;
   }
 
-  /** The leaves a message may belong to: at each level the exact child and the `<*>` child (at most 2^(depth-2)). */
-  candidates(tokens: readonly string[]): C[][] {
+  /**
+   * The leaves a message may belong to: at each level the exact child and the `<*>` child (at most 2^(depth-2)).
+   * With `fallbackLimit` > 0 and no leaf found that way, the whole subtree where the descent stopped, if it holds at
+   * most `fallbackLimit` clusters: this finds `user alice ...` for `user bob ...`, which Drain never does (its
+   * routing treats the second token as structure). All or nothing, so the answer does not depend on Map order.
+   */
+  candidates(tokens: readonly string[], fallbackLimit = 0): C[][] {
     const first = this.root.children.get(String(tokens.length));
     if (first === undefined) return [];
     const out: C[][] = [];
     const levels = Math.min(this.routeDepth, tokens.length);
+    let deepest: Node<C> = first;
+    let deepestLevel = -1;
     const walk = (node: Node<C>, level: number): void => {
+      if (level > deepestLevel) {
+        deepest = node;
+        deepestLevel = level;
+      }
       if (level === levels) {
         if (node.clusters.length > 0) out.push(node.clusters);
         return;
@@ -66,7 +79,13 @@ export class PrefixTree<C extends TreeCluster> {
       }
     };
     walk(first, 0);
+    if (out.length === 0 && fallbackLimit > 0 && deepest.total <= fallbackLimit) this.collect(deepest, out);
     return out;
+  }
+
+  private collect(node: Node<C>, out: C[][]): void {
+    if (node.clusters.length > 0) out.push(node.clusters);
+    for (const child of node.children.values()) this.collect(child, out);
   }
 
   insert(c: C): void {
@@ -85,6 +104,16 @@ export class PrefixTree<C extends TreeCluster> {
     }
     node.clusters.push(c);
     c.path = path;
+    this.count(path, 1);
+  }
+
+  private count(path: readonly string[], delta: number): void {
+    let node = this.root;
+    node.total += delta;
+    for (const key of path) {
+      node = node.children.get(key) as Node<C>;
+      node.total += delta;
+    }
   }
 
   /** Places a cluster at a known path (snapshot restore), regardless of maxChildren. */
@@ -93,6 +122,15 @@ export class PrefixTree<C extends TreeCluster> {
     for (const key of path) node = this.child(node, key);
     node.clusters.push(c);
     c.path = [...path];
+    this.count(path, 1);
+  }
+
+  /** True when a routing token of the cluster's template has become a variable since the cluster was placed. */
+  misrouted(c: C): boolean {
+    for (let level = 1; level < c.path.length; level++) {
+      if (c.path[level] !== WILDCARD && routeKey(c.tokens[level - 1] as string) === WILDCARD) return true;
+    }
+    return false;
   }
 
   remove(c: C): void {
@@ -105,10 +143,12 @@ export class PrefixTree<C extends TreeCluster> {
       stack.push(node);
     }
     const i = node.clusters.indexOf(c);
-    if (i >= 0) node.clusters.splice(i, 1);
+    if (i < 0) return;
+    node.clusters.splice(i, 1);
+    for (const n of stack) n.total--;
     for (let d = c.path.length; d >= 1; d--) {
       const n = stack[d] as Node<C>;
-      if (n.clusters.length > 0 || n.children.size > 0) break;
+      if (n.total > 0) break;
       (stack[d - 1] as Node<C>).children.delete(c.path[d - 1] as string);
     }
   }
