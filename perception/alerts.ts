@@ -3,7 +3,7 @@ import type { Alert } from '../schemas/events.js';
 import type { Signal } from '../schemas/signal.js';
 import type { AlertsConfig } from './config.js';
 import { alertHint } from './hints.js';
-import { LruMap, makeSignal } from './util.js';
+import { LruMap, makeSignal, type KeepAlive } from './util.js';
 
 interface FingerprintState {
   firing: boolean;
@@ -40,7 +40,10 @@ export class AlertPerception {
   private readonly states: LruMap<string, FingerprintState>;
   private readonly st = { notifications: 0, duplicates: 0, resolved: 0, occurrences: 0, flapping: 0, info: 0, signalled: 0 };
 
-  constructor(private readonly cfg: AlertsConfig) {
+  constructor(
+    private readonly cfg: AlertsConfig,
+    private readonly keepAlive?: KeepAlive,
+  ) {
     this.states = new LruMap(cfg.maxFingerprints);
   }
 
@@ -58,6 +61,8 @@ export class AlertPerception {
     }
     if (s.firing) {
       this.st.duplicates++;
+      // A re-sent critical/error alert says its symptom persists; a lingering warning is not enough.
+      if (a.severity === 'critical' || a.severity === 'error') this.keepAlive?.(a.service, a.ts);
       return [];
     }
     s.firing = true;

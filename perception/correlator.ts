@@ -67,6 +67,17 @@ export class Correlator {
     }
   }
 
+  /**
+   * A symptom persists (rate-limited signal, re-sent alert): open incidents holding the service, whose last symptom
+   * is within the join window, stay open. It adds no evidence and opens nothing.
+   */
+  keepAlive(service: string, ts: number, peer?: string): void {
+    for (const inc of this.open.values()) {
+      if (ts <= inc.lastSymptom || ts > inc.lastSymptom + this.cfg.joinWindowMs) continue;
+      if (inc.services.has(service) || (peer !== undefined && inc.services.has(peer))) inc.lastSymptom = ts;
+    }
+  }
+
   /** A symptom signal (anything but `change`). */
   addSymptom(sig: Signal): void {
     this.st.symptoms++;

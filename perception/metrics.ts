@@ -5,7 +5,7 @@ import type { Signal } from '../schemas/signal.js';
 import { createDetector, type AnomalyDetector } from './anomaly/index.js';
 import type { MetricsConfig } from './config.js';
 import { metricHint, type Direction } from './hints.js';
-import { LruMap, fmt, makeSignal } from './util.js';
+import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
 
 /** The anomaly currently (or last) shown by a series: where it came from and how far it went. */
 export interface Episode {
@@ -79,7 +79,10 @@ export class MetricPerception {
   private points = 0;
   private outOfOrder = 0;
 
-  constructor(private readonly cfg: MetricsConfig) {
+  constructor(
+    private readonly cfg: MetricsConfig,
+    private readonly keepAlive?: KeepAlive,
+  ) {
     this.series = new LruMap(cfg.maxSeries);
     this.episodes = new LruMap(cfg.maxSeries);
   }
@@ -112,7 +115,10 @@ export class MetricPerception {
     if (!(r.score >= this.cfg.threshold)) return [];
     s.episode = extendEpisode(s.episode, p.ts, p.value, r.expected, s.direction, this.cfg.cooldownMs);
     this.episodes.set(id, { service: s.service, name: s.name, episode: s.episode });
-    if (!s.gate.pass(p.ts, r.score)) return [];
+    if (!s.gate.pass(p.ts, r.score)) {
+      this.keepAlive?.(p.service, p.ts);
+      return [];
+    }
     const labelText = Object.keys(p.labels).length > 0 ? ` ${JSON.stringify(p.labels)}` : '';
     return [
       makeSignal({

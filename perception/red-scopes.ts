@@ -7,7 +7,7 @@ import type { Direction } from './hints.js';
 import { SignalGate, extendEpisode, round6, type Episode } from './metrics.js';
 import { stableId } from '../core/hash.js';
 import { p95, type Agg } from './red-buckets.js';
-import { LruMap, fmt, makeSignal } from './util.js';
+import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
 
 export type RedMetric = 'latency' | 'errors' | 'rate';
 
@@ -44,7 +44,10 @@ export class RedScopes {
   private readonly scopes: LruMap<string, Scope>;
   private readonly episodes: LruMap<string, { service: string; name: string; episode: Episode }>;
 
-  constructor(private readonly cfg: RedConfig) {
+  constructor(
+    private readonly cfg: RedConfig,
+    private readonly keepAlive?: KeepAlive,
+  ) {
     this.scopes = new LruMap(cfg.maxScopes);
     this.episodes = new LruMap(cfg.maxScopes);
   }
@@ -109,7 +112,10 @@ export class RedScopes {
     const prev = this.episodes.peek(t.ref);
     const ep = extendEpisode(prev?.episode, ts, value, r.expected, t.direction, this.cfg.cooldownMs);
     this.episodes.set(t.ref, { service: s.service, name: s.peer === undefined ? meta.name : `${meta.name} -> ${s.peer}`, episode: ep });
-    if (!t.gate.pass(ts, r.score)) return;
+    if (!t.gate.pass(ts, r.score)) {
+      this.keepAlive?.(s.service, ts, s.peer);
+      return;
+    }
     const where = s.peer === undefined ? s.service : `calls ${s.service} -> ${s.peer}`;
     const init = {
       type: meta.type,

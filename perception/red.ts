@@ -6,6 +6,7 @@ import { RedBuckets, type Agg } from './red-buckets.js';
 import { RedScopes } from './red-scopes.js';
 export { redRef } from './red-scopes.js';
 import type { Topology } from './topology.js';
+import type { KeepAlive } from './util.js';
 
 export interface RedStats {
   spans: number;
@@ -54,9 +55,10 @@ export class RedPerception {
   constructor(
     private readonly cfg: RedConfig,
     private readonly topology: Topology,
+    keepAlive?: KeepAlive,
   ) {
     this.buckets = new RedBuckets(cfg.bucketMs, cfg.maxScopes);
-    this.scopes = new RedScopes(cfg);
+    this.scopes = new RedScopes(cfg, keepAlive);
   }
 
   /** Takes one span; returns signals of buckets the advanced watermark closed. */

@@ -13,6 +13,7 @@ import { LogPerception, type LogStats } from './logs.js';
 import { MetricPerception, type MetricStats } from './metrics.js';
 import { RedPerception, type RedStats } from './red.js';
 import { Topology, type TopologyStats } from './topology.js';
+import type { KeepAlive } from './util.js';
 
 export type SignalObserver = (signal: Signal) => void;
 
@@ -81,11 +82,13 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
     private readonly opts: PerceptionOptions = {},
   ) {
     this.topology = new Topology(opts.topology ?? config.topology, config.red.maxLearnedEdges);
+    const correlator = new Correlator(config.correlator, this.topology);
+    this.correlator = correlator;
+    const keepAlive: KeepAlive = (service, ts, peer) => correlator.keepAlive(service, ts, peer);
     this.logs = new LogPerception(config.logs);
-    this.metrics = new MetricPerception(config.metrics);
-    this.red = new RedPerception(config.red, this.topology);
-    this.alerts = new AlertPerception(config.alerts);
-    this.correlator = new Correlator(config.correlator, this.topology);
+    this.metrics = new MetricPerception(config.metrics, keepAlive);
+    this.red = new RedPerception(config.red, this.topology, keepAlive);
+    this.alerts = new AlertPerception(config.alerts, keepAlive);
     this.limits = { maxBytes: config.bundleMaxBytes, maxChanges: config.bundleMaxChanges, maxEdges: config.bundleMaxEdges };
     const { logs, metrics, red } = this;
     this.sources = {

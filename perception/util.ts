@@ -68,6 +68,12 @@ export class LruMap<K, V> {
   }
 }
 
+/**
+ * Told when a symptom is still going on but its signal was rate-limited (or is a re-sent alert): it keeps the
+ * incidents of `service` (and `peer`) from resolving while their evidence persists, without adding evidence.
+ */
+export type KeepAlive = (service: string, ts: number, peer?: string) => void;
+
 export function clamp01(x: number): number {
   if (!Number.isFinite(x)) return x > 0 ? 1 : 0;
   return x < 0 ? 0 : x > 1 ? 1 : x;

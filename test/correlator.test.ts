@@ -162,6 +162,27 @@ describe('correlator: lifecycle', () => {
     expect(opened[1]!.id).not.toBe(opened[0]!.id);
   });
 
+  it('keepAlive holds an incident open while its symptom persists, without adding evidence', () => {
+    const h = new Harness({ resolveAfterMs: 15 * MIN, joinWindowMs: 10 * MIN });
+    h.symptom(sig('db', T0, 'r1'));
+    h.symptom(sig('api', T0 + 1000, 'r2'));
+    for (let m = 5; m <= 40; m += 5) {
+      h.tick(T0 + m * MIN);
+      h.c.keepAlive('db', T0 + m * MIN);
+      h.c.keepAlive('x1', T0 + m * MIN); // unrelated service: no effect
+    }
+    expect(h.log.filter((l) => l.transition === 'resolved')).toHaveLength(0);
+    const [inc] = h.opened();
+    expect(inc!.counts.signals).toBe(2);
+    expect(inc!.lastSymptom).toBe(T0 + 40 * MIN);
+    h.tick(T0 + 55 * MIN);
+    expect(h.log.filter((l) => l.transition === 'resolved')).toHaveLength(1);
+    // A keep-alive never opens anything.
+    for (let m = 60; m < 80; m++) h.c.keepAlive('db', T0 + m * MIN);
+    h.tick(T0 + 100 * MIN);
+    expect(h.opened()).toHaveLength(1);
+  });
+
   it('emits updates at most once per update interval and only when evidence changed', () => {
     const h = new Harness();
     h.symptom(sig('db', T0, 'r1'));

@@ -1,0 +1,253 @@
+import { describe, expect, it } from 'vitest';
+import { AlertPerception, alertRef } from '../perception/alerts.js';
+import { AlertsConfig, LogsConfig, MetricsConfig, RedConfig } from '../perception/config.js';
+import { alertHint, logHint, metricHint } from '../perception/hints.js';
+import { LogPerception } from '../perception/logs.js';
+import { MetricPerception, seriesId } from '../perception/metrics.js';
+import { RedPerception, redRef } from '../perception/red.js';
+import { Topology } from '../perception/topology.js';
+import { Signal } from '../schemas/signal.js';
+import { MIN, T0, alert, call, log, metric, rng, span } from './perception-fixtures.js';
+
+describe('hints (conventions.md)', () => {
+  it('maps metric names in rule order', () => {
+    expect(metricHint('latency_p95_ms')).toEqual({ kind: 'latency', direction: 'up' });
+    expect(metricHint('http_server_duration_p99')).toEqual({ kind: 'latency', direction: 'up' });
+    expect(metricHint('error_rate')).toEqual({ kind: 'errors', direction: 'up' });
+    expect(metricHint('memory_used_bytes')).toEqual({ kind: 'resource', direction: 'up' });
+    expect(metricHint('cpu_utilization')).toEqual({ kind: 'saturation', direction: 'up' });
+    expect(metricHint('connection_pool_utilization')).toEqual({ kind: 'saturation', direction: 'up' });
+    expect(metricHint('request_rate')).toEqual({ kind: 'unknown', direction: 'both' });
+    expect(metricHint('temperature')).toEqual({ kind: 'unknown', direction: 'both' });
+  });
+  it('maps alert names and log levels/texts', () => {
+    expect(alertHint('HighLatency')).toBe('latency');
+    expect(alertHint('HighErrorRate')).toBe('errors');
+    expect(alertHint('InstanceDown')).toBe('unknown');
+    expect(logHint('error', 'whatever')).toBe('errors');
+    expect(logHint('fatal', 'whatever')).toBe('errors');
+    expect(logHint('warn', 'request timed out after <*>')).toBe('latency');
+    expect(logHint('warn', 'connection pool exhausted')).toBe('saturation');
+    expect(logHint('warn', 'GC overhead limit exceeded')).toBe('resource');
+    expect(logHint('warn', 'cache miss')).toBe('unknown');
+    expect(logHint('info', 'request timed out')).toBe('unknown');
+  });
+});
+
+describe('alerts', () => {
+  const mk = (cfg: Partial<AlertsConfig> = {}) => new AlertPerception(AlertsConfig.parse(cfg));
+
+  it('signals once per occurrence; re-sends of a firing alert are duplicates', () => {
+    const a = mk();
+    const first = a.observe(alert('api', T0, 'HighErrorRate', 'firing', 'critical', 'fp1'));
+    expect(first).toHaveLength(1);
+    expect(Signal.parse(first[0])).toBeTruthy();
+    expect(first[0]).toMatchObject({ type: 'alert', service: 'api', hint: 'errors', ref: alertRef('fp1'), score: 0.9 });
+    for (let i = 1; i <= 20; i++) expect(a.observe(alert('api', T0 + i * MIN, 'HighErrorRate', 'firing', 'critical', 'fp1'))).toHaveLength(0);
+    expect(a.stats()).toMatchObject({ notifications: 21, duplicates: 20, signalled: 1 });
+    // Resolved, then firing again: a new occurrence, same ref.
+    a.observe(alert('api', T0 + 30 * MIN, 'HighErrorRate', 'resolved', 'critical', 'fp1'));
+    const again = a.observe(alert('api', T0 + 40 * MIN, 'HighErrorRate', 'firing', 'critical', 'fp1'));
+    expect(again).toHaveLength(1);
+    expect(again[0]!.ref).toBe(first[0]!.ref);
+    expect(again[0]!.id).not.toBe(first[0]!.id);
+  });
+
+  it('suppresses a flapping fingerprint beyond flapMax occurrences per window', () => {
+    const a = mk({ flapMax: 3, flapWindowMs: 60 * MIN });
+    let signals = 0;
+    for (let i = 0; i < 10; i++) {
+      signals += a.observe(alert('db', T0 + i * 4 * MIN, 'DiskIO', 'firing', 'warning', 'flap')).length;
+      a.observe(alert('db', T0 + i * 4 * MIN + MIN, 'DiskIO', 'resolved', 'warning', 'flap'));
+    }
+    expect(signals).toBe(3);
+    expect(a.stats().flapping).toBe(7);
+    // After a quiet hour it may signal again.
+    expect(a.observe(alert('db', T0 + 200 * MIN, 'DiskIO', 'firing', 'warning', 'flap'))).toHaveLength(1);
+  });
+
+  it('scores by severity; info never signals', () => {
+    const a = mk();
+    expect(a.observe(alert('x', T0, 'A', 'firing', 'warning', 'w'))[0]!.score).toBe(0.4);
+    expect(a.observe(alert('x', T0, 'B', 'firing', 'info', 'i'))).toHaveLength(0);
+    expect(a.stats().info).toBe(1);
+  });
+
+  it('bounds fingerprints (LRU)', () => {
+    const a = mk({ maxFingerprints: 10 });
+    for (let i = 0; i < 100; i++) a.observe(alert('x', T0 + i, 'A', 'firing', 'critical', `fp${i}`));
+    expect(a.stats().fingerprints).toBe(10);
+    expect(a.stats().evicted).toBe(90);
+  });
+});
+
+describe('logs', () => {
+  const mk = (cfg: Partial<LogsConfig> = {}) => new LogPerception(LogsConfig.parse(cfg));
+  /** 25 minutes of normal chatter: warm-up passes. */
+  const warm = (p: LogPerception, svc: string) => {
+    const out = [];
+    for (let i = 0; i < 50; i++) {
+      out.push(...p.observe(log(svc, T0 + i * 30_000, 'info', `user ${1000 + i} logged in from 10.0.0.${i % 250}`)));
+      out.push(...p.observe(log(svc, T0 + i * 30_000 + 1, 'warn', `cache miss for key k${i}`)));
+    }
+    return out;
+  };
+
+  it('emits template_new for a new error/warn template after warm-up only, scored by level', () => {
+    const p = mk();
+    expect(warm(p, 'api')).toHaveLength(0);
+    const before = p.stats().newDuringWarmup;
+    // During warm-up (other service, first minute) a new error template is vocabulary, not news.
+    expect(p.observe(log('db', T0, 'error', 'disk slow on /dev/sda1'))).toHaveLength(0);
+    expect(p.stats().newDuringWarmup).toBe(before + 1);
+    const t = T0 + 26 * MIN;
+    expect(p.observe(log('api', t, 'info', 'feature flag refreshed (12 flags)'))).toHaveLength(0);
+    const [e] = p.observe(log('api', t, 'error', 'upstream timeout calling db after 3000ms'));
+    expect(e).toMatchObject({ type: 'template_new', service: 'api', score: 0.8, hint: 'errors' });
+    const [w] = p.observe(log('api', t, 'warn', 'connection pool exhausted (50/50)'));
+    expect(w).toMatchObject({ type: 'template_new', score: 0.5, hint: 'saturation' });
+    // The same template again is not new.
+    expect(p.observe(log('api', t + 1, 'error', 'upstream timeout calling db after 2999ms'))).toHaveLength(0);
+    const tpl = p.template('api', e!.ref);
+    expect(tpl).toMatchObject({ service: 'api', template: 'upstream timeout calling db after <*>', level: 'error', count: 2, first_seen: t });
+    // Refs are per service: the same text in another service is another template.
+    warm(p, 'web');
+    const [other] = p.observe(log('web', t, 'error', 'upstream timeout calling db after 10ms'));
+    expect(other!.ref).not.toBe(e!.ref);
+  });
+
+  it('emits one template_burst per bucket when an error template rate jumps over its baseline', () => {
+    const p = mk();
+    warm(p, 'api');
+    // A steady trickle of one error per minute for 30 minutes: the baseline.
+    let out = [];
+    for (let i = 0; i < 30; i++) out.push(...p.observe(log('api', T0 + i * MIN + 5, 'error', `retrying request ${i} to db`)));
+    expect(out.filter((s) => s.type === 'template_burst')).toHaveLength(0);
+    out = [];
+    for (let i = 0; i < 40; i++) out.push(...p.observe(log('api', T0 + 31 * MIN + i * 1000, 'error', `retrying request ${i} to db`)));
+    const bursts = out.filter((s) => s.type === 'template_burst');
+    expect(bursts).toHaveLength(1);
+    expect(bursts[0]!.hint).toBe('errors');
+    expect(bursts[0]!.score).toBeGreaterThanOrEqual(0.5);
+    // Info bursts never signal (traffic, not trouble).
+    out = [];
+    for (let i = 0; i < 200; i++) out.push(...p.observe(log('api', T0 + 33 * MIN + i * 100, 'info', `user ${i} logged in from 10.0.0.1`)));
+    expect(out).toHaveLength(0);
+  });
+
+  it('bounds services and templates per service', () => {
+    const p = mk({ maxServices: 3, maxTemplatesPerService: 5 });
+    for (let s = 0; s < 10; s++) p.observe(log(`svc${s}`, T0, 'info', 'hello'));
+    expect(p.stats().services).toBe(3);
+    expect(p.stats().servicesEvicted).toBe(7);
+    const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
+    for (const w of words) p.observe(log('svc9', T0, 'info', `${w} ${w} ${w} happened here now`));
+    expect(p.stats().templatesEvicted).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('metrics', () => {
+  const mk = (cfg: Partial<MetricsConfig> = {}) => new MetricPerception(MetricsConfig.parse(cfg));
+
+  it('flags a spike once per cooldown, with baseline and peak for the bundle', () => {
+    const p = mk();
+    const r = rng(7);
+    const sigs = [];
+    for (let i = 0; i < 60; i++) sigs.push(...p.observe(metric('db', 'latency_p95_ms', T0 + i * 30_000, 20 + r() * 2)));
+    expect(sigs).toHaveLength(0);
+    for (let i = 60; i < 70; i++) sigs.push(...p.observe(metric('db', 'latency_p95_ms', T0 + i * 30_000, i === 65 ? 400 : 200 + r())));
+    expect(sigs).toHaveLength(1);
+    const s = sigs[0]!;
+    const id = seriesId('db', 'latency_p95_ms', {});
+    expect(s).toMatchObject({ type: 'metric_anomaly', service: 'db', hint: 'latency', ref: id, ts: T0 + 60 * 30_000 });
+    expect(s.score).toBeGreaterThanOrEqual(0.8);
+    const info = p.seriesInfo(id)!;
+    expect(info.baseline).toBeGreaterThan(19);
+    expect(info.baseline).toBeLessThan(23);
+    expect(info.peak).toBe(400);
+  });
+
+  it('ignores a drop of an up-only metric and late points', () => {
+    const p = mk();
+    for (let i = 0; i < 60; i++) p.observe(metric('db', 'cpu_utilization', T0 + i * 30_000, 0.5 + (i % 3) * 0.01));
+    expect(p.observe(metric('db', 'cpu_utilization', T0 + 61 * 30_000, 0.01))).toHaveLength(0);
+    expect(p.observe(metric('db', 'cpu_utilization', T0, 0.99))).toHaveLength(0);
+    expect(p.stats().outOfOrder).toBe(1);
+  });
+
+  it('labels make distinct series; series are LRU-bounded', () => {
+    expect(seriesId('a', 'm', { x: '1', y: '2' })).toBe(seriesId('a', 'm', { y: '2', x: '1' }));
+    expect(seriesId('a', 'm', { x: '1' })).not.toBe(seriesId('a', 'm', { x: '2' }));
+    const p = mk({ maxSeries: 5 });
+    for (let i = 0; i < 12; i++) p.observe(metric('a', 'm', T0, 1, { pod: `p${i}` }));
+    expect(p.stats()).toMatchObject({ series: 5, seriesEvicted: 7 });
+  });
+});
+
+describe('RED from spans', () => {
+  const mk = (cfg: Partial<RedConfig> = {}, topo = new Topology()) => ({ red: new RedPerception(RedConfig.parse(cfg), topo), topo });
+
+  it('learns the edge from parent/child spans (child first) and flags edge and service latency', () => {
+    const { red, topo } = mk();
+    const r = rng(3);
+    const sigs = [];
+    let n = 0;
+    for (let m = 0; m < 40; m++) {
+      const slow = m >= 30;
+      for (let k = 0; k < 20; k++) {
+        const ts = T0 + m * MIN + k * 2500;
+        for (const s of call('api', 'db', ts, `t${n++}`, (slow ? 300 : 10) + r() * 2)) sigs.push(...red.observe(s));
+      }
+    }
+    sigs.push(...red.flush());
+    expect(topo.hasEdge('api', 'db')).toBe(true);
+    expect(topo.hasEdge('db', 'api')).toBe(false);
+    const edge = sigs.filter((s) => s.type === 'red_latency' && s.peer === 'db');
+    expect(edge.length).toBeGreaterThanOrEqual(1);
+    expect(edge[0]).toMatchObject({ service: 'api', peer: 'db', hint: 'latency', ref: redRef('api->db', 'latency'), ts: T0 + 30 * MIN });
+    const svc = sigs.filter((s) => s.type === 'red_latency' && s.peer === undefined);
+    expect(svc.map((s) => s.service)).toContain('db');
+    // The client spans of api are not api's own RED.
+    expect(svc.map((s) => s.service)).not.toContain('api');
+    expect(red.seriesInfo(edge[0]!.ref)!.peak).toBeGreaterThan(250);
+    expect(red.stats().pendingResolved).toBeGreaterThan(0);
+  });
+
+  it('flags edge errors and a collapse of the request rate', () => {
+    const { red } = mk();
+    const sigs = [];
+    let n = 0;
+    for (let m = 0; m < 45; m++) {
+      const calls = m >= 40 ? 0 : 20;
+      for (let k = 0; k < calls; k++) {
+        const failing = m >= 30 && k % 2 === 0;
+        for (const s of call('web', 'pay', T0 + m * MIN + k * 2000, `t${n++}`, 10 + (k % 5), failing ? 'error' : 'ok')) sigs.push(...red.observe(s));
+      }
+      sigs.push(...red.advance(T0 + (m + 1) * MIN));
+    }
+    const errs = sigs.filter((s) => s.type === 'red_errors');
+    expect(errs.map((s) => `${s.service}>${s.peer ?? ''}`)).toEqual(expect.arrayContaining(['web>pay', 'pay>']));
+    const rate = sigs.filter((s) => s.type === 'red_rate');
+    expect(rate.length).toBeGreaterThanOrEqual(1);
+    expect(rate[0]!.summary).toContain('0 requests');
+  });
+
+  it('drops children whose parent never comes, and bounds the pending and span index maps', () => {
+    const { red } = mk({ maxPending: 10, maxSpanIndex: 50, pendingMs: 1000 });
+    for (let i = 0; i < 100; i++) red.observe(span('db', T0 + i * 100, `t${i}`, `s${i}`, `missing${i}`, 'server', 5));
+    const st = red.stats();
+    expect(st.pendingEvicted + st.pendingExpired).toBe(90);
+    expect(st.spanIndexEvicted).toBe(50);
+    red.advance(T0 + 60_000);
+    expect(red.stats().pendingExpired + red.stats().pendingEvicted).toBe(100);
+  });
+
+  it('measures services without span kinds on all their spans', () => {
+    const { red } = mk();
+    const sigs = [];
+    for (let m = 0; m < 40; m++)
+      for (let k = 0; k < 10; k++) sigs.push(...red.observe(span('legacy', T0 + m * MIN + k * 5000, `t${m}-${k}`, 'x', undefined, 'unspecified', m >= 30 ? 500 : 10)));
+    sigs.push(...red.flush());
+    expect(sigs.some((s) => s.type === 'red_latency' && s.service === 'legacy')).toBe(true);
+  });
+});
