@@ -26,12 +26,17 @@ export interface AlertStats {
   evicted: number;
 }
 
-export function alertRef(fingerprint: string): string {
-  return stableId('alertgrp', fingerprint);
+/**
+ * The evidence ref of an alert: its group, (service, alertname), like Alertmanager's usual `group_by`. Not the
+ * fingerprint: a per-instance rule firing on four pods is one piece of evidence, not four (which would let one noisy
+ * rule reach the incident-opening threshold alone).
+ */
+export function alertRef(service: string, alertname: string): string {
+  return stableId('alertgrp', service, alertname);
 }
 
 /**
- * Alert deduplication by fingerprint. A signal is emitted once per occurrence (first firing, or firing again after a
+ * Alert deduplication by fingerprint (dedup and flapping are per fingerprint; the ref is the group). A signal is emitted once per occurrence (first firing, or firing again after a
  * resolve), so a long-running alert yields one signal however often it is re-sent; an occurrence beyond `flapMax`
  * within `flapWindowMs` is flapping noise and suppressed. Fingerprints are LRU-bounded; an evicted one that fires
  * again counts as a new occurrence.
@@ -90,7 +95,7 @@ export class AlertPerception {
         score,
         hint: alertHint(a.name),
         summary: `${a.severity} alert ${a.name} on ${a.service}${text}`,
-        ref: alertRef(a.fingerprint),
+        ref: alertRef(a.service, a.name),
       }),
     ];
   }

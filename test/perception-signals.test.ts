@@ -42,7 +42,7 @@ describe('alerts', () => {
     const first = a.observe(alert('api', T0, 'HighErrorRate', 'firing', 'critical', 'fp1'));
     expect(first).toHaveLength(1);
     expect(Signal.parse(first[0])).toBeTruthy();
-    expect(first[0]).toMatchObject({ type: 'alert', service: 'api', hint: 'errors', ref: alertRef('fp1'), score: 0.9 });
+    expect(first[0]).toMatchObject({ type: 'alert', service: 'api', hint: 'errors', ref: alertRef('api', 'HighErrorRate'), score: 0.9 });
     for (let i = 1; i <= 20; i++) expect(a.observe(alert('api', T0 + i * MIN, 'HighErrorRate', 'firing', 'critical', 'fp1'))).toHaveLength(0);
     expect(a.stats()).toMatchObject({ notifications: 21, duplicates: 20, signalled: 1 });
     // Resolved, then firing again: a new occurrence, same ref.
@@ -64,6 +64,14 @@ describe('alerts', () => {
     expect(a.stats().flapping).toBe(7);
     // After a quiet hour it may signal again.
     expect(a.observe(alert('db', T0 + 200 * MIN, 'DiskIO', 'firing', 'warning', 'flap'))).toHaveLength(1);
+  });
+
+  it('groups instances of one rule under one ref', () => {
+    const a = mk();
+    const refs = new Set<string>();
+    for (let pod = 0; pod < 4; pod++) for (const s of a.observe(alert('api', T0, 'HighCPU', 'firing', 'warning', `api/HighCPU/pod-${pod}`))) refs.add(s.ref);
+    expect(refs.size).toBe(1);
+    expect(a.stats().signalled).toBe(4);
   });
 
   it('scores by severity; info never signals', () => {
