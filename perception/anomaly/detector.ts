@@ -9,6 +9,10 @@ import { RollingWindow } from './window.js';
  *  - seasonal baseline, once a phase has `seasonMinCycles` past cycles: the median of past same-phase cycle means,
  *    plus the rolling median of the residuals (so growth and level changes since then are followed), scaled by the
  *    residuals' MAD;
+ *  - local baseline, while no season is known: the median of the last LOCAL_POINTS points, scaled by the MAD of
+ *    first differences (a smooth trend barely moves differences). The rolling median lags a steep trend (a daily
+ *    curve on its first day) and its MAD absorbs the trend's spread, so alone it would miss a spike there; the
+ *    larger of the two deviations is used;
  *  - deviation z = (value - expected) / sigma, sigma = max(1.4826 MAD (or 1.2533 mean abs dev when MAD = 0),
  *    relFloor |level|, absFloor): the floors make a constant series (MAD = 0) usable;
  *  - score = 1 - exp(-max(0, z' - zThreshold) / zScale), z' the deviation in the configured direction.
@@ -66,6 +70,7 @@ const Snapshot = z.object({
   seen: z.number().int().nonnegative(),
   values: z.array(z.number()),
   residuals: z.array(z.number()),
+  diffs: z.array(z.number()),
   season: z
     .array(
       z.object({
@@ -80,10 +85,17 @@ const Snapshot = z.object({
 
 const MAD_TO_SIGMA = 1.4826;
 const MEANAD_TO_SIGMA = 1.2533;
+const LOCAL_POINTS = 5;
+// A difference of two noisy points has sigma * sqrt(2); the median of 5 points has variance ~ pi/(2*5) sigma^2, so
+// x - median5 has sigma * sqrt(1 + pi/10). Hence MAD(diffs) * 1.4826 / sqrt(2) * sqrt(1 + pi/10).
+const LOCAL_SIGMA = (MAD_TO_SIGMA / Math.SQRT2) * Math.sqrt(1 + Math.PI / 10);
+const LOCAL_SIGMA_MEANAD = (MEANAD_TO_SIGMA / Math.SQRT2) * Math.sqrt(1 + Math.PI / 10);
 
 class RobustDetector implements AnomalyDetector {
   private readonly values: RollingWindow;
   private readonly residuals: RollingWindow;
+  /** First differences of consecutive values: a trend-insensitive noise scale. */
+  private readonly diffs: RollingWindow;
   private readonly season: SeasonalProfile | null;
   /** Finite points seen (drives warm-up). */
   private seen = 0;
@@ -94,6 +106,7 @@ class RobustDetector implements AnomalyDetector {
   ) {
     this.values = new RollingWindow(cfg.window);
     this.residuals = new RollingWindow(cfg.window);
+    this.diffs = new RollingWindow(cfg.window);
     this.season =
       cfg.seasonPeriodMs > 0
         ? new SeasonalProfile(
@@ -107,6 +120,7 @@ class RobustDetector implements AnomalyDetector {
     if (restore !== undefined) {
       for (const v of restore.values) this.values.push(v);
       for (const r of restore.residuals) this.residuals.push(r);
+      for (const d of restore.diffs) this.diffs.push(d);
       this.seen = restore.seen;
     }
   }
@@ -131,6 +145,21 @@ class RobustDetector implements AnomalyDetector {
     const sigmaR = hasBaseline ? this.sigma(this.values, med, med) : c.absFloor;
     let expected = hasBaseline ? med : x;
     let z = hasBaseline ? (x - med) / sigmaR : 0;
+    if (this.diffs.size >= LOCAL_POINTS) {
+      const local = this.values.recentMedian(LOCAL_POINTS);
+      const dMed = this.diffs.median();
+      const sigmaL = Math.max(
+        LOCAL_SIGMA * this.diffs.mad(dMed),
+        LOCAL_SIGMA_MEANAD * this.diffs.meanAbsDev(dMed),
+        c.relFloor * Math.abs(local),
+        c.absFloor,
+      );
+      const zl = (x - local) / sigmaL;
+      if (Math.abs(zl) > Math.abs(z)) {
+        z = zl;
+        expected = local;
+      }
+    }
 
     const seasonal = this.season?.expected(ts) ?? null;
     if (seasonal !== null) {
@@ -146,6 +175,7 @@ class RobustDetector implements AnomalyDetector {
 
     // Learn after scoring: a point is judged against the past only.
     this.seen++;
+    if (hasBaseline) this.diffs.push(x - this.values.last());
     this.values.push(x);
     if (this.season !== null) {
       const lim = c.clipSigmas * sigmaR;
@@ -167,6 +197,7 @@ class RobustDetector implements AnomalyDetector {
       seen: this.seen,
       values: this.values.values(),
       residuals: this.residuals.values(),
+      diffs: this.diffs.values(),
       season: this.season?.snapshot() ?? null,
     };
   }
@@ -193,7 +224,8 @@ export function restoreDetector(snapshot: unknown): AnomalyDetector {
         s.season.length === cfg.seasonBuckets &&
         s.season.every((b) => b.past.length <= cfg.seasonCycles)
       : s.season === null;
-  if (s.values.length > cfg.window || s.residuals.length > cfg.window || !seasonOk) {
+  const fits = [s.values, s.residuals, s.diffs].every((w) => w.length <= cfg.window);
+  if (!fits || !seasonOk) {
     throw new NightshiftError('SCHEMA_MISMATCH', 'anomaly detector snapshot: state does not fit its config');
   }
   return new RobustDetector(cfg, s);

@@ -78,6 +78,30 @@ export class RollingWindow {
     return sum / n;
   }
 
+  /** Median of the `k` most recent values (k small: a copy and an insertion sort of k numbers). */
+  recentMedian(k: number): number {
+    const m = Math.min(k, this.n);
+    if (m === 0) return 0;
+    const buf: number[] = [];
+    for (let q = 0; q < m; q++) {
+      const x = this.ring[(this.head + this.n - 1 - q) % this.capacity] as number;
+      let p = buf.length;
+      buf.push(x);
+      while (p > 0 && (buf[p - 1] as number) > x) {
+        buf[p] = buf[p - 1] as number;
+        p--;
+      }
+      buf[p] = x;
+    }
+    const mid = m >> 1;
+    return m % 2 === 1 ? (buf[mid] as number) : ((buf[mid - 1] as number) + (buf[mid] as number)) / 2;
+  }
+
+  /** The most recent value (0 when empty). */
+  last(): number {
+    return this.n === 0 ? 0 : (this.ring[(this.head + this.n - 1) % this.capacity] as number);
+  }
+
   /** Values oldest first: the snapshot form. */
   values(): number[] {
     const out: number[] = [];
