@@ -272,5 +272,6 @@ describe('TemplateMiner', () => {
     snap.clusters.push({ tokens: ['a', 'b'], count: 1, seq: 99, path: ['7'] });
     expect(() => TemplateMiner.fromJSON(snap)).toThrow(NightshiftError);
     expect(() => new TemplateMiner({ simThreshold: 2 })).toThrow(NightshiftError);
+    expect(() => new TemplateMiner().add(undefined as unknown as string)).toThrow(NightshiftError);
   });
 });

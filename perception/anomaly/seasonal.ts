@@ -8,6 +8,9 @@
  * bucket rolls over to a new cycle (once per bucket per cycle).
  */
 
+/** Before any point: lower than any cycle index, and JSON-safe (unlike -Infinity). */
+const NO_CYCLE = Number.MIN_SAFE_INTEGER;
+
 export interface SeasonalBucketState {
   cycle: number;
   sum: number;
@@ -31,7 +34,7 @@ export class SeasonalProfile {
     this.pastMedian = new Float64Array(buckets);
     for (let b = 0; b < buckets; b++) {
       const s = state?.[b];
-      this.state.push(s ? { cycle: s.cycle, sum: s.sum, n: s.n, past: [...s.past] } : { cycle: -1, sum: 0, n: 0, past: [] });
+      this.state.push(s ? { cycle: s.cycle, sum: s.sum, n: s.n, past: [...s.past] } : { cycle: NO_CYCLE, sum: 0, n: 0, past: [] });
       this.refreshMedian(b);
     }
   }

@@ -7,13 +7,17 @@ import { PrefixTree, type TreeCluster } from './tree.js';
 
 /**
  * Online log template miner: Drain's fixed-depth prefix tree, with changes that matter for accuracy and speed:
- *  - masking before the tree keeps punctuation (`uid=<*>,`), folds multi-token dates, and masks key=value values;
+ *  - masking before the tree keeps punctuation (`uid=<*>,`), folds multi-token dates, masks key=value values that
+ *    carry a digit or a boolean, and folds runs of variables (`delete blk_1 blk_2` -> `delete <*>`);
  *  - an exact-text index answers repeated shapes without touching the tree (most messages, once warm);
  *  - the search follows both the exact child and the `<*>` child at every level (Drain follows one, and misses
  *    templates that moved to the wildcard branch);
  *  - generalization keeps shared prefix/suffix punctuation (`MININT-<*>`), and two clusters whose templates become
  *    equal are merged, so one template text is one cluster and one id;
  *  - a hard cap on clusters with a documented eviction (see `evict`).
+ *
+ * Memory per instance: at most maxTemplates clusters of at most maxTokens + 1 tokens of at most maxTokenChars
+ * characters (twice: tokens and text), a tree of at most maxTemplates x (depth - 1) nodes, and the mask cache.
  *
  * Template text: tokens joined by one space; variables are `<*>` (config placeholder 'generic', the default and the
  * Loghub convention) or typed (`<NUM>`, `<IP>`, ...; see TYPED_PLACEHOLDER in mask.ts) with placeholder 'typed'.
@@ -23,7 +27,12 @@ import { PrefixTree, type TreeCluster } from './tree.js';
 export const MinerConfig = z.object({
   /** Tree depth as in Drain: the length level, then depth - 2 routing tokens, then the leaf. */
   depth: z.number().int().min(3).max(8).default(4),
-  /** Fraction of positions that must be equal constants for a message to join a cluster. */
+  /**
+   * Share of equal constants, over the template positions that are not variables, for a message to join a
+   * cluster (Drain divides by all positions; not counting variables lets a high threshold separate `VM Started`
+   * from `VM Paused` yet still admit messages to well-generalized templates). Tuned on Loghub-2k: 0.7-0.85 is a
+   * plateau (grouping accuracy 0.949-0.955), 0.9 falls off.
+   */
   simThreshold: z.number().min(0).max(1).default(0.75),
   /** Children per tree node; beyond it new tokens route to the `<*>` child. */
   maxChildren: z.number().int().min(2).max(10_000).default(100),
@@ -78,7 +87,7 @@ interface Cluster extends TreeCluster {
   readonly seq: number;
 }
 
-const MASK_CACHE_MAX = 8192;
+const MASK_CACHE_MAX = 2048;
 
 const SnapshotCluster = z.object({
   tokens: z.array(z.string().max(1_000_000)).min(1),
@@ -139,6 +148,9 @@ export class TemplateMiner {
 
   /** Tokenizes and masks a message, within the configured caps. */
   private prepare(message: string): string[] {
+    if (typeof message !== 'string') {
+      throw new NightshiftError('SCHEMA_MISMATCH', `template miner: message must be a string, got ${typeof message}`);
+    }
     const cfg = this.config;
     const text = message.length > cfg.maxMessageChars ? message.slice(0, cfg.maxMessageChars) : message;
     const { tokens, overflow } = tokenize(text, cfg.maxTokens);
