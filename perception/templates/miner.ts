@@ -196,7 +196,7 @@ export class TemplateMiner {
     this.byId.set(c.id, c);
   }
 
-  /** Drain's similarity: equal constant positions over length; ties go to more wildcard positions. */
+  /** Similarity: equal constants over the non-variable positions (see simThreshold); ties: more variables, then older. */
   private bestMatch(tokens: readonly string[]): Cluster | null {
     let best: Cluster | null = null;
     let bestSim = -1;
