@@ -12,6 +12,7 @@ import type { PlannedChange } from './noise.js';
 export { SimConfig, FaultType, NoiseConfig, parseSimConfig, type SimConfigInput } from './config.js';
 export { FAULT_KIND, type Fault, type TruthKind } from './faults.js';
 export type { ReplayRecordLine, Topic } from './emit/sink.js';
+export { buildScenario, type Scenario } from './generate.js';
 
 export interface SimulationResult {
   records: number;
@@ -48,13 +49,20 @@ export function replayLine(r: ReplayRecordLine): string {
 }
 
 /**
- * In-memory generation: `records` yields records in ts order, lazily (iterate once); `result()` reports the
- * counts of what has been yielded so far (final once iteration is complete). Throws CONFIG_INVALID on a bad config.
+ * In-memory generation: `records` yields records in ts order, lazily; `result()` reports the counts of what the
+ * latest iteration has yielded so far (final once it is complete). Throws CONFIG_INVALID on a bad config.
  */
 export function simulate(cfg: Partial<SimConfigInput>): { records: Iterable<ReplayRecordLine>; result: () => SimulationResult } {
   const sc = buildScenario(parseSimConfig(cfg));
-  const tally = newTally();
-  return { records: { [Symbol.iterator]: () => generate(sc, tally) }, result: () => resultOf(sc, tally) };
+  let tally = newTally();
+  // Each iteration regenerates the same records from scratch (and restarts the counts).
+  const records = {
+    [Symbol.iterator]: (): Iterator<ReplayRecordLine> => {
+      tally = newTally();
+      return generate(sc, tally);
+    },
+  };
+  return { records, result: () => resultOf(sc, tally) };
 }
 
 const CHUNK_CHARS = 1 << 18;
