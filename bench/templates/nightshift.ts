@@ -1,0 +1,92 @@
+/**
+ * Runs nightshift's template miner over one system's lines, the way the pipeline does: one fresh miner with the
+ * default configuration, one pass, each line added once, in order.
+ */
+import { TemplateMiner, type MatchResult } from '../../perception/templates/index.js';
+
+export interface ParserRun {
+  /** Per line: the group key (the final template text of its cluster, as Loghub's evaluator groups). */
+  readonly groups: string[];
+  /** Per line: the final template of its cluster, in the `<*>` convention. */
+  readonly templates: string[];
+  readonly clusters: number;
+}
+
+export interface Timing {
+  readonly reps: number;
+  readonly lines: number;
+  readonly seconds: number;
+}
+
+interface Chain {
+  template: string;
+  next: Chain | null;
+}
+
+/**
+ * The miner reports a cluster's CURRENT template with each line; when a later line generalizes that cluster, it
+ * reports the id the cluster had before (`previousId`). Offline evaluation labels every line with the FINAL template of
+ * its cluster (what Drain and Loghub's evaluator do), so we chain each superseded id to its successor and resolve
+ * afterwards. A chain node is created per id at first sight and retired once superseded, so a later cluster that
+ * happens to take an old text starts a chain of its own.
+ */
+export function finalTemplates(results: readonly MatchResult[]): ParserRun {
+  const live = new Map<string, Chain>();
+  const nodeOf = (id: string, template: string): Chain => {
+    let c = live.get(id);
+    if (c === undefined) {
+      c = { template, next: null };
+      live.set(id, c);
+    }
+    return c;
+  };
+  const perLine: Chain[] = [];
+  for (const r of results) {
+    const node = nodeOf(r.id, r.template);
+    if (r.previousId !== undefined && r.previousId !== r.id) {
+      const old = live.get(r.previousId);
+      if (old !== undefined && old !== node) {
+        old.next = node;
+        live.delete(r.previousId);
+      }
+    }
+    perLine.push(node);
+  }
+  const templates = perLine.map((c) => {
+    let x = c;
+    while (x.next !== null) x = x.next;
+    return x.template;
+  });
+  return { groups: templates, templates, clusters: new Set(templates).size };
+}
+
+/** One pass with a fresh default miner; only the add loop is inside the caller's timer. */
+export function mineOnce(lines: readonly string[]): MatchResult[] {
+  const miner = new TemplateMiner();
+  const out = new Array<MatchResult>(lines.length);
+  for (let i = 0; i < lines.length; i++) out[i] = miner.add(lines[i] as string);
+  return out;
+}
+
+/**
+ * Throughput: one untimed warm-up pass (JIT), then timed passes, each with a fresh miner, until at least `minReps`
+ * passes and `minSeconds` of timed work (bounded by `maxReps`). Only `miner.add` calls are timed: no I/O, no parsing.
+ */
+export function timeMiner(lines: readonly string[], minSeconds: number, minReps: number, maxReps: number): Timing {
+  mineOnce(lines);
+  let reps = 0;
+  let ns = 0n;
+  while (reps < maxReps && (reps < minReps || Number(ns) / 1e9 < minSeconds)) {
+    const miner = new TemplateMiner();
+    const sink = new Array<MatchResult>(lines.length);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < lines.length; i++) sink[i] = miner.add(lines[i] as string);
+    ns += process.hrtime.bigint() - t0;
+    reps++;
+  }
+  return { reps, lines: lines.length * reps, seconds: Number(ns) / 1e9 };
+}
+
+export function runNightshift(lines: readonly string[]): ParserRun {
+  return finalTemplates(mineOnce(lines));
+}
