@@ -8,6 +8,13 @@ const posInt = z.number().int().positive();
 const nonNegMs = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
 
+/**
+ * Detector defaults for perception: an HOURLY season (60 one-minute phases, a day of cycles), because hourly cron
+ * and batch bursts are the commonest regular pattern inside a day, and slower (daily) drift is followed by the
+ * rolling and residual medians anyway.
+ */
+const SEASON = { seasonPeriodMs: 60 * MIN, seasonBuckets: 60, seasonCycles: 24, seasonMinCycles: 1 } as const;
+
 /** Log templating and the two log signals. */
 export const LogsConfig = z.object({
   /** Services with their own template miner; when full the least recently seen service is evicted and, if it comes back, starts a new warm-up (so eviction can cost sensitivity but never raises false `template_new`). */
@@ -17,7 +24,18 @@ export const LogsConfig = z.object({
   /** A service's warm-up ends once BOTH this much event time has passed since its first log and `warmupLogs` logs were seen; templates first seen before that are normal vocabulary. */
   warmupMs: nonNegMs.default(20 * MIN),
   warmupLogs: z.number().int().nonnegative().default(20),
-  /** Score of a `template_new` by level of the log that created it; info/debug/trace never signal. */
+  /**
+   * A new template becomes a `template_new` signal once it recurs: `newMinCount` logs within `newWindowMs` of its
+   * first one. A fault repeats its error lines; a rare harmless line seen once after warm-up is not news.
+   */
+  newMinCount: posInt.default(3),
+  newWindowMs: posInt.default(10 * MIN),
+  /** A template text other services have known for at least `globalKnownMs` is routine vocabulary: its score is multiplied by `globalKnownFactor`. */
+  globalKnownMs: nonNegMs.default(30 * MIN),
+  globalKnownFactor: unit.default(0.3),
+  /** Template texts remembered across services (LRU). */
+  maxGlobalTemplates: posInt.default(50_000),
+  /** Score of a `template_new` by the highest level of its logs so far; info/debug/trace never signal. */
   newScoreFatal: unit.default(0.9),
   newScoreError: unit.default(0.8),
   newScoreWarn: unit.default(0.5),
@@ -44,8 +62,17 @@ export const MetricsConfig = z.object({
   /** After a signal, a series stays quiet this long unless its score rises by `rearmDelta`. */
   cooldownMs: nonNegMs.default(5 * MIN),
   rearmDelta: unit.default(0.1),
+  /**
+   * Points in a row that must be anomalous before a signal (Prometheus' `for:`): a one-point blip or a sparse
+   * series' lone spike is not a fault, which lasts minutes. The signal carries the time of the first of them.
+   */
+  minConsecutive: posInt.default(2),
+  /** An anomaly must also move the value by this fraction of its expected value (tiny absolute wiggles of a quiet series are not news). */
+  minRelChange: z.number().nonnegative().default(0.2),
+  /** An error-ratio series (hint 'errors', value <= 1) must also rise by at least this much (absolute). */
+  minErrorDelta: z.number().nonnegative().default(0.02),
   /** Detector settings for every series; `direction` is overridden per metric name (conventions.md). */
-  detector: DetectorConfig.partial().prefault({}),
+  detector: DetectorConfig.partial().prefault(SEASON),
 });
 export type MetricsConfig = z.infer<typeof MetricsConfig>;
 
@@ -62,8 +89,12 @@ export const RedConfig = z.object({
   pendingMs: nonNegMs.default(30_000),
   /** Scopes (services and call edges) tracked; full: least recently active is evicted with its detectors. */
   maxScopes: posInt.default(2_000),
-  /** Minimum spans in a bucket before its latency or error ratio is judged. */
-  minCount: posInt.default(5),
+  /** Minimum spans in a bucket before its latency or error ratio is judged (a p95 of a handful is its max). */
+  minCount: posInt.default(20),
+  /** A latency anomaly must also be at least this fraction above expected. */
+  minLatencyRelChange: z.number().nonnegative().default(0.3),
+  /** ... and at least this many milliseconds (a cache going from 0.5 to 1.1 ms is not an incident). */
+  minLatencyDeltaMs: z.number().nonnegative().default(5),
   /** Error signals need at least this many errors and this error ratio in the bucket. */
   minErrors: posInt.default(3),
   minErrorRatio: unit.default(0.05),
@@ -77,7 +108,7 @@ export const RedConfig = z.object({
   /** Learned call edges kept in the topology; full: new edges are refused (counted). */
   maxLearnedEdges: posInt.default(10_000),
   /** RED detectors see one point per bucket (a minute), so they warm up on fewer points than metric detectors. */
-  detector: DetectorConfig.partial().prefault({ warmupPoints: 15 }),
+  detector: DetectorConfig.partial().prefault({ ...SEASON, warmupPoints: 15 }),
 });
 export type RedConfig = z.infer<typeof RedConfig>;
 
@@ -103,6 +134,13 @@ export const CorrelatorConfig = z.object({
   /** Opening needs, among pending symptoms of one group, a sum of the max score per distinct ref >= openScore over >= openMinRefs refs. */
   openScore: z.number().positive().default(1.5),
   openMinRefs: posInt.default(2),
+  /**
+   * Opening also needs one strong symptom: a signal hinting latency, errors or resource with at least this score
+   * (every fault kind shows one; hourly cron bursts, traffic swings and CPU-only wobbles do not). 0 disables.
+   */
+  openStrongScore: unit.default(0.7),
+  /** Weight of 'unknown'-hint signals (request rates, unclassified alerts and logs) in the opening sum: they support, rarely prove. */
+  openWeakWeight: unit.default(0.5),
   /** An open incident absorbs a related symptom up to this long after its last symptom. */
   joinWindowMs: posInt.default(10 * MIN),
   /** An incident resolves when the watermark passes its last symptom plus this. */

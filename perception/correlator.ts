@@ -1,10 +1,14 @@
 import { stableId } from '../core/hash.js';
+import type { RootCauseKind } from '../schemas/common.js';
 import type { ChangeEvent, Event } from '../schemas/events.js';
 import type { Signal } from '../schemas/signal.js';
 import { ChangeBuffer } from './changes.js';
 import type { CorrelatorConfig } from './config.js';
 import { better, signalServices, symptomService, type Incident } from './incident.js';
 import type { Topology } from './topology.js';
+
+/** Hints every fault kind shows at its root or callers; saturation (CPU) and unknown ones alone are too common in healthy systems. */
+const STRONG_HINTS: ReadonlySet<RootCauseKind> = new Set<RootCauseKind>(['latency', 'errors', 'resource']);
 
 export type IncidentTransition = 'opened' | 'updated' | 'resolved' | 'final';
 
@@ -34,7 +38,9 @@ export interface CorrelatorStats {
  *   was published keeps its id and membership.
  * - Otherwise it waits (pending, `openWindowMs`). An incident opens when the pending symptoms within `maxHops` of
  *   the newest one and within `openWindowMs` of it reach `openScore` summed over the max score per distinct ref
- *   with at least `openMinRefs` refs. A lone flapping alert (one ref) or a lone blip never does.
+ *   with at least `openMinRefs` refs ('unknown'-hint signals weighted by `openWeakWeight`) and one of them is a strong
+ *   symptom (latency/errors/resource, score >= `openStrongScore`). A lone flapping alert (one ref) or a lone blip
+ *   never does.
  * - Changes are buffered per service; a change of an incident service or of one of their dependencies (directed,
  *   within `maxHops`) made at most `changeLookbackMs` before the first symptom, or while the incident is open,
  *   is attached as a `change` signal. Changes never open incidents.
@@ -186,16 +192,19 @@ export class Correlator {
     const cutoff = Math.max(sig.ts, this.watermark) - this.cfg.openWindowMs;
     const group: Signal[] = [];
     const maxPerRef = new Map<string, number>();
+    let strong = this.cfg.openStrongScore <= 0;
     for (let i = this.pendingHead; i < this.pending.length; i++) {
       const p = this.pending[i] as Signal;
       if (p.ts < cutoff || Math.abs(p.ts - sig.ts) > this.cfg.openWindowMs) continue;
       if (p !== sig && !this.near(sig, signalServices(p))) continue;
       group.push(p);
-      maxPerRef.set(p.ref, Math.max(maxPerRef.get(p.ref) ?? 0, p.score));
+      const w = p.hint === 'unknown' ? this.cfg.openWeakWeight : 1;
+      maxPerRef.set(p.ref, Math.max(maxPerRef.get(p.ref) ?? 0, p.score * w));
+      if (STRONG_HINTS.has(p.hint) && p.score >= this.cfg.openStrongScore) strong = true;
     }
     let sum = 0;
     for (const v of maxPerRef.values()) sum += v;
-    if (maxPerRef.size < this.cfg.openMinRefs || sum < this.cfg.openScore - 1e-9) return;
+    if (!strong || maxPerRef.size < this.cfg.openMinRefs || sum < this.cfg.openScore - 1e-9) return;
     this.openIncident(group);
   }
 

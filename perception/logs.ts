@@ -23,6 +23,11 @@ interface TemplateInfo {
   /** EWMA of closed buckets' counts; undefined until the first bucket closes. */
   ewma: number | undefined;
   burstSignalled: boolean;
+  /** First seen after the service's warm-up and still within its recurrence window (or signalled). */
+  novel: boolean;
+  newSignalled: boolean;
+  /** Other services knew this text long before: routine vocabulary. */
+  routine: boolean;
 }
 
 interface ServiceLogs {
@@ -42,11 +47,13 @@ export interface LogStats {
 
 /**
  * Per-service log templating. Emits `template_new` for a warn/error/fatal template first seen after the service's
- * warm-up and `template_burst` when a warn/error/fatal template's per-bucket count is far above its EWMA baseline.
+ * warm-up once it recurred (`newMinCount` within `newWindowMs`; weaker if other services have long known the text), and `template_burst` when a warn/error/fatal template's per-bucket count is far above its EWMA baseline.
  * The evidence ref of both is the template id, which is service-scoped (`tpl_...` of service and miner id).
  */
 export class LogPerception {
   private readonly services: LruMap<string, ServiceLogs>;
+  /** Template text id (the miner's, service-independent) -> where and when it was first seen. */
+  private readonly global: LruMap<string, { service: string; ts: number }>;
   private newDuringWarmup = 0;
   private logs = 0;
   private templatesEvicted = 0;
@@ -55,6 +62,7 @@ export class LogPerception {
     this.services = new LruMap(cfg.maxServices, (_k, v) => {
       this.templatesEvicted += v.templates.evictions;
     });
+    this.global = new LruMap(cfg.maxGlobalTemplates);
   }
 
   observe(log: LogRecord): Signal[] {
@@ -95,9 +103,26 @@ export class LogPerception {
         isNew = false;
       }
     }
+    const seenElsewhere = this.global.get(m.id);
+    if (!seenElsewhere) this.global.set(m.id, { service: log.service, ts: log.ts });
     if (!info) {
-      info = { id, template: text, level: log.level, count: 0, firstSeen: log.ts, bucket, bucketCount: 0, ewma: undefined, burstSignalled: false };
+      const routine = seenElsewhere !== undefined && seenElsewhere.service !== log.service && seenElsewhere.ts <= log.ts - this.cfg.globalKnownMs;
+      info = {
+        id,
+        template: text,
+        level: log.level,
+        count: 0,
+        firstSeen: log.ts,
+        bucket,
+        bucketCount: 0,
+        ewma: undefined,
+        burstSignalled: false,
+        novel: isNew && warm,
+        newSignalled: false,
+        routine,
+      };
       svc.templates.set(id, info);
+      if (isNew && !warm && levelRank(log.level) >= WARN) this.newDuringWarmup++;
     }
     info.template = text;
     info.count++;
@@ -107,18 +132,20 @@ export class LogPerception {
 
     const out: Signal[] = [];
     const rank = levelRank(log.level);
-    if (isNew && rank >= WARN) {
-      if (!warm) this.newDuringWarmup++;
-      else {
-        const score = log.level === 'fatal' ? this.cfg.newScoreFatal : log.level === 'error' ? this.cfg.newScoreError : this.cfg.newScoreWarn;
+    if (info.novel && !info.newSignalled) {
+      if (log.ts - info.firstSeen > this.cfg.newWindowMs) info.novel = false;
+      else if (info.count >= this.cfg.newMinCount && levelRank(info.level) >= WARN) {
+        info.newSignalled = true;
+        const lv = info.level;
+        const base = lv === 'fatal' ? this.cfg.newScoreFatal : lv === 'error' ? this.cfg.newScoreError : this.cfg.newScoreWarn;
         out.push(
           makeSignal({
             type: 'template_new',
             ts: log.ts,
             service: log.service,
-            score,
-            hint: logHint(log.level, text),
-            summary: `new ${log.level} log template in ${log.service}: ${text}`,
+            score: info.routine ? base * this.cfg.globalKnownFactor : base,
+            hint: logHint(lv, text),
+            summary: `new ${lv} log template in ${log.service} (${info.count} since ${new Date(info.firstSeen).toISOString()}): ${text}`,
             ref: id,
           }),
         );

@@ -52,6 +52,9 @@ interface Series {
   readonly gate: SignalGate;
   lastTs: number;
   episode: Episode | undefined;
+  /** Anomalous points in a row, and the time of the first. */
+  streak: number;
+  streakStart: number;
 }
 
 export function seriesId(service: string, name: string, labels: Readonly<Record<string, string>>): string {
@@ -103,6 +106,8 @@ export class MetricPerception {
         gate: new SignalGate(this.cfg.cooldownMs, this.cfg.rearmDelta),
         lastTs: p.ts,
         episode: undefined,
+        streak: 0,
+        streakStart: p.ts,
       };
       this.series.set(id, s);
     } else if (p.ts < s.lastTs) {
@@ -112,7 +117,12 @@ export class MetricPerception {
     }
     s.lastTs = p.ts;
     const r = s.detector.update(p.ts, p.value);
-    if (!(r.score >= this.cfg.threshold)) return [];
+    if (!(r.score >= this.cfg.threshold) || !this.material(s, p.value, r.expected)) {
+      s.streak = 0;
+      return [];
+    }
+    if (s.streak++ === 0) s.streakStart = p.ts;
+    if (s.streak < this.cfg.minConsecutive) return [];
     s.episode = extendEpisode(s.episode, p.ts, p.value, r.expected, s.direction, this.cfg.cooldownMs);
     this.episodes.set(id, { service: s.service, name: s.name, episode: s.episode });
     if (!s.gate.pass(p.ts, r.score)) {
@@ -123,7 +133,7 @@ export class MetricPerception {
     return [
       makeSignal({
         type: 'metric_anomaly',
-        ts: p.ts,
+        ts: s.streak === this.cfg.minConsecutive ? s.streakStart : p.ts,
         service: p.service,
         score: r.score,
         hint: s.hint,
@@ -131,6 +141,14 @@ export class MetricPerception {
         ref: id,
       }),
     ];
+  }
+
+  /** Is the change big enough to matter, whatever the detector's statistics say? */
+  private material(s: Series, value: number, expected: number): boolean {
+    const delta = value - expected;
+    if (Math.abs(delta) < this.cfg.minRelChange * Math.abs(expected)) return false;
+    if (s.hint === 'errors' && value <= 1 && delta < this.cfg.minErrorDelta) return false;
+    return true;
   }
 
   /** Bundle view of a series' latest anomaly episode. */

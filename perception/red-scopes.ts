@@ -108,6 +108,7 @@ export class RedScopes {
     const r = t.detector.update(ts, value);
     if (!eligible || !(r.score >= this.cfg.threshold)) return;
     if (m === 'rate' && r.expected < this.cfg.minRateExpected) return;
+    if (m === 'latency' && value - r.expected < Math.max(this.cfg.minLatencyDeltaMs, this.cfg.minLatencyRelChange * r.expected)) return;
     const meta = META[m];
     const prev = this.episodes.peek(t.ref);
     const ep = extendEpisode(prev?.episode, ts, value, r.expected, t.direction, this.cfg.cooldownMs);

@@ -101,6 +101,25 @@ describe('correlator: opening', () => {
     expect(inc!.counts.signals).toBe(4);
   });
 
+  it('needs one strong symptom: saturation and rate signals alone open nothing', () => {
+    const h = new Harness();
+    const mk = (service: string, ts: number, ref: string, hint: 'saturation' | 'unknown' | 'errors', score = 0.95) =>
+      makeSignal({ type: 'metric_anomaly', ts, service, score, hint, summary: ref, ref });
+    h.symptom(mk('api', T0, 'cpu', 'saturation'));
+    h.symptom(mk('api', T0, 'rate', 'unknown'));
+    h.symptom(mk('db', T0, 'cpu2', 'saturation'));
+    expect(h.opened()).toHaveLength(0);
+    h.symptom(mk('db', T0 + 1000, 'err', 'errors', 0.75));
+    expect(h.opened()).toHaveLength(1);
+    // Weak hints count half: a strong signal plus two rate swings is not enough.
+    const w = new Harness();
+    w.symptom(mk('api', T0, 'err', 'errors', 0.8));
+    w.symptom(mk('api', T0, 'r1', 'unknown', 0.6));
+    expect(w.opened()).toHaveLength(0);
+    w.symptom(mk('db', T0, 'r2', 'unknown', 0.8));
+    expect(w.opened()).toHaveLength(1);
+  });
+
   it('symptoms further apart than the open window do not add up', () => {
     const h = new Harness();
     h.symptom(sig('db', T0, 'r1', 0.9));

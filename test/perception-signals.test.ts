@@ -101,27 +101,46 @@ describe('logs', () => {
     return out;
   };
 
-  it('emits template_new for a new error/warn template after warm-up only, scored by level', () => {
+  /** Logs `msg(i)` n times, 10 s apart, from t; returns the signals. */
+  const repeat = (p: LogPerception, svc: string, t: number, level: 'warn' | 'error' | 'info', msg: (i: number) => string, n = 3) =>
+    Array.from({ length: n }, (_, i) => p.observe(log(svc, t + i * 10_000, level, msg(i)))).flat();
+
+  it('emits template_new once a new error/warn template recurs after warm-up, scored by level', () => {
     const p = mk();
     expect(warm(p, 'api')).toHaveLength(0);
     const before = p.stats().newDuringWarmup;
     // During warm-up (other service, first minute) a new error template is vocabulary, not news.
-    expect(p.observe(log('db', T0, 'error', 'disk slow on /dev/sda1'))).toHaveLength(0);
+    expect(repeat(p, 'db', T0, 'error', (i) => `disk slow on /dev/sda${i}`)).toHaveLength(0);
     expect(p.stats().newDuringWarmup).toBe(before + 1);
     const t = T0 + 26 * MIN;
-    expect(p.observe(log('api', t, 'info', 'feature flag refreshed (12 flags)'))).toHaveLength(0);
-    const [e] = p.observe(log('api', t, 'error', 'upstream timeout calling db after 3000ms'));
-    expect(e).toMatchObject({ type: 'template_new', service: 'api', score: 0.8, hint: 'errors' });
-    const [w] = p.observe(log('api', t, 'warn', 'connection pool exhausted (50/50)'));
+    expect(repeat(p, 'api', t, 'info', (i) => `feature flag refreshed (${i} flags)`)).toHaveLength(0);
+    const errs = repeat(p, 'api', t, 'error', (i) => `upstream timeout calling db after ${3000 + i}ms`, 5);
+    expect(errs).toHaveLength(1);
+    const e = errs[0]!;
+    expect(e).toMatchObject({ type: 'template_new', service: 'api', score: 0.8, hint: 'errors', ts: t + 20_000 });
+    const [w] = repeat(p, 'api', t, 'warn', (i) => `connection pool exhausted (${i}/50)`);
     expect(w).toMatchObject({ type: 'template_new', score: 0.5, hint: 'saturation' });
-    // The same template again is not new.
-    expect(p.observe(log('api', t + 1, 'error', 'upstream timeout calling db after 2999ms'))).toHaveLength(0);
-    const tpl = p.template('api', e!.ref);
-    expect(tpl).toMatchObject({ service: 'api', template: 'upstream timeout calling db after <*>', level: 'error', count: 2, first_seen: t });
+    const tpl = p.template('api', e.ref);
+    expect(tpl).toMatchObject({ service: 'api', template: 'upstream timeout calling db after <*>', level: 'error', count: 5, first_seen: t });
     // Refs are per service: the same text in another service is another template.
     warm(p, 'web');
-    const [other] = p.observe(log('web', t, 'error', 'upstream timeout calling db after 10ms'));
-    expect(other!.ref).not.toBe(e!.ref);
+    const [other] = repeat(p, 'web', t, 'error', (i) => `upstream timeout calling db after ${10 + i}ms`);
+    expect(other!.ref).not.toBe(e.ref);
+  });
+
+  it('a rare new line that does not recur is not news; text long known elsewhere scores low', () => {
+    const p = mk({ newMinCount: 3, newWindowMs: 10 * MIN, globalKnownMs: 30 * MIN, globalKnownFactor: 0.3 });
+    warm(p, 'api');
+    warm(p, 'web');
+    const t = T0 + 26 * MIN;
+    // Three occurrences, but spread over more than the window.
+    const spread = [0, 6, 12].flatMap((m) => p.observe(log('api', t + m * MIN, 'error', `request validation failed for user ${m}`)));
+    expect(spread).toHaveLength(0);
+    // web has logged this error since T0 (warm-up); api seeing it 40 minutes later is routine vocabulary.
+    p.observe(log('web', T0 + 1000, 'error', 'failed to flush metrics to statsd: connection refused'));
+    const routine = repeat(p, 'api', T0 + 40 * MIN, 'error', () => 'failed to flush metrics to statsd: connection refused');
+    expect(routine).toHaveLength(1);
+    expect(routine[0]!.score).toBeCloseTo(0.24, 5);
   });
 
   it('emits one template_burst per bucket when an error template rate jumps over its baseline', () => {
@@ -173,6 +192,19 @@ describe('metrics', () => {
     expect(info.baseline).toBeGreaterThan(19);
     expect(info.baseline).toBeLessThan(23);
     expect(info.peak).toBe(400);
+  });
+
+  it('needs two anomalous points in a row and a material change', () => {
+    const p = mk();
+    const r = rng(9);
+    for (let i = 0; i < 60; i++) p.observe(metric('db', 'latency_p95_ms', T0 + i * 30_000, 20 + r()));
+    // A one-point blip: nothing.
+    expect(p.observe(metric('db', 'latency_p95_ms', T0 + 60 * 30_000, 300))).toHaveLength(0);
+    expect(p.observe(metric('db', 'latency_p95_ms', T0 + 61 * 30_000, 20.5))).toHaveLength(0);
+    // An error ratio moving from ~0.1% to 1%: statistically odd, operationally nothing.
+    for (let i = 0; i < 60; i++) p.observe(metric('w', 'error_rate', T0 + i * 30_000, 0.001 + r() * 0.0002));
+    expect([61, 62, 63].flatMap((i) => p.observe(metric('w', 'error_rate', T0 + i * 30_000, 0.01)))).toHaveLength(0);
+    expect([64, 65].flatMap((i) => p.observe(metric('w', 'error_rate', T0 + i * 30_000, 0.2)))).toHaveLength(1);
   });
 
   it('ignores a drop of an up-only metric and late points', () => {
@@ -254,7 +286,7 @@ describe('RED from spans', () => {
     const { red } = mk();
     const sigs = [];
     for (let m = 0; m < 40; m++)
-      for (let k = 0; k < 10; k++) sigs.push(...red.observe(span('legacy', T0 + m * MIN + k * 5000, `t${m}-${k}`, 'x', undefined, 'unspecified', m >= 30 ? 500 : 10)));
+      for (let k = 0; k < 25; k++) sigs.push(...red.observe(span('legacy', T0 + m * MIN + k * 2000, `t${m}-${k}`, 'x', undefined, 'unspecified', m >= 30 ? 500 : 10)));
     sigs.push(...red.flush());
     expect(sigs.some((s) => s.type === 'red_latency' && s.service === 'legacy')).toBe(true);
   });

@@ -37,7 +37,7 @@ interface Fault {
 }
 
 /**
- * A deterministic world: 3 metrics per service every 30 s, chatty info logs, 10 calls/min per edge, a flapping
+ * A deterministic world: 3 metrics per service every 30 s, chatty info logs, 25 calls/min per edge, a flapping
  * warning alert on billing all along, a lone metric blip on search, an unrelated deploy on search, and the faults.
  */
 function world(minutes: number, faults: Fault[]): Event[] {
@@ -55,14 +55,15 @@ function world(minutes: number, faults: Fault[]): Event[] {
       for (const svc of SERVICES) {
         const f = inFault(svc, t);
         const slow = f?.root === svc;
-        const blip = svc === 'search' && m === 35 && half === 0;
+        // One minute of high CPU on search: a signal, but alone (and not a strong hint) it opens nothing.
+        const blip = svc === 'search' && m === 35;
         ev.push(metric(svc, 'latency_p95_ms', t, (slow ? 250 : 20) + r() * 2));
         ev.push(metric(svc, 'error_rate', t, (f && !slow ? 0.2 : 0.01) + r() * 0.002));
         ev.push(metric(svc, 'cpu_utilization', t, (blip ? 0.95 : 0.4) + r() * 0.02));
       }
     }
-    for (let k = 0; k < 10; k++) {
-      const t = t0 + k * 6000;
+    for (let k = 0; k < 25; k++) {
+      const t = t0 + k * 2400;
       for (const [a, b] of EDGES) {
         const f = inFault(b, t);
         const slow = f !== undefined && (f.root === b || f.callers.includes(b));
