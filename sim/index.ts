@@ -7,7 +7,7 @@ import { parseSimConfig, type SimConfigInput } from './config.js';
 import type { ReplayRecordLine, Topic } from './emit/sink.js';
 import type { Fault } from './faults.js';
 import { buildScenario, generate, newTally, topologyOf, truthOf, type Scenario, type Tally } from './generate.js';
-import type { PlannedChange } from './noise.js';
+import type { NoisePlan, PlannedChange } from './noise.js';
 
 export { SimConfig, FaultType, NoiseConfig, parseSimConfig, type SimConfigInput } from './config.js';
 export { FAULT_KIND, type Fault, type TruthKind } from './faults.js';
@@ -27,6 +27,8 @@ export interface SimulationResult {
   faultDetails: Fault[];
   /** Deploys/config changes of healthy neighbours placed shortly before faults on purpose. */
   redHerrings: PlannedChange[];
+  /** The noise that is not a fault (for diagnosing false incidents): blips, flappers, long-running alerts, backups. */
+  noise: Pick<NoisePlan, 'blips' | 'flappers' | 'longRunning' | 'maintenance'>;
 }
 
 function resultOf(sc: Scenario, tally: Tally): SimulationResult {
@@ -40,12 +42,15 @@ function resultOf(sc: Scenario, tally: Tally): SimulationResult {
     rawAlerts: tally.rawAlerts,
     faultDetails: [...sc.faults],
     redHerrings: sc.noise.changes.filter((c) => c.reason === 'red_herring'),
+    noise: { blips: sc.noise.blips, flappers: sc.noise.flappers, longRunning: sc.noise.longRunning, maintenance: sc.noise.maintenance },
   };
 }
 
 /** The kcat -J line of a record (fixed key order, so files are byte-stable). */
 export function replayLine(r: ReplayRecordLine): string {
-  return JSON.stringify({ topic: r.topic, key: r.key, payload: r.payload, ts: r.ts });
+  // Same text as JSON.stringify({topic, key, payload, ts}) without building the object (this is the hot path).
+  const key = r.key === null ? 'null' : JSON.stringify(r.key);
+  return `{"topic":"${r.topic}","key":${key},"payload":${JSON.stringify(r.payload)},"ts":${r.ts}}`;
 }
 
 /**

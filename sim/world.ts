@@ -206,7 +206,7 @@ export function buildWorld(cfg: SimConfig, rng: Rng): World {
       metricFormat: index % 2 === 0 ? 'otlp' : 'plain',
       labelKey: rng.weighted([['service', 7], ['app', 2], ['job', 1]] as const),
       jsonTs: rng.chance(0.5) ? 'ms' : 'iso',
-      logRate: d.tier === 'datastore' ? rng.range(0.05, 0.2) : rng.range(0.12, 0.35),
+      logRate: d.tier === 'datastore' ? rng.range(0.1, 0.28) : rng.range(0.18, 0.45),
       version: `v${rng.int(1, 4)}.${rng.int(0, 30)}.${rng.int(0, 12)}`,
     };
   });

@@ -10,7 +10,7 @@ import { GroundTruth, ReplayRecord } from '../schemas/replay.js';
 import { TopologyFile } from '../schemas/topology.js';
 import { RecordBuffer } from '../sim/emit/sink.js';
 import { replayLine, simulate, simulateToFiles, type ReplayRecordLine } from '../sim/index.js';
-import { alertFacts, spanFacts } from '../sim/inspect.js';
+import { alertFacts, logFacts, metricFacts, spanFacts } from '../sim/inspect.js';
 
 const SMALL = { hours: 2, faults: 1, services: 14 } as const;
 const HEX = (n: number): RegExp => new RegExp(`^[0-9a-f]{${n}}$`);
@@ -317,6 +317,54 @@ describe('simulate: noise', () => {
       expect(f.start - c.ts).toBeLessThanOrEqual(15 * 60_000);
       expect(changes.some((x) => x.id === c.id)).toBe(true);
     });
+  });
+});
+
+describe('simulate: quiet-time noise and delivery', () => {
+  it('blips are one-point spikes of a single metric on a healthy service', () => {
+    const { lines, result } = collect({ seed: 21, hours: 3, faults: 0, noise: { blipsPerHour: 6 } });
+    expect(result.noise.blips.length).toBeGreaterThan(5);
+    const metrics = lines.filter((r) => r.topic === 'metrics').flatMap(metricFacts);
+    for (const b of result.noise.blips) {
+      const series = metrics.filter((m) => m.service === b.service && m.name === b.metric && Math.abs(m.ts - b.ts) <= 10 * 60_000);
+      const at = series.find((m) => m.ts === b.ts);
+      const rest = series.filter((m) => m.ts !== b.ts).map((m) => m.value);
+      expect(at, 'without faults every service is scraped').toBeDefined();
+      if (!at) continue;
+      if (b.metric === 'request_rate') expect(at.value).toBeLessThan(Math.min(...rest));
+      else expect(at.value).toBeGreaterThan(Math.max(...rest));
+    }
+  });
+
+  it('a nightly backup window loads a database and logs its start and end, without being a fault', () => {
+    const startMs = Date.UTC(2026, 2, 2, 0, 0);
+    const { lines, result } = collect({ seed: 22, hours: 4, faults: 0, startMs });
+    const [w] = result.noise.maintenance;
+    expect(w).toBeDefined();
+    const logs = lines.filter((r) => r.topic === 'logs' && r.key === w?.service).map((r) => r.payload);
+    expect(logs.some((l) => l.includes('starting nightly backup'))).toBe(true);
+    expect(logs.some((l) => l.includes('nightly backup completed'))).toBe(true);
+    expect(lines.filter((r) => r.topic === 'alerts').flatMap(alertFacts).some((a) => a.name === 'BackupJobRunning' && a.plain)).toBe(true);
+    expect(result.faults).toEqual([]);
+  });
+
+  it('delivers records at most maxDelayMs after their event time (raw text logs: exactly at it)', () => {
+    for (const r of base.lines) {
+      let eventTs: number[] = [];
+      if (r.topic === 'metrics') eventTs = metricFacts(r).map((m) => m.ts);
+      else if (r.topic === 'logs') eventTs = logFacts(r).map((l) => l.ts);
+      else if (r.topic === 'changes') {
+        const { ts } = JSON.parse(r.payload) as { ts: string | number };
+        eventTs = [typeof ts === 'number' ? ts : Date.parse(ts)];
+      }
+      for (const e of eventTs) {
+        expect(r.ts - e).toBeGreaterThanOrEqual(0);
+        expect(r.ts - e).toBeLessThanOrEqual(5000);
+      }
+      if (r.topic === 'logs' && !r.payload.startsWith('{')) expect(eventTs).toEqual([r.ts]);
+    }
+    const strict = collect({ seed: 11, ...SMALL, noise: { maxDelayMs: 0 } });
+    for (const r of strict.lines.filter((l) => l.topic === 'metrics')) expect(metricFacts(r).every((m) => m.ts === r.ts)).toBe(true);
   });
 });
 

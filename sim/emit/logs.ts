@@ -162,8 +162,10 @@ export class LogEmitter {
       ...(rng.chance(0.3) ? { traceId: rng.hex(32), spanId: rng.hex(16) } : {}),
     }));
     const req = { resourceLogs: [{ resource: resource(svc.name, [str('host.name', pod)]), scopeLogs: [{ scope: SCOPE, logRecords }] }] };
+    // The batch leaves when its exporter flushes: no line is more than maxDelayMs older than its record.
+    const first = (lines[0] as Stamped).ts;
     const last = (lines[lines.length - 1] as Stamped).ts;
-    buf.push('logs', svc.name, JSON.stringify(req), Math.max(last, t + STEP) + this.opts.delay(5000));
+    buf.push('logs', svc.name, JSON.stringify(req), first + Math.max(last - first, this.opts.delay(5000)));
     return 1;
   }
 }
