@@ -63,7 +63,7 @@ export class LogEmitter {
     if (!s.up) {
       if (this.wasUp[i]) add(t, (c) => outageLines(c, 'start'));
       this.wasUp[i] = false;
-      return this.flush(svc, t, lines, buf);
+      return this.flush(svc, lines, buf);
     }
     if (!this.wasUp[i]) add(t + rng.int(0, 2000), (c) => outageLines(c, 'end'));
     this.wasUp[i] = true;
@@ -105,7 +105,7 @@ export class LogEmitter {
     if (s.own.cause === 'oom' && !s.own.restarting && rng.chance(0.5)) add(when(), (c) => ownLine(c, 'oom'));
     if (s.oomEvent) add(t, oomLines);
     this.lifecycle(t, s, add);
-    return this.flush(svc, t, lines, buf);
+    return this.flush(svc, lines, buf);
   }
 
   /** Rolling restarts (one pod at a time) and backup start/end lines. */
@@ -129,7 +129,7 @@ export class LogEmitter {
     }
   }
 
-  private flush(svc: SimService, t: number, lines: Stamped[], buf: RecordBuffer): number {
+  private flush(svc: SimService, lines: Stamped[], buf: RecordBuffer): number {
     if (lines.length === 0) return 0;
     lines.sort((a, b) => a.ts - b.ts);
     const rng = this.rng;
