@@ -57,8 +57,10 @@ export function ownLine(c: LineCtx, cause: OwnCause): Line {
             : native(c, 'info', `process ${rng.int(200, 32000)} still waiting for ShareLock on transaction ${rng.int(1_000_000, 99_999_999)} after 1000.${rng.int(100, 999)} ms`);
         case 'search':
           return { level: 'warn', message: `[i.s.s.query] [${svc.instances[0]?.pod ?? svc.name}] [products][${rng.int(0, 4)}] took[${(s.latAdd / 1000).toFixed(1)}s], took_millis[${Math.round(s.latAdd)}], total_hits[${rng.int(0, 9999)} hits], search_type[QUERY_THEN_FETCH]` };
-        default:
-          return { level: 'warn', message: `slow request ${method(rng)} ${route(svc, rng)} took ${Math.round(s.p95 * rng.range(0.7, 1.3))}ms (threshold 1000ms)` };
+        default: {
+          const took = Math.max(260, Math.round(s.p95 * rng.range(0.7, 1.3)));
+          return { level: 'warn', message: `slow request ${method(rng)} ${route(svc, rng)} took ${took}ms (threshold ${took >= 1000 ? 1000 : 250}ms)` };
+        }
       }
     case 'saturated':
       switch (svc.store) {
