@@ -80,7 +80,7 @@ export type MetricsConfig = z.infer<typeof MetricsConfig>;
 export const RedConfig = z.object({
   bucketMs: posInt.default(MIN),
   /** A bucket closes once the watermark passes its end plus this grace (late spans and parents still land in it). */
-  graceMs: nonNegMs.default(30_000),
+  graceMs: nonNegMs.default(45_000),
   /** span_id -> service, FIFO-evicted when full; an evicted parent makes a later child's edge unknown. */
   maxSpanIndex: posInt.default(200_000),
   /** Spans waiting for their parent span (children usually end, and arrive, first). Full: the oldest is dropped (counted). */
@@ -95,6 +95,8 @@ export const RedConfig = z.object({
   minLatencyRelChange: z.number().nonnegative().default(0.3),
   /** ... and at least this many milliseconds (a cache going from 0.5 to 1.1 ms is not an incident). */
   minLatencyDeltaMs: z.number().nonnegative().default(5),
+  /** Minimum spans in a bucket before its error ratio is judged (a jump from 0 to most calls failing shows on fewer). */
+  minErrorCount: posInt.default(3),
   /** Error signals need at least this many errors and this error ratio in the bucket. */
   minErrors: posInt.default(3),
   minErrorRatio: unit.default(0.05),
@@ -139,7 +141,7 @@ export const CorrelatorConfig = z.object({
    * (every fault kind shows one; hourly cron bursts, traffic swings and CPU-only wobbles do not). 0 disables.
    */
   openStrongScore: unit.default(0.7),
-  /** Weight of 'unknown'-hint signals (request rates, unclassified alerts and logs) in the opening sum: they support, rarely prove. */
+  /** Weight of request-rate swings (`red_rate`, 'unknown'-hint metric anomalies) in the opening sum: they support, rarely prove. */
   openWeakWeight: unit.default(0.5),
   /** An open incident absorbs a related symptom up to this long after its last symptom. */
   joinWindowMs: posInt.default(10 * MIN),

@@ -10,6 +10,11 @@ import type { Topology } from './topology.js';
 /** Hints every fault kind shows at its root or callers; saturation (CPU) and unknown ones alone are too common in healthy systems. */
 const STRONG_HINTS: ReadonlySet<RootCauseKind> = new Set<RootCauseKind>(['latency', 'errors', 'resource']);
 
+/** Traffic swings: a request rate (metric or RED) that moved, which healthy systems do all the time. */
+function isWeak(s: Signal): boolean {
+  return s.type === 'red_rate' || (s.type === 'metric_anomaly' && s.hint === 'unknown');
+}
+
 export type IncidentTransition = 'opened' | 'updated' | 'resolved' | 'final';
 
 export interface CorrelatorStats {
@@ -38,7 +43,7 @@ export interface CorrelatorStats {
  *   was published keeps its id and membership.
  * - Otherwise it waits (pending, `openWindowMs`). An incident opens when the pending symptoms within `maxHops` of
  *   the newest one and within `openWindowMs` of it reach `openScore` summed over the max score per distinct ref
- *   with at least `openMinRefs` refs ('unknown'-hint signals weighted by `openWeakWeight`) and one of them is a strong
+ *   with at least `openMinRefs` refs (request-rate swings weighted by `openWeakWeight`) and one of them is a strong
  *   symptom (latency/errors/resource, score >= `openStrongScore`). A lone flapping alert (one ref) or a lone blip
  *   never does.
  * - Changes are buffered per service; a change of an incident service or of one of their dependencies (directed,
@@ -198,7 +203,7 @@ export class Correlator {
       if (p.ts < cutoff || Math.abs(p.ts - sig.ts) > this.cfg.openWindowMs) continue;
       if (p !== sig && !this.near(sig, signalServices(p))) continue;
       group.push(p);
-      const w = p.hint === 'unknown' ? this.cfg.openWeakWeight : 1;
+      const w = isWeak(p) ? this.cfg.openWeakWeight : 1;
       maxPerRef.set(p.ref, Math.max(maxPerRef.get(p.ref) ?? 0, p.score * w));
       if (STRONG_HINTS.has(p.hint) && p.score >= this.cfg.openStrongScore) strong = true;
     }

@@ -89,6 +89,8 @@ export class RedScopes {
       if (agg.count >= this.cfg.minCount) {
         const lat = p95(agg);
         this.judge(s, 'latency', ts, lat, true, `p95 ${fmt(lat)} ms over ${agg.count} spans`, out);
+      }
+      if (agg.count >= this.cfg.minErrorCount) {
         const ratio = agg.errors / agg.count;
         const enough = agg.errors >= this.cfg.minErrors && ratio >= this.cfg.minErrorRatio;
         this.judge(s, 'errors', ts, ratio, enough, `error ratio ${fmt(ratio)} (${agg.errors}/${agg.count})`, out);

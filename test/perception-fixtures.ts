@@ -52,8 +52,9 @@ export function span(
   kind: Span['span_kind'],
   durationMs: number,
   status: Span['status'] = 'ok',
+  name = `${service} op`,
 ): Span {
-  const s: Span = { kind: 'span', id: nextId('s'), ts, service, trace_id: trace, span_id: spanId, name: `${service} op`, duration_ms: durationMs, status, span_kind: kind };
+  const s: Span = { kind: 'span', id: nextId('s'), ts, service, trace_id: trace, span_id: spanId, name, duration_ms: durationMs, status, span_kind: kind };
   if (parent !== undefined) s.parent_span_id = parent;
   return s;
 }
@@ -65,6 +66,6 @@ export function span(
 export function call(caller: string, callee: string, ts: number, trace: string, durationMs: number, status: Span['status'] = 'ok'): Span[] {
   return [
     span(callee, ts, trace, `${trace}-s`, `${trace}-c`, 'server', durationMs, status),
-    span(caller, ts, trace, `${trace}-c`, undefined, 'client', durationMs + 1, status),
+    span(caller, ts, trace, `${trace}-c`, undefined, 'client', durationMs + 1, status, `call ${callee}`),
   ];
 }

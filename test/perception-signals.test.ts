@@ -272,6 +272,31 @@ describe('RED from spans', () => {
     expect(rate[0]!.summary).toContain('0 requests');
   });
 
+  it('counts unanswered CLIENT spans (callee down) for the callee that answered that call name before', () => {
+    const { red } = mk();
+    const sigs = [];
+    let n = 0;
+    for (let m = 0; m < 40; m++) {
+      const down = m >= 30;
+      for (let k = 0; k < 6; k++) {
+        const ts = T0 + m * MIN + k * 10_000;
+        const trace = `t${n++}`;
+        // Two kinds of calls from api: GET to cache (answered unless it is down), SELECT to db (always answered).
+        if (!down) red.observe(span('cache', ts, trace, `${trace}-s`, `${trace}-c`, 'server', 1, 'ok', 'GET'));
+        sigs.push(...red.observe(span('api', ts, trace, `${trace}-c`, undefined, 'client', down ? 2 : 1.5, down ? 'error' : 'ok', 'GET')));
+        const tr2 = `u${n}`;
+        for (const s of call('api', 'db', ts, tr2, 5)) sigs.push(...red.observe(s));
+      }
+      sigs.push(...red.advance(T0 + (m + 1) * MIN));
+    }
+    const errs = sigs.filter((s) => s.type === 'red_errors');
+    expect(errs.length).toBeGreaterThanOrEqual(1);
+    expect(errs[0]).toMatchObject({ service: 'api', peer: 'cache', hint: 'errors', ts: T0 + 30 * MIN });
+    expect(red.stats().clientsAttributed).toBeGreaterThanOrEqual(50);
+    // db calls were answered all along: nothing on api -> db.
+    expect(sigs.some((s) => s.peer === 'db')).toBe(false);
+  });
+
   it('drops children whose parent never comes, and bounds the pending and span index maps', () => {
     const { red } = mk({ maxPending: 10, maxSpanIndex: 50, pendingMs: 1000 });
     for (let i = 0; i < 100; i++) red.observe(span('db', T0 + i * 100, `t${i}`, `s${i}`, `missing${i}`, 'server', 5));
