@@ -1,0 +1,10 @@
+export * from './types.js';
+export * from './config.js';
+export { incidentSeverity, ticketDigest, versionOf, encodeVersion, parseVersion, compareVersion } from './policy.js';
+export { TicketingHttpError, codeForStatus, parseRetryAfter, Http, type HttpDeps } from './http.js';
+export { ServiceNowClient } from './servicenow.js';
+export { JiraClient } from './jira.js';
+export { PagerDutyClient } from './pagerduty.js';
+export { WebhookClient, signBody, SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_HEADER, IDEMPOTENCY_HEADER } from './webhook.js';
+export { TicketingSink, createTicketingSink, createTicketingClients, ticketingSinkFactory, type TicketingDeps } from './sink.js';
+export type { WorkerStats, SkipReason } from './worker.js';

@@ -1,0 +1,93 @@
+import type { IncidentOutput, RootCause, Severity } from '../../schemas/index.js';
+
+/**
+ * Ticket text, rendered from the output only (event-time stamps, no wall clock), so a replay renders the same text.
+ * Bounded: at most 3 causes (the contract), 5 evidence ids each, 20 services listed.
+ */
+const MAX_SERVICES = 20;
+const MAX_EVIDENCE = 5;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
+
+export function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, Math.max(0, max - 1))}…`;
+}
+
+function serviceList(services: readonly string[]): string {
+  const shown = services.slice(0, MAX_SERVICES).join(', ');
+  return services.length > MAX_SERVICES ? `${shown} (+${services.length - MAX_SERVICES} more)` : shown;
+}
+
+export function causeLine(c: RootCause): string {
+  const ev = c.evidence.slice(0, MAX_EVIDENCE).join(', ');
+  const more = c.evidence.length > MAX_EVIDENCE ? ` (+${c.evidence.length - MAX_EVIDENCE})` : '';
+  return `#${c.rank} ${c.service} (${c.kind}, ${pct(c.confidence)}): ${c.summary}${ev ? ` [evidence: ${ev}${more}]` : ''}`;
+}
+
+/** One line naming the incident: what a pager or a ticket list shows. */
+export function title(o: IncidentOutput, severity: Severity): string {
+  const top = o.root_causes[0];
+  const where = top ? `${top.kind} in ${top.service}` : `incident on ${o.services[0] ?? 'unknown service'}`;
+  const n = o.services.length;
+  return `[nightshift ${severity}] ${where}${n > 1 ? ` (${n} services)` : ''}`;
+}
+
+export interface RenderedText {
+  readonly heading: string;
+  readonly facts: readonly string[];
+  readonly causes: readonly string[];
+}
+
+function facts(o: IncidentOutput, severity: Severity): string[] {
+  return [
+    `Incident: ${o.incident_id}`,
+    `Status: ${o.status}`,
+    `Severity: ${severity}`,
+    `Opened: ${iso(o.opened_at)}`,
+    `Updated: ${iso(o.updated_at)}`,
+    `Services: ${serviceList(o.services)}`,
+    `Alerts: ${o.counts.alerts}, signals: ${o.counts.signals}, events: ${o.counts.events}`,
+    `Reasoner: ${o.reasoner}`,
+  ];
+}
+
+export type TextKind = 'open' | 'update' | 'resolve';
+
+export function render(kind: TextKind, o: IncidentOutput, severity: Severity): RenderedText {
+  const heading =
+    kind === 'open'
+      ? 'Opened by nightshift.'
+      : kind === 'resolve'
+        ? `Resolved by nightshift at ${iso(o.updated_at)}: no new symptoms.`
+        : `Updated by nightshift at ${iso(o.updated_at)}.`;
+  const causes = o.root_causes.length > 0 ? o.root_causes.map(causeLine) : ['No root cause ranked yet.'];
+  return { heading, facts: facts(o, severity), causes };
+}
+
+export function toPlainText(t: RenderedText): string {
+  return [t.heading, '', ...t.facts, '', 'Likely root causes:', ...t.causes.map((c) => `- ${c}`)].join('\n');
+}
+
+/** Atlassian Document Format (Jira Cloud v3 descriptions and comments). */
+export interface AdfDoc {
+  readonly type: 'doc';
+  readonly version: 1;
+  readonly content: readonly AdfBlock[];
+}
+type AdfText = { readonly type: 'text'; readonly text: string };
+type AdfParagraph = { readonly type: 'paragraph'; readonly content: readonly AdfText[] };
+type AdfBlock =
+  | AdfParagraph
+  | { readonly type: 'bulletList'; readonly content: ReadonlyArray<{ readonly type: 'listItem'; readonly content: readonly AdfParagraph[] }> };
+
+// ADF rejects empty text nodes.
+const para = (text: string): AdfParagraph => ({ type: 'paragraph', content: [{ type: 'text', text: text || ' ' }] });
+const bullets = (items: readonly string[]): AdfBlock => ({
+  type: 'bulletList',
+  content: items.map((i) => ({ type: 'listItem', content: [para(i)] })),
+});
+
+export function toAdf(t: RenderedText): AdfDoc {
+  return { type: 'doc', version: 1, content: [para(t.heading), bullets(t.facts), para('Likely root causes:'), bullets(t.causes)] };
+}

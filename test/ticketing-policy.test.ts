@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { NightshiftError } from '../core/errors.js';
+import { parseTicketingConfig } from '../sinks/ticketing/config.js';
+import { codeForStatus, parseRetryAfter, retryDelay, TicketingHttpError, withRetry } from '../sinks/ticketing/http.js';
+import { LruMap } from '../sinks/ticketing/lru.js';
+import { compareVersion, encodeVersion, incidentSeverity, parseVersion, ticketDigest, versionOf } from '../sinks/ticketing/policy.js';
+import { cause, lifecycle, noise, output } from './fakes/incidents.js';
+
+const cfg = parseTicketingConfig({});
+
+describe('ticketing policy', () => {
+  it('derives severity from the configured rules', () => {
+    expect(incidentSeverity(noise('n')[0]!, cfg.severity)).toBe('warning');
+    expect(incidentSeverity(output('a'), cfg.severity)).toBe('error');
+    expect(incidentSeverity(output('a', { services: ['a', 'b', 'c'], counts: { events: 1, alerts: 3, signals: 1 } }), cfg.severity)).toBe('critical');
+    const strict = parseTicketingConfig({ severity: { error: { minAlerts: 1, minTopConfidence: 0.9 }, warning: { minServices: 5 } } });
+    expect(incidentSeverity(output('a'), strict.severity)).toBe('info');
+    expect(incidentSeverity(output('a', { root_causes: [cause(1, 'db', 'errors', 0.95)] }), strict.severity)).toBe('error');
+  });
+
+  it('digest ignores event and signal counts but not causes, services, alerts or status', () => {
+    const [, v2, v3, v4, v5] = lifecycle('i');
+    expect(ticketDigest(v2!)).toBe(ticketDigest(v3!));
+    expect(ticketDigest(v3!)).not.toBe(ticketDigest(v4!));
+    expect(ticketDigest(v4!)).not.toBe(ticketDigest(v5!));
+  });
+
+  it('encodes versions that round-trip, inside a prefix, and rejects junk', () => {
+    const v = versionOf(lifecycle('i')[4]!);
+    expect(v.resolved).toBe(true);
+    expect(parseVersion(`nightshift ${encodeVersion(v)}`)).toEqual(v);
+    expect(parseVersion('set by a human')).toBeNull();
+    expect(parseVersion(undefined)).toBeNull();
+    expect(encodeVersion(v).length).toBeLessThan(90);
+  });
+
+  it('orders versions by event time, resolve after open at equal time', () => {
+    const [v1, v2, v3, v4, v5] = lifecycle('i').map(versionOf);
+    expect(compareVersion(v2!, v1!)).toBe('newer');
+    expect(compareVersion(v1!, v2!)).toBe('stale');
+    expect(compareVersion(v3!, v2!)).toBe('same');
+    expect(compareVersion(v4!, v4!)).toBe('same');
+    expect(compareVersion(v5!, v4!)).toBe('newer');
+    expect(compareVersion(v1!, null)).toBe('newer');
+    const openAtT = { ts: 100, resolved: false, digest: 'aaaaaa' };
+    const resolvedAtT = { ts: 100, resolved: true, digest: 'bbbbbb' };
+    expect(compareVersion(resolvedAtT, openAtT)).toBe('newer');
+    expect(compareVersion(openAtT, resolvedAtT)).toBe('stale');
+  });
+});
+
+describe('ticketing HTTP classification and retry', () => {
+  it('classifies status codes', () => {
+    expect(codeForStatus(429)).toBe('RATE_LIMITED');
+    expect(codeForStatus(503)).toBe('IO_ERROR');
+    expect(codeForStatus(408)).toBe('TIMEOUT');
+    expect(codeForStatus(401)).toBe('CONFIG_INVALID');
+    expect(codeForStatus(404)).toBe('CONFIG_INVALID');
+    expect(codeForStatus(302)).toBe('CONFIG_INVALID');
+    expect(codeForStatus(400)).toBe('SCHEMA_MISMATCH');
+    expect(codeForStatus(422)).toBe('SCHEMA_MISMATCH');
+  });
+
+  it('reads Retry-After as seconds or an HTTP-date', () => {
+    const now = Date.UTC(2024, 0, 1, 0, 0, 0);
+    expect(parseRetryAfter('3', now)).toBe(3000);
+    expect(parseRetryAfter(new Date(now + 7000).toUTCString(), now)).toBe(7000);
+    expect(parseRetryAfter(new Date(now - 7000).toUTCString(), now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeNull();
+    expect(parseRetryAfter(null, now)).toBeNull();
+  });
+
+  it('backs off exponentially, honours Retry-After up to the cap, and stops at maxAttempts', async () => {
+    const policy = parseTicketingConfig({ http: { maxAttempts: 4, backoffBaseMs: 10, backoffMaxMs: 25, maxRetryAfterMs: 1000 } }).http;
+    const io = new TicketingHttpError('IO_ERROR', 'x', 503);
+    expect([1, 2, 3].map((n) => retryDelay(io, n, policy))).toEqual([10, 20, 25]);
+    expect(retryDelay(new TicketingHttpError('RATE_LIMITED', 'x', 429, 400), 1, policy)).toBe(400);
+    expect(retryDelay(new TicketingHttpError('RATE_LIMITED', 'x', 429, 3_600_000), 1, policy)).toBe(1000);
+
+    const waits: number[] = [];
+    let calls = 0;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw io;
+        },
+        policy,
+        { sleep: async (ms) => void waits.push(ms) },
+      ),
+    ).rejects.toBe(io);
+    expect(calls).toBe(4);
+    expect(waits).toEqual([10, 20, 25]);
+
+    calls = 0;
+    const permanent = new TicketingHttpError('SCHEMA_MISMATCH', 'bad', 400);
+    await expect(withRetry(async () => (calls++, Promise.reject(permanent)), policy, { sleep: async () => undefined })).rejects.toBe(permanent);
+    expect(calls).toBe(1);
+
+    calls = 0;
+    const r = await withRetry(async () => (++calls < 3 ? Promise.reject(new NightshiftError('TIMEOUT', 't')) : 'ok'), policy, { sleep: async () => undefined });
+    expect(r).toBe('ok');
+    expect(calls).toBe(3);
+  });
+});
+
+describe('LRU cache', () => {
+  it('holds at most its capacity and forgets the least recently used', () => {
+    const m = new LruMap<string, number>(2);
+    m.set('a', 1);
+    m.set('b', 2);
+    expect(m.get('a')).toBe(1);
+    m.set('c', 3);
+    expect(m.size).toBe(2);
+    expect(m.get('b')).toBeUndefined();
+    expect(m.get('a')).toBe(1);
+    expect(m.evictions).toBe(1);
+    expect(() => new LruMap(0)).toThrow(RangeError);
+  });
+});
