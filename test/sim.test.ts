@@ -321,6 +321,14 @@ describe('simulate: noise', () => {
 });
 
 describe('simulate: quiet-time noise and delivery', () => {
+  it('a healthy world pages nobody: without faults every alert comes from the planned noise', () => {
+    const off = { flappers: 0, longRunning: 0, changesPerHour: 0, redHerringProbability: 0, blipsPerHour: 0, maintenance: false };
+    expect(collect({ seed: 23, hours: 3, faults: 0, noise: off }).result.rawAlerts).toBe(0);
+    const { lines } = collect({ seed: 23, hours: 3, faults: 0 });
+    const names = new Set(lines.filter((r) => r.topic === 'alerts').flatMap(alertFacts).map((a) => a.name));
+    expect([...names].every((n) => ['CPUThrottlingHigh', 'DiskSpaceLow', 'CertificateExpiringSoon', 'BackupJobRunning'].includes(n))).toBe(true);
+  });
+
   it('blips are one-point spikes of a single metric on a healthy service', () => {
     const { lines, result } = collect({ seed: 21, hours: 3, faults: 0, noise: { blipsPerHour: 6 } });
     expect(result.noise.blips.length).toBeGreaterThan(5);
