@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import type { IncidentBundle, IncidentOutput, RootCauseKind, Signal, SignalType } from '../../schemas/index.js';
+import { GUARD_RESULTS } from './schema.js';
+
+/** Table rows as inserted (JSONEachRow). Column names and types match schema.ts. */
+export interface IncidentRow {
+  incident_id: string;
+  version: number;
+  opened_at: number;
+  updated_at: number;
+  status: 'open' | 'resolved';
+  services: string[];
+  events: number;
+  alerts: number;
+  signals: number;
+  root_cause_count: number;
+  top_service: string | null;
+  top_kind: RootCauseKind | null;
+  top_confidence: number | null;
+  reasoner: string;
+  first_signal_at: number | null;
+}
+
+export interface RootCauseRow {
+  incident_id: string;
+  version: number;
+  opened_at: number;
+  updated_at: number;
+  rank: number;
+  service: string;
+  kind: RootCauseKind;
+  confidence: number;
+  summary: string;
+  evidence: string[];
+}
+
+export interface SignalRow {
+  incident_id: string;
+  signal_id: string;
+  ts: number;
+  service: string;
+  type: SignalType;
+  score: number;
+  hint: RootCauseKind;
+  summary: string;
+  ref: string;
+  peer: string | null;
+}
+
+export interface LogTemplateRow {
+  template_id: string;
+  service: string;
+  template: string;
+  level: string;
+  count: number;
+  first_seen: number;
+  version: number;
+}
+
+export interface PipelineStatsRow {
+  pipeline: string;
+  minute_ms: number;
+  version: number;
+  records_in: number;
+  alerts_in: number;
+  signals: number;
+  incidents_opened: number;
+  bundles: number;
+  noise_reduction: number;
+}
+
+/** One LLM reasoning run, as the LLM reasoner (a later issue) reports it; validated before it is written. */
+export const ReasoningRunRow = z.object({
+  run_id: z.string().min(1),
+  incident_id: z.string().min(1),
+  incident_version: z.number().int().nonnegative(),
+  /** Event time of the bundle reasoned about (epoch ms). */
+  ts: z.number().int().nonnegative(),
+  model: z.string().min(1),
+  latency_ms: z.number().nonnegative(),
+  tokens_in: z.number().int().nonnegative(),
+  tokens_out: z.number().int().nonnegative(),
+  cost_usd: z.number().nonnegative(),
+  retrieval_hit: z.union([z.literal(0), z.literal(1)]),
+  guard_result: z.enum(GUARD_RESULTS),
+  fallback_used: z.union([z.literal(0), z.literal(1)]),
+  /** Whether the LLM's top cause is the ranker's; null when one of them had none. */
+  agrees_with_ranker: z.union([z.literal(0), z.literal(1), z.null()]),
+});
+export type ReasoningRunRow = z.infer<typeof ReasoningRunRow>;
+
+/**
+ * Version of an incident row: updated_at (event time, ms) times 1024 plus a sequence among outputs of the same
+ * incident with the same updated_at, so a later output always wins and a replay of the same input gives the same
+ * versions. Fits in a double exactly until the year 2248.
+ */
+export const VERSION_SEQ_SLOTS = 1024;
+export function incidentVersion(updatedAt: number, seq: number): number {
+  return updatedAt * VERSION_SEQ_SLOTS + Math.min(seq, VERSION_SEQ_SLOTS - 1);
+}
+
+export function incidentRow(o: IncidentOutput, version: number, firstSignalAt: number | null): IncidentRow {
+  const top = o.root_causes.find((c) => c.rank === 1) ?? null;
+  return {
+    incident_id: o.incident_id,
+    version,
+    opened_at: o.opened_at,
+    updated_at: o.updated_at,
+    status: o.status,
+    services: o.services,
+    events: o.counts.events,
+    alerts: o.counts.alerts,
+    signals: o.counts.signals,
+    root_cause_count: o.root_causes.length,
+    top_service: top?.service ?? null,
+    top_kind: top?.kind ?? null,
+    top_confidence: top?.confidence ?? null,
+    reasoner: o.reasoner,
+    first_signal_at: firstSignalAt,
+  };
+}
+
+export function rootCauseRows(o: IncidentOutput, version: number): RootCauseRow[] {
+  return o.root_causes.map((c) => ({
+    incident_id: o.incident_id,
+    version,
+    opened_at: o.opened_at,
+    updated_at: o.updated_at,
+    rank: c.rank,
+    service: c.service,
+    kind: c.kind,
+    confidence: c.confidence,
+    summary: c.summary,
+    evidence: c.evidence,
+  }));
+}
+
+export function signalRow(incidentId: string, s: Signal): SignalRow {
+  return {
+    incident_id: incidentId,
+    signal_id: s.id,
+    ts: s.ts,
+    service: s.service,
+    type: s.type,
+    score: s.score,
+    hint: s.hint,
+    summary: s.summary,
+    ref: s.ref,
+    peer: s.peer ?? null,
+  };
+}
+
+export function templateRows(b: IncidentBundle): LogTemplateRow[] {
+  return b.templates.map((t) => ({
+    template_id: t.id,
+    service: t.service,
+    template: t.template,
+    level: t.level,
+    count: t.count,
+    first_seen: t.first_seen,
+    version: b.updated_at,
+  }));
+}
+
+/** Earliest first-symptom time over the bundle's services, or null when it has none. */
+export function firstSignalAt(b: IncidentBundle): number | null {
+  let min: number | null = null;
+  for (const k of Object.keys(b.first_seen).sort()) {
+    const v = b.first_seen[k];
+    if (v !== undefined && (min === null || v < min)) min = v;
+  }
+  return min;
+}
