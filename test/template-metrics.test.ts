@@ -3,7 +3,8 @@ import { drain3ToLoghub } from '../bench/templates/drain3.js';
 import { parseCsv } from '../bench/templates/loghub.js';
 import { normalizeTemplate, scoreParsing, type Labelled } from '../bench/templates/metrics.js';
 import { finalTemplates, runNightshift } from '../bench/templates/nightshift.js';
-import type { MatchResult } from '../perception/templates/index.js';
+import { TemplateMiner, type MatchResult } from '../perception/templates/index.js';
+import { LINE_CACHE_MAX, LINE_CACHE_MAX_CHARS, ROUTE_CACHE_MAX } from '../perception/templates/miner.js';
 
 /** Builds labels from [group, template] pairs. */
 const L = (pairs: ReadonlyArray<readonly [string, string]>): Labelled[] => pairs.map(([group, template]) => ({ group, template }));
@@ -134,5 +135,45 @@ describe('bench plumbing', () => {
       run.templates.map((t, i) => ({ group: run.groups[i] as string, template: t })),
     );
     expect([s.ga, s.pa, s.fga.f1, s.fta.f1]).toEqual([1, 1, 1, 1]);
+  });
+});
+
+describe('miner memos used by the fast path (bounded, and they do not change results)', () => {
+  interface Memos {
+    lineCache: Map<string, string>;
+    routes: Map<string, unknown>;
+  }
+  const memos = (m: TemplateMiner): Memos => m as unknown as Memos;
+  // Ten event types with variables, many exact repeats, and more distinct lines than the line memo holds.
+  const lines: string[] = [];
+  for (let i = 0; i < 3 * LINE_CACHE_MAX; i++) {
+    const k = i % 10;
+    const v = i % 7 === 0 ? i % 50 : i; // every 7th line repeats one of 50 values
+    lines.push(k < 5 ? `worker ${k} finished job job_${v} in ${v % 13} ms` : `user u${v} logged ${k % 2 === 0 ? 'in' : 'out'} from host-${v}`);
+  }
+
+  it('gives the same ids and templates as a miner that never hits the line memo', () => {
+    const cached = new TemplateMiner();
+    const uncached = new TemplateMiner();
+    // Trailing whitespace is not a token, but makes the raw line too long to be memoized.
+    const pad = ' '.repeat(LINE_CACHE_MAX_CHARS + 1);
+    for (const line of lines) {
+      const a = cached.add(line);
+      const b = uncached.add(line + pad);
+      expect(a.id).toBe(b.id);
+      expect(a.template).toBe(b.template);
+    }
+    expect(memos(uncached).lineCache.size).toBe(0);
+  });
+
+  it('keeps both memos within their bounds when more distinct lines and shapes arrive', () => {
+    const m = new TemplateMiner();
+    for (let i = 0; i < LINE_CACHE_MAX + 500; i++) {
+      m.add(`shape${i % (ROUTE_CACHE_MAX + 300)} a b c d value ${i}`);
+      expect(memos(m).lineCache.size).toBeLessThanOrEqual(LINE_CACHE_MAX);
+      expect(memos(m).routes.size).toBeLessThanOrEqual(ROUTE_CACHE_MAX);
+    }
+    expect(memos(m).lineCache.size).toBeGreaterThan(0);
+    expect(memos(m).routes.size).toBeGreaterThan(0);
   });
 });

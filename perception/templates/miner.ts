@@ -88,6 +88,21 @@ interface Cluster extends TreeCluster {
 }
 
 const MASK_CACHE_MAX = 2048;
+/**
+ * Exact-line memo (raw message -> prepared template text): logs repeat whole lines often (on Loghub-2k, 15-85% of
+ * lines are exact repeats of an earlier line in 9 of 10 systems), and a hit skips tokenizing and masking. Bound:
+ * LINE_CACHE_MAX entries of at most LINE_CACHE_MAX_CHARS characters each (plus their prepared text); longer lines are
+ * not cached; when full it is cleared. Preparing is a pure function of the message, so the memo cannot change results.
+ */
+export const LINE_CACHE_MAX = 4096;
+export const LINE_CACHE_MAX_CHARS = 1024;
+/**
+ * Route memo (prepared text -> cluster it joined): once a template has generalized, messages of that shape no longer
+ * hit the exact-text index, and without the memo each would search the tree again. Bound: ROUTE_CACHE_MAX entries
+ * (a text of at most maxTokens tokens and a reference); when full it is cleared. An entry whose cluster was evicted or
+ * merged is ignored (checked against the live index).
+ */
+export const ROUTE_CACHE_MAX = 4096;
 
 const SnapshotCluster = z.object({
   tokens: z.array(z.string().max(1_000_000)).min(1),
@@ -132,6 +147,9 @@ export class TemplateMiner {
    * cleared (cheaper than LRU bookkeeping, and refills within a few hundred messages).
    */
   private readonly maskCache = new MaskCache(MASK_CACHE_MAX);
+  private readonly lineCache = new Map<string, string>();
+  /** Prepared text of a message that is not itself a template -> the cluster it joined (see ROUTE_CACHE_MAX). */
+  private readonly routes = new Map<string, Cluster>();
 
   constructor(config?: Partial<z.input<typeof MinerConfig>>) {
     const parsed = MinerConfig.safeParse(config ?? {});
@@ -166,17 +184,36 @@ export class TemplateMiner {
   }
 
   add(message: string): MatchResult {
-    const tokens = this.prepare(message);
-    const text = tokens.join(' ');
+    const cacheable = typeof message === 'string' && message.length <= LINE_CACHE_MAX_CHARS;
+    let text = cacheable ? this.lineCache.get(message) : undefined;
+    let tokens: string[] | null = null;
+    if (text === undefined) {
+      tokens = this.prepare(message);
+      text = tokens.join(' ');
+      if (cacheable) {
+        if (this.lineCache.size >= LINE_CACHE_MAX) this.lineCache.clear();
+        this.lineCache.set(message, text);
+      }
+    }
     const exact = this.byText.get(text);
     if (exact !== undefined) {
       exact.count++;
       this.touch(exact);
       return { id: exact.id, template: exact.text, isNew: false, count: exact.count };
     }
-    const best = this.bestMatch(tokens);
-    if (best !== null) return this.absorb(best, tokens);
-    return this.create(tokens, text);
+    // Prepared tokens never contain a space (they come from splitting on whitespace), so the text splits back exactly.
+    if (tokens === null) tokens = text.split(' ');
+    const routed = this.routes.get(text);
+    // A shape seen before goes back to the cluster it joined, while that cluster lives (absorbing it again is a no-op
+    // unless the template should generalize). Without the memo a newer cluster could win a tie at similarity 1.
+    const best = routed !== undefined && this.byId.get(routed.id) === routed ? routed : this.bestMatch(tokens);
+    const result = best !== null ? this.absorb(best, tokens) : this.create(tokens, text);
+    const home = this.byId.get(result.id);
+    if (home !== undefined) {
+      if (this.routes.size >= ROUTE_CACHE_MAX) this.routes.clear();
+      this.routes.set(text, home);
+    }
+    return result;
   }
 
   match(message: string): MatchResult | null {
