@@ -34,6 +34,7 @@ const PropertyValue = z.looseObject({ incident_id: z.string().optional(), versio
  */
 export class JiraClient implements TicketingClient {
   readonly name = 'jira' as const;
+  readonly idempotentOpen = false;
   private readonly auth: string;
 
   constructor(

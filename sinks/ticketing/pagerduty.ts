@@ -19,6 +19,7 @@ type EventAction = 'trigger' | 'acknowledge' | 'resolve';
  */
 export class PagerDutyClient implements TicketingClient {
   readonly name = 'pagerduty' as const;
+  readonly idempotentOpen = true;
 
   constructor(
     private readonly cfg: PagerDutyConfig,

@@ -30,6 +30,7 @@ const LEVEL: Readonly<Record<Severity, string>> = { critical: '1', error: '2', w
  */
 export class ServiceNowClient implements TicketingClient {
   readonly name = 'servicenow' as const;
+  readonly idempotentOpen = false;
   private readonly auth: string;
 
   constructor(

@@ -29,6 +29,7 @@ export class TicketingSink implements Stage<IncidentOutput, never> {
   readonly counters = new Counters();
   private readonly workers: IntegrationWorker[];
   private readonly retries = new Map<IntegrationName, number>();
+  private closed = false;
 
   constructor(
     private readonly cfg: TicketingConfig,
@@ -70,6 +71,7 @@ export class TicketingSink implements Stage<IncidentOutput, never> {
   }
 
   async process(o: IncidentOutput): Promise<void> {
+    if (this.closed) throw new NightshiftError('INTERNAL', 'ticketing sink: process() after close()');
     const severity = incidentSeverity(o, this.cfg.severity);
     for (const w of this.workers) await w.enqueue({ output: o, severity });
   }
@@ -79,6 +81,7 @@ export class TicketingSink implements Stage<IncidentOutput, never> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.workers.map((w) => w.close()));
   }
 

@@ -54,6 +54,11 @@ export type TicketOperation = 'find' | 'open' | 'update' | 'resolve';
  */
 export interface TicketingClient {
   readonly name: IntegrationName;
+  /**
+   * True when repeating `open` cannot make a second ticket (PagerDuty dedup_key, webhook Idempotency-Key): its
+   * requests retry themselves. False (ServiceNow, Jira): the sink retries `open` itself, looking the ticket up first.
+   */
+  readonly idempotentOpen: boolean;
   find(incidentId: string): Promise<TicketRef | null>;
   open(ctx: TicketContext): Promise<TicketRef>;
   update(ref: TicketRef, ctx: UpdateContext): Promise<TicketRef>;

@@ -24,6 +24,7 @@ export function signBody(secret: string, body: string): string {
  */
 export class WebhookClient implements TicketingClient {
   readonly name = 'webhook' as const;
+  readonly idempotentOpen = true;
 
   constructor(
     private readonly cfg: WebhookConfig,

@@ -177,12 +177,14 @@ export class IntegrationWorker {
    * A create that failed retriably may still have been carried out (the response was lost), so before each new
    * attempt the ticket is looked up; only if it is not there is the create sent again.
    */
-  private openOrFind(ctx: TicketContext): Promise<{ ref: TicketRef; created: boolean }> {
+  private async openOrFind(ctx: TicketContext): Promise<{ ref: TicketRef; created: boolean }> {
+    if (this.client.idempotentOpen) return { ref: await this.client.open(ctx), created: true };
     return withRetry(
       async (attempt) => {
         if (attempt > 1) {
           const found = await this.client.find(ctx.output.incident_id);
-          if (found) return { ref: found, created: false };
+          // Carrying this very version, it is the create that seemed to fail.
+          if (found) return { ref: found, created: compareVersion(ctx.version, found.version) === 'same' };
         }
         return { ref: await this.client.open(ctx), created: true };
       },

@@ -23,6 +23,8 @@ export interface Fault {
   readonly path?: RegExp;
   readonly times: number;
   readonly reply: Reply;
+  /** 'after': the service carries the request out, then the reply is replaced (a response lost on the way back). */
+  readonly when?: 'before' | 'after';
 }
 
 const MAX_BODY = 4 * 1_048_576;
@@ -61,7 +63,12 @@ export class FakeHttp {
         const respond = (): void => {
           let reply: Reply;
           try {
-            reply = size > MAX_BODY ? { status: 413, body: { error: 'too large' } } : (this.takeFault(seen) ?? this.handler(seen));
+            const fault = size > MAX_BODY ? null : this.takeFault(seen);
+            if (size > MAX_BODY) reply = { status: 413, body: { error: 'too large' } };
+            else if (fault && fault.when === 'after') {
+              this.handler(seen);
+              reply = fault.reply;
+            } else reply = fault?.reply ?? this.handler(seen);
           } catch (e) {
             reply = { status: 500, body: { error: String(e) } };
           }
@@ -88,13 +95,13 @@ export class FakeHttp {
     this.faults.push({ f, left: f.times });
   }
 
-  private takeFault(req: SeenRequest): Reply | null {
+  private takeFault(req: SeenRequest): Fault | null {
     for (const x of this.faults) {
       if (x.left <= 0) continue;
       if (x.f.method && x.f.method !== req.method) continue;
       if (x.f.path && !x.f.path.test(req.path)) continue;
       x.left--;
-      return x.f.reply;
+      return x.f;
     }
     return null;
   }
