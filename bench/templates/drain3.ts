@@ -15,7 +15,7 @@ export interface Drain3System {
   readonly clusterIds: number[];
   /** Drain3's final template per line, its own placeholders (`<NUM>`, `<IP>`, `<*>`, ...). */
   readonly templates: string[];
-  readonly timing: { reps: number; lines: number; seconds: number };
+  readonly timing: { reps: number; lines: number; medianSeconds: number; totalSeconds: number };
 }
 
 export interface Drain3Result {
@@ -96,13 +96,23 @@ export function runDrain3(py: string, runner: string, job: Drain3Job): Drain3Res
       drain3_version: string;
       python: string;
       config: unknown;
-      systems: { name: string; cluster_ids: number[]; templates: string[]; timing: Drain3System['timing'] }[];
+      systems: {
+        name: string;
+        cluster_ids: number[];
+        templates: string[];
+        timing: { reps: number; lines: number; median_seconds: number; total_seconds: number };
+      }[];
     };
     return {
       version: raw.drain3_version,
       python: raw.python,
       config: raw.config,
-      systems: raw.systems.map((s) => ({ name: s.name, clusterIds: s.cluster_ids, templates: s.templates, timing: s.timing })),
+      systems: raw.systems.map((s) => ({
+        name: s.name,
+        clusterIds: s.cluster_ids,
+        templates: s.templates,
+        timing: { reps: s.timing.reps, lines: s.timing.lines, medianSeconds: s.timing.median_seconds, totalSeconds: s.timing.total_seconds },
+      })),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -10,9 +10,11 @@ drain3.ini (examples/drain3.ini in the Drain3 repository; its README documents t
 other settings (max_clusters 1024, extra_delimiters ["_"], mask prefix "<:") are not defaults and are not used.
 
 Timing: one untimed warm-up pass, then passes with a fresh TemplateMiner each until min_reps passes and min_seconds
-of timed work (at most max_reps). Only the add_log_message loop is timed. Single thread.
+of timed work (at most max_reps); the median pass time is reported. Only the add_log_message loop is timed. Single
+thread.
 """
 import json
+import statistics
 import sys
 import time
 
@@ -64,18 +66,21 @@ def mine(lines):
 
 def time_miner(lines, min_seconds, min_reps, max_reps):
     mine(lines)  # warm-up, untimed
-    reps = 0
-    seconds = 0.0
-    while reps < max_reps and (reps < min_reps or seconds < min_seconds):
+    passes = []
+    while len(passes) < max_reps and (len(passes) < min_reps or sum(passes) < min_seconds):
         miner = make_miner()
         add = miner.add_log_message
         sink = [None] * len(lines)
         t0 = time.perf_counter()
         for i, line in enumerate(lines):
             sink[i] = add(line)
-        seconds += time.perf_counter() - t0
-        reps += 1
-    return {"reps": reps, "lines": len(lines) * reps, "seconds": seconds}
+        passes.append(time.perf_counter() - t0)
+    return {
+        "reps": len(passes),
+        "lines": len(lines),
+        "median_seconds": statistics.median(passes),
+        "total_seconds": sum(passes),
+    }
 
 
 def main():
@@ -98,7 +103,6 @@ def main():
         ids, templates = mine(lines)
         timing = time_miner(lines, job["min_seconds"], job["min_reps"], job["max_reps"])
         out["systems"].append({"name": system["name"], "cluster_ids": ids, "templates": templates, "timing": timing})
-        print(f"drain3: {system['name']} done", file=sys.stderr)
     with open(sys.argv[2], "w", encoding="utf-8") as f:
         json.dump(out, f)
 

@@ -13,9 +13,20 @@ export interface ParserRun {
 }
 
 export interface Timing {
+  /** Timed passes (each a fresh miner over all lines). */
   readonly reps: number;
+  /** Lines in one pass. */
   readonly lines: number;
-  readonly seconds: number;
+  /** Median wall time of one pass: robust to other processes taking the core for a moment. */
+  readonly medianSeconds: number;
+  readonly totalSeconds: number;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError('median of nothing');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 interface Chain {
@@ -74,17 +85,18 @@ export function mineOnce(lines: readonly string[]): MatchResult[] {
  */
 export function timeMiner(lines: readonly string[], minSeconds: number, minReps: number, maxReps: number): Timing {
   mineOnce(lines);
-  let reps = 0;
-  let ns = 0n;
-  while (reps < maxReps && (reps < minReps || Number(ns) / 1e9 < minSeconds)) {
+  const passes: number[] = [];
+  let total = 0;
+  while (passes.length < maxReps && (passes.length < minReps || total < minSeconds)) {
     const miner = new TemplateMiner();
     const sink = new Array<MatchResult>(lines.length);
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < lines.length; i++) sink[i] = miner.add(lines[i] as string);
-    ns += process.hrtime.bigint() - t0;
-    reps++;
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    passes.push(s);
+    total += s;
   }
-  return { reps, lines: lines.length * reps, seconds: Number(ns) / 1e9 };
+  return { reps: passes.length, lines: lines.length, medianSeconds: median(passes), totalSeconds: total };
 }
 
 export function runNightshift(lines: readonly string[]): ParserRun {

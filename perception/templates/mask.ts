@@ -234,8 +234,14 @@ function maskPairs(core: string, style: PlaceholderStyle): string {
 const SHAPE_PLAIN = 0;
 const SHAPE_DIGITS = 1;
 const SHAPE_OTHER = 2;
+/** Holds a long run of digits: an id or a counter that will not come back, so caching it only churns the cache. */
+const SHAPE_VALUE = 3;
+const UNCACHED_DIGITS = 6;
 
-/** SHAPE_PLAIN when maskPlain applies (see needsSlowPath), SHAPE_DIGITS for a bare unsigned integer. */
+/**
+ * SHAPE_PLAIN when maskPlain applies (see needsSlowPath), SHAPE_DIGITS for a bare unsigned integer, SHAPE_VALUE for
+ * other tokens with at least UNCACHED_DIGITS digits (the `/ @ = :` check comes first, so those can be SHAPE_OTHER).
+ */
 function tokenShape(token: string): number {
   let digits = 0;
   for (let i = 0; i < token.length; i++) {
@@ -243,7 +249,7 @@ function tokenShape(token: string): number {
     if (c >= 48 && c <= 57) digits++;
     else if (c === 47 || c === 64 || c === 61 || c === 58) return SHAPE_OTHER;
   }
-  if (digits > 0) return digits === token.length ? SHAPE_DIGITS : SHAPE_OTHER;
+  if (digits > 0) return digits === token.length ? SHAPE_DIGITS : digits >= UNCACHED_DIGITS ? SHAPE_VALUE : SHAPE_OTHER;
   return needsSlowPath(token) ? SHAPE_OTHER : SHAPE_PLAIN;
 }
 
@@ -365,6 +371,8 @@ export function maskTokens(
       // The most common value, and nearly always unique: no cache churn (what maskToken returns for it).
       info.kind = 'num';
       masked = placeholder('num', style);
+    } else if (shape === SHAPE_VALUE) {
+      masked = maskToken(raw, style, info);
     } else {
       const hit = cache?.get(raw);
       if (hit !== undefined) {
