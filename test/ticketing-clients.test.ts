@@ -26,7 +26,7 @@ function http(now: () => number = Date.now): { h: Http; retries: string[] } {
   const retries: string[] = [];
   return { h: new Http(policy, { fetch: globalThis.fetch, now }, { onRetry: (e, _a, d) => void retries.push(`${e.code}:${d}`) }), retries };
 }
-const ctx = (o = lifecycle('inc_c1')[0]!): TicketContext => ({ output: o, severity: 'error', version: versionOf(o) });
+const ctx = (o = lifecycle('inc_c1')[0]!): TicketContext => ({ output: o, severity: 'error', version: versionOf(o, 'error') });
 async function failure(p: Promise<unknown>): Promise<NightshiftError> {
   try {
     await p;
@@ -51,7 +51,7 @@ describe('ServiceNow client (Table API)', () => {
     expect(rec.urgency).toBe('2');
     expect(rec.description).toMatch(/Incident: inc_sn1/);
     const found = await c.find('inc_sn1');
-    expect(found).toEqual({ id: ref.id, display: rec.number, version: versionOf(v1!), resolved: false });
+    expect(found).toEqual({ id: ref.id, display: rec.number, version: versionOf(v1!, 'error'), resolved: false });
     await c.update(found!, { ...ctx(v2), acknowledge: true });
     expect(rec.work_notes).toHaveLength(1);
     expect(rec.work_notes[0]).toMatch(/#1 db \(saturation, 60%\)/);
@@ -60,7 +60,7 @@ describe('ServiceNow client (Table API)', () => {
     expect(done.resolved).toBe(true);
     expect(rec.state).toBe('6');
     expect(rec.close_code).toBe('Solved (Permanently)');
-    expect((await c.find('inc_sn1'))?.version).toEqual(versionOf(v5!));
+    expect((await c.find('inc_sn1'))?.version).toEqual(versionOf(v5!, 'error'));
     const post = f.sn.http.requests.find((r) => r.method === 'POST')!;
     expect(post.headers['content-type']).toMatch(/application\/json/);
     expect(post.headers.authorization).toMatch(/^Basic /);
@@ -146,16 +146,16 @@ describe('Jira client (REST v3)', () => {
     expect(issue.issuetype).toBe('Task');
     expect(issue.summary).toMatch(/\[nightshift error\]/);
     const found = await c.find('inc_j1');
-    expect(found).toEqual({ id: ref.id, display: ref.id, version: versionOf(v1!), resolved: false });
+    expect(found).toEqual({ id: ref.id, display: ref.id, version: versionOf(v1!, 'error'), resolved: false });
     await c.update(found!, { ...ctx(v2), acknowledge: true });
     expect(issue.comments).toHaveLength(1);
     expect(f.jira.statusName(issue)).toBe('In Progress');
-    expect((await c.find('inc_j1'))?.version).toEqual(versionOf(v2!));
+    expect((await c.find('inc_j1'))?.version).toEqual(versionOf(v2!, 'error'));
     const done = await c.resolve(found!, ctx(v5));
     expect(done.resolved).toBe(true);
     expect(f.jira.statusName(issue)).toBe('Done');
     expect(issue.comments).toHaveLength(2);
-    expect(await c.find('inc_j1')).toMatchObject({ resolved: true, version: versionOf(v5!) });
+    expect(await c.find('inc_j1')).toMatchObject({ resolved: true, version: versionOf(v5!, 'error') });
   });
 
   it('retries a 503 on a comment without repeating finished steps', async () => {

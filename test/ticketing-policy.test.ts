@@ -18,15 +18,31 @@ describe('ticketing policy', () => {
     expect(incidentSeverity(output('a', { root_causes: [cause(1, 'db', 'errors', 0.95)] }), strict.severity)).toBe('error');
   });
 
-  it('digest ignores event and signal counts but not causes, services, alerts or status', () => {
+  it('digest changes with what a responder reads, not with counts or small confidence drift', () => {
     const [, v2, v3, v4, v5] = lifecycle('i');
-    expect(ticketDigest(v2!)).toBe(ticketDigest(v3!));
-    expect(ticketDigest(v3!)).not.toBe(ticketDigest(v4!));
-    expect(ticketDigest(v4!)).not.toBe(ticketDigest(v5!));
+    const d = (o: typeof v2) => ticketDigest(o!, 'error');
+    expect(d(v2)).toBe(d(v3));
+    expect(d(v3)).not.toBe(d(v4));
+    expect(d(v4)).not.toBe(d(v5));
+    const base = output('i', { root_causes: [cause(1, 'db', 'errors', 0.71), cause(2, 'api', 'latency', 0.2), cause(3, 'web', 'errors', 0.03)] });
+    const same = [
+      { ...base, counts: { events: 9999, alerts: 77, signals: 50 } },
+      { ...base, root_causes: [cause(1, 'db', 'errors', 0.78), cause(2, 'api', 'latency', 0.15), cause(3, 'cdn', 'deploy', 0.05)] },
+    ];
+    for (const o of same) expect(ticketDigest(o, 'error')).toBe(ticketDigest(base, 'error'));
+    const different = [
+      { ...base, root_causes: [cause(1, 'db', 'errors', 0.81)] },
+      { ...base, root_causes: [cause(1, 'api', 'errors', 0.71)] },
+      { ...base, root_causes: [cause(1, 'db', 'errors', 0.71), cause(2, 'cdn', 'latency', 0.2)] },
+      { ...base, services: ['checkout', 'payments', 'db'] },
+      { ...base, status: 'resolved' as const },
+    ];
+    for (const o of different) expect(ticketDigest(o, 'error')).not.toBe(ticketDigest(base, 'error'));
+    expect(ticketDigest(base, 'critical')).not.toBe(ticketDigest(base, 'error'));
   });
 
   it('encodes versions that round-trip, inside a prefix, and rejects junk', () => {
-    const v = versionOf(lifecycle('i')[4]!);
+    const v = versionOf(lifecycle('i')[4]!, 'error');
     expect(v.resolved).toBe(true);
     expect(parseVersion(`nightshift ${encodeVersion(v)}`)).toEqual(v);
     expect(parseVersion('set by a human')).toBeNull();
@@ -35,7 +51,7 @@ describe('ticketing policy', () => {
   });
 
   it('orders versions by event time, resolve after open at equal time', () => {
-    const [v1, v2, v3, v4, v5] = lifecycle('i').map(versionOf);
+    const [v1, v2, v3, v4, v5] = lifecycle('i').map((o) => versionOf(o, 'error'));
     expect(compareVersion(v2!, v1!)).toBe('newer');
     expect(compareVersion(v1!, v2!)).toBe('stale');
     expect(compareVersion(v3!, v2!)).toBe('same');

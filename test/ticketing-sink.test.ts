@@ -52,7 +52,7 @@ describe('ticketing sink across a restart of the pipeline', () => {
     expect(snA[0]!.work_notes[0]).toMatch(/Updated by nightshift/);
     expect(snA[0]!.work_notes[2]).toMatch(/Resolved by nightshift/);
     expect(snA[0]!.state).toBe('6');
-    expect(snA[0]!.correlation_display).toContain(`${versionOf(a5!).ts}.1.`);
+    expect(snA[0]!.correlation_display).toContain(`${versionOf(a5!, 'error').ts}.1.`);
     expect(f.sn.byCorrelation('inc_C')).toHaveLength(1);
     expect(f.sn.byCorrelation('inc_B')).toHaveLength(0);
     expect(f.sn.http.count('POST', /incident$/)).toBe(2);

@@ -32,19 +32,25 @@ export function incidentSeverity(o: IncidentOutput, rules: SeverityRules): Sever
   return 'info';
 }
 
+/** Causes below this confidence are too uncertain to be worth a note when they come and go. */
+const NOTABLE_CONFIDENCE = 0.1;
+
 /**
- * What a ticket shows: status, services, alert count and the ranked causes (confidence to two decimals).
- * Event and signal counts are left out on purpose: they grow with nearly every output and would turn each into a
- * comment. Two outputs with the same digest make one ticket update.
+ * What a responder reads in a ticket: status, severity, the services involved, the top cause and its confidence in
+ * tenths, and the other causes of at least 10% confidence. A new note is written only when this changes. Counts are
+ * left out on purpose: alerts and events grow with nearly every output and would turn each into a note (every note
+ * still shows the current counts).
  */
-export function ticketDigest(o: IncidentOutput): string {
-  const causes = o.root_causes.map((c) => [c.rank, c.service, c.kind, Math.round(c.confidence * 100)]);
-  const text = JSON.stringify([o.status, [...o.services].sort(), o.counts.alerts, causes]);
+export function ticketDigest(o: IncidentOutput, severity: Severity): string {
+  const [top, ...rest] = o.root_causes;
+  const head = top ? [top.service, top.kind, Math.floor(top.confidence * 10 + 1e-9)] : null;
+  const others = rest.filter((c) => c.confidence >= NOTABLE_CONFIDENCE).map((c) => `${c.service}/${c.kind}`);
+  const text = JSON.stringify([o.status, severity, [...o.services].sort(), head, others]);
   return createHash('sha1').update(text).digest('hex').slice(0, 12);
 }
 
-export function versionOf(o: IncidentOutput): TicketVersion {
-  return { ts: o.updated_at, resolved: o.status === 'resolved', digest: ticketDigest(o) };
+export function versionOf(o: IncidentOutput, severity: Severity): TicketVersion {
+  return { ts: o.updated_at, resolved: o.status === 'resolved', digest: ticketDigest(o, severity) };
 }
 
 /** `<updated_at>.<0|1>.<digest>`: short enough for ServiceNow's 100-character correlation_display. */

@@ -131,7 +131,7 @@ export class IntegrationWorker {
   private async handle(job: TicketJob): Promise<void> {
     const o = job.output;
     const id = o.incident_id;
-    const version = versionOf(o);
+    const version = versionOf(o, job.severity);
     const ctx: TicketContext = { output: o, severity: job.severity, version };
     let op: TicketOperation = 'find';
     try {
@@ -208,7 +208,7 @@ export class IntegrationWorker {
           integration: this.name,
           operation: op,
           severity: job.severity,
-          version: encodeVersion(versionOf(job.output)),
+          version: encodeVersion(versionOf(job.output, job.severity)),
           incident: job.output,
         }),
       }),
