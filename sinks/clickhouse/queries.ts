@@ -4,8 +4,8 @@
  * and today's ClickHouse — so no CTEs (`WITH x AS (SELECT …)`), no window functions, no toStartOfWeek /
  * toStartOfInterval, explicit JOIN strictness, and rounded floats so that both give the same answer.
  *
- * The latest state of an incident is taken with argMax(…, version) per incident_id rather than FINAL, so the answer
- * does not depend on whether ClickHouse has merged the parts yet.
+ * Every aggregate over a ReplacingMergeTree table is merge-independent (FINAL, or argMax(…, version) / max(version)),
+ * so the answer does not depend on whether ClickHouse has merged the parts yet — engines merge at different times.
  */
 export interface AnalystQuery {
   readonly name: string;
@@ -16,6 +16,12 @@ export interface AnalystQuery {
   /** With `{db}` for the database. Ends with an ORDER BY that makes the row order total (no ties). */
   readonly sql: string;
 }
+
+/**
+ * Rounds half up to `digits` places. Not round(): for floats today's engine rounds ties to even and 18.16 away from
+ * zero, so an exact tie (e.g. a rate of 1/32) would differ between the engines.
+ */
+const roundTo = (expr: string, digits: number): string => `floor((${expr}) * ${10 ** digits} + 0.5) / ${10 ** digits}`;
 
 // Latest state per incident. Inline subquery (no CTE on 18.16).
 const LATEST_INCIDENTS = `SELECT
@@ -46,12 +52,12 @@ ORDER BY week, incidents DESC, service`,
     name: 'top_root_causes',
     view: 'v_top_root_causes',
     question: 'Which services and kinds are most often the top-ranked root cause?',
-    notes: 'Rank-1 cause of the latest version of each incident; mean confidence rounded to 4 places.',
+    notes: 'Rank-1 cause of the latest version of each incident; mean confidence rounded (half up) to 4 places.',
     sql: `SELECT
   service,
   kind,
   count() AS incidents,
-  round(avg(confidence), 4) AS mean_confidence
+  ${roundTo('avg(confidence)', 4)} AS mean_confidence
 FROM {db}.root_causes FINAL
 WHERE rank = 1
   AND (incident_id, version) IN (SELECT incident_id, max(version) FROM {db}.incidents GROUP BY incident_id)
@@ -69,8 +75,8 @@ ORDER BY incidents DESC, service, kind`,
     sql: `SELECT
   toMonday(toDateTime(intDiv(opened_ms, 1000), 'UTC')) AS week,
   count() AS incidents,
-  round(avg((opened_ms - assumeNotNull(first_signal_ms)) / 1000), 1) AS mean_seconds,
-  max(intDiv(opened_ms - assumeNotNull(first_signal_ms), 1000)) AS max_seconds
+  intDiv(sum(opened_ms - assumeNotNull(first_signal_ms)), count()) / 1000 AS mean_seconds,
+  max(opened_ms - assumeNotNull(first_signal_ms)) / 1000 AS max_seconds
 FROM (${LATEST_INCIDENTS})
 WHERE isNotNull(first_signal_ms)
 GROUP BY week
@@ -89,8 +95,8 @@ ORDER BY week`,
   sum(alerts_in) AS alert_notifications,
   sum(signals) AS signal_count,
   sum(incidents_opened) AS incidents,
-  round(if(sum(records_in) = 0, 0, 1 - sum(signals) / sum(records_in)), 4) AS records_to_signals,
-  round(if(sum(alerts_in) = 0, 0, 1 - sum(incidents_opened) / sum(alerts_in)), 4) AS alerts_to_incidents
+  ${roundTo('if(sum(records_in) = 0, 0, 1 - sum(signals) / sum(records_in))', 4)} AS records_to_signals,
+  ${roundTo('if(sum(alerts_in) = 0, 0, 1 - sum(incidents_opened) / sum(alerts_in))', 4)} AS alerts_to_incidents
 FROM {db}.pipeline_stats FINAL
 GROUP BY hour
 ORDER BY hour`,
@@ -106,13 +112,13 @@ ORDER BY hour`,
   toDate(toDateTime(intDiv(ts, 1000), 'UTC')) AS day,
   model,
   count() AS runs,
-  round(sum(cost_usd), 6) AS total_cost_usd,
+  ${roundTo('sum(cost_usd)', 6)} AS total_cost_usd,
   sum(tokens_in) AS total_tokens_in,
   sum(tokens_out) AS total_tokens_out,
-  round(avg(latency_ms), 1) AS mean_latency_ms,
-  round(countIf(guard_result = 'rejected') / count(), 4) AS hallucination_rate,
-  round(countIf(fallback_used = 1) / count(), 4) AS fallback_rate,
-  round(avg(retrieval_hit), 4) AS retrieval_hit_rate
+  ${roundTo('avg(latency_ms)', 1)} AS mean_latency_ms,
+  ${roundTo("countIf(guard_result = 'rejected') / count()", 4)} AS hallucination_rate,
+  ${roundTo('countIf(fallback_used = 1) / count()', 4)} AS fallback_rate,
+  ${roundTo('avg(retrieval_hit)', 4)} AS retrieval_hit_rate
 FROM {db}.reasoning_runs FINAL
 GROUP BY day, model
 ORDER BY day, model`,
@@ -135,11 +141,11 @@ ORDER BY day, model`,
 FROM (
   SELECT
     template_id,
-    any(service) AS template_service,
+    argMax(service, version) AS template_service,
     argMax(template, version) AS template_text,
     argMax(level, version) AS template_level,
     max(count) AS occurrences,
-    min(first_seen) AS first_seen_ms
+    argMax(first_seen, version) AS first_seen_ms
   FROM {db}.log_templates
   GROUP BY template_id
 ) AS templates

@@ -158,7 +158,9 @@ export function templateRows(b: IncidentBundle): LogTemplateRow[] {
     level: t.level,
     count: t.count,
     first_seen: t.first_seen,
-    version: b.updated_at,
+    // A template's count only grows, so the row with the largest count is the newest (and max(count) agrees
+    // before and after ClickHouse merges the versions away).
+    version: t.count,
   }));
 }
 

@@ -91,7 +91,7 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE = ReplacingMergeTree
       PARTITION BY toYYYYMM(${ms2dt('ts')})
       ORDER BY (incident_id, signal_id)`,
-      // Log templates seen in incident bundles; `version` is the bundle's updated_at (counts only grow).
+      // Log templates seen in incident bundles; `version` is the template's count (it only grows).
       `CREATE TABLE IF NOT EXISTS {db}.log_templates (
         template_id String,
         service String,
@@ -173,9 +173,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'modern: TTL retention',
     minServer: [20, 3],
     statements: [
-      // Raw evidence ages out; incidents, causes, templates and LLM runs are small and kept.
-      `ALTER TABLE {db}.signals MODIFY TTL ${ms2dt('ts')} + INTERVAL 90 DAY`,
-      `ALTER TABLE {db}.pipeline_stats MODIFY TTL ${ms2dt('minute_ms')} + INTERVAL 400 DAY`,
+      // Retention counts from when a row was stored, not from its event time: a replay of last year's data must not
+      // be deleted on arrival. Raw evidence and minute stats age out; incidents, causes, templates, LLM runs stay.
+      `ALTER TABLE {db}.signals ADD COLUMN IF NOT EXISTS inserted_at DateTime DEFAULT now()`,
+      `ALTER TABLE {db}.signals MODIFY TTL inserted_at + INTERVAL 90 DAY`,
+      `ALTER TABLE {db}.pipeline_stats ADD COLUMN IF NOT EXISTS inserted_at DateTime DEFAULT now()`,
+      `ALTER TABLE {db}.pipeline_stats MODIFY TTL inserted_at + INTERVAL 400 DAY`,
     ],
   },
 ];
