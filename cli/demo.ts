@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { seed: { type: 'string' }, dir: { type: 'string' } }, strict: true });
   const seed = intOpt(values.seed, 'seed', 7, 0, 2 ** 31 - 1);
   const dir = values.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'nightshift-demo-')));
+  await mkdir(dir, { recursive: true });
   const replay = path.join(dir, 'replay.ndjson');
   const out = path.join(dir, 'incidents.ndjson');
   io.stderr.write(`1/3 simulating seed ${seed} into ${dir}\n`);

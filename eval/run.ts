@@ -72,34 +72,8 @@ export async function runAndScore(
 
 export async function runScenario(spec: ScenarioSpec, cfg: NightshiftConfig, useTopology: boolean): Promise<RunResult> {
   const sim = simulate({ seed: spec.seed, services: spec.services, hours: spec.hours, faults: spec.faults });
-  // The result (faults, topology) is complete only once the records have been generated.
-  const records = sim.records;
-  let result: ReturnType<typeof sim.result> | null = null;
-  async function* drain(): AsyncGenerator<ReplayRecord> {
-    for await (const r of records) yield r;
-    result = sim.result();
-  }
-  const buffered: ReplayRecord[] = [];
-  void buffered;
-  const sink = new MemorySink<IncidentOutput>();
-  const deadLetters = new MemoryDeadLetters(100);
-  const pre = sim.result;
-  void pre;
-  const p0 = sim.result();
-  const topology = p0.topology;
-  const p = buildEmbedded(cfg, { log: silentLogger(), deadLetters, ...(useTopology ? { topology } : {}) }, sink);
-  await p.run(asRaw(drain()));
-  const final = result ?? sim.result();
-  const s = p.stats();
-  const report = scoreScenario({
-    name: spec.name,
-    outputs: sink.items,
-    truth: final.faults,
-    topology: final.topology,
-    rawRecords: s.rawRecords,
-    rawAlerts: s.rawAlerts,
-    bundles: s.bundles,
-    durationMs: final.endMs - final.startMs,
-  });
-  return { report, outputs: sink.items, deadLetters: deadLetters.count };
+  // Faults, topology and the time span are planned before generation; the record counts are final after it.
+  const plan = sim.result();
+  const res = await runAndScore(spec.name, cfg, sim.records, plan.faults, plan.topology, useTopology, plan.endMs - plan.startMs);
+  return res;
 }

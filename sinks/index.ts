@@ -1,2 +1,3 @@
 export * from './ndjson.js';
 export * from './deadletters.js';
+export * from './fanout.js';
