@@ -250,7 +250,8 @@ function tokenShape(token: string): number {
     else if (c === 47 || c === 64 || c === 61 || c === 58) return SHAPE_OTHER;
   }
   if (digits > 0) return digits === token.length ? SHAPE_DIGITS : digits >= UNCACHED_DIGITS ? SHAPE_VALUE : SHAPE_OTHER;
-  return needsSlowPath(token) ? SHAPE_OTHER : SHAPE_PLAIN;
+  // The rest of needsSlowPath, without scanning the characters again.
+  return token.length > 5 && (token.includes('rue') || token.includes('alse')) ? SHAPE_OTHER : SHAPE_PLAIN;
 }
 
 function needsSlowPath(token: string): boolean {
