@@ -5,7 +5,10 @@ import { loadConfig } from '../core/config.js';
 import { MemoryDeadLetters, type DeadLetterSink } from '../core/deadletter.js';
 import { createLogger } from '../core/log.js';
 import { replayRecords } from '../core/replay.js';
-import { NdjsonDeadLetters, NdjsonSink } from '../sinks/index.js';
+import { FanoutSink, NdjsonDeadLetters, NdjsonSink } from '../sinks/index.js';
+import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
+import type { Stage } from '../core/stage.js';
+import type { IncidentOutput } from '../schemas/index.js';
 import { Progress, UsageError, type CliIo } from './io.js';
 
 export const REPLAY_HELP = `nightshift replay --in FILE [--topology FILE] [--out FILE|-] [--dead-letters FILE] [--config FILE] [--quiet]
@@ -42,7 +45,11 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<ReplayRe
   const dlFile = values['dead-letters'] ? new NdjsonDeadLetters(values['dead-letters']) : null;
   const deadLetters: DeadLetterSink = dlFile ?? new MemoryDeadLetters();
   const log = createLogger(values.quiet ? 'warn' : undefined);
-  const sink = new NdjsonSink({ path: values.out });
+  const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: values.out })];
+  const tcfg = ticketingFromEnv(process.env, cfg.ticketing);
+  const ticketing = tcfg ? createTicketingSink(tcfg, { log, deadLetters }) : null;
+  if (ticketing) sinks.push(ticketing);
+  const sink = sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks);
   const p = buildEmbedded(cfg, { log, deadLetters, ...(topology ? { topology } : {}) }, sink);
   const progress = new Progress(io, 'replay', 100_000, values.quiet);
   const input = values.in === '-' ? process.stdin : values.in;
@@ -53,7 +60,10 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<ReplayRe
     dlFile?.close();
   }
   const stats = p.stats();
-  if (!values.quiet) io.stderr.write(formatSummary(stats));
+  if (!values.quiet) {
+    io.stderr.write(formatSummary(stats));
+    if (ticketing) io.stderr.write(`ticketing:         ${JSON.stringify(ticketing.stats())}\n`);
+  }
   return { stats };
 }
 

@@ -22,6 +22,8 @@ export const NightshiftConfig = z.strictObject({
   perception: z.unknown().optional().transform((v, ctx) => parseSection(PerceptionConfig, v, 'perception', ctx)),
   reasoning: z.unknown().optional().transform((v, ctx) => parseSection(ReasoningConfig, v, 'reasoning', ctx)),
   pipeline: z.unknown().optional().transform((v, ctx) => parseSection(PipelineConfig, v, 'pipeline', ctx)),
+  /** Validated by the ticketing sink itself (sinks/ticketing/config.ts), together with its environment variables. */
+  ticketing: z.unknown().optional(),
 });
 export type NightshiftConfig = z.infer<typeof NightshiftConfig>;
 
