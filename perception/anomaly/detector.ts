@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NightshiftError } from '../../core/errors.js';
+import { NOVELTY_FLOOR, NoveltyTracker } from './novelty.js';
 import { SeasonalProfile } from './seasonal.js';
 import { RollingWindow } from './window.js';
 
@@ -15,7 +16,14 @@ import { RollingWindow } from './window.js';
  *    larger of the two deviations is used;
  *  - deviation z = (value - expected) / sigma, sigma = max(1.4826 MAD (or 1.2533 mean abs dev when MAD = 0),
  *    relFloor |level|, absFloor): the floors make a constant series (MAD = 0) usable;
- *  - score = 1 - exp(-max(0, z' - zThreshold) / zScale), z' the deviation in the configured direction.
+ *  - deviation score d = 1 - exp(-max(0, z' - zThreshold) / zScale), z' the deviation in the configured direction;
+ *  - novelty (novelty.ts): a point that also sets a new extreme for the last ~noveltyWindow points (value, or the
+ *    mean of the last noveltyMeanPoints), the first of its run, scores in [NOVELTY_FLOOR, 1].
+ * Score bands: with novelty on, deviation scores are kept below NOVELTY_FLOOR (0.9) — unchanged up to 0.8, the
+ * pipeline's threshold, and compressed into (0.8, 0.9) above it — and the score is the larger of the two. So a
+ * threshold of 0.8 (perception) sees every strong deviation, every point of a sustained shift included, and a
+ * threshold at 0.9 or more sees only the rare new events (once per change: what NAB rewards; see bench/nab).
+ * With noveltyWindow 0 the score is the deviation score alone.
  * Time: event timestamps only (phase of the season). Sampling may be irregular: windows count points, seasons use
  * timestamps. Non-finite values or timestamps are ignored (score 0, state unchanged).
  */
@@ -42,10 +50,38 @@ export const DetectorConfig = z.object({
   relFloor: z.number().nonnegative().default(0.01),
   /** Absolute sigma floor, for a series constant at 0. */
   absFloor: z.number().positive().default(1e-6),
+  /** Novelty: points whose range a new extreme must break (~3 weeks of 5-minute points); 0 turns novelty off. */
+  noveltyWindow: z.number().int().nonnegative().max(1_000_000).default(6000),
+  /** Points per block of the range memory (memory: 4 numbers per block). */
+  noveltyBlock: z.number().int().min(1).max(100_000).default(200),
+  /** Points in the recent mean whose range is tracked too (at most `window`). */
+  noveltyMeanPoints: z.number().int().min(1).max(10_000).default(10),
+  /** A record within this many points of the previous one belongs to the same event and does not score again. */
+  noveltyRunGap: z.number().int().min(1).max(100_000).default(20),
+  /**
+   * Robust sigmas a record must also deviate from the expected value (in the record's direction). 4 keeps white
+   * noise quiet at a series' running extremes; 2 scores higher on NAB (preset 'nab') but alarms on noise.
+   */
+  noveltyZGate: z.number().nonnegative().default(4),
+  /** Smallest extension beyond the range, as a fraction of its width, that scores. */
+  noveltyMinExtension: z.number().nonnegative().default(0.001),
+  /** Extension (fraction of the width) over the minimum for the novelty score to climb 63% of the way to 1. */
+  noveltyScale: z.number().positive().default(0.05),
   /** Points feeding the seasonal memory are clipped to the rolling median +/- clipSigmas sigma (spikes stay out). */
   clipSigmas: z.number().positive().default(5),
 });
 export type DetectorConfig = z.infer<typeof DetectorConfig>;
+
+/**
+ * Named settings. The defaults are what the pipeline runs. 'nab' is the variant that scores best on the NAB corpus
+ * (bench/nab): novelty records need only 2 robust sigmas of deviation instead of 4. It is not the default because at
+ * 2 sigmas white noise that happens to reach a series' running extreme fires every few thousand points (two weeks of
+ * a noisy daily curve do raise alarms), which the pipeline must not do.
+ */
+export const DETECTOR_PRESETS = {
+  nab: { noveltyZGate: 2 },
+} as const satisfies Record<string, Partial<z.input<typeof DetectorConfig>>>;
+export type DetectorPreset = keyof typeof DETECTOR_PRESETS;
 
 export interface DetectorResult {
   /** [0, 1]; 0 during warm-up and for ignored (non-finite) input. */
@@ -63,9 +99,18 @@ export interface AnomalyDetector {
 
 const SNAPSHOT_KIND = 'nightshift.anomaly-detector';
 
+const RangeState = z.object({
+  mins: z.array(z.number()),
+  maxs: z.array(z.number()),
+  curMin: z.number(),
+  curMax: z.number(),
+  curN: z.number().int().nonnegative(),
+});
+
 const Snapshot = z.object({
   kind: z.literal(SNAPSHOT_KIND),
-  version: z.literal(1),
+  /** 1: before novelty (restores with an empty novelty memory); 2: with it. */
+  version: z.union([z.literal(1), z.literal(2)]),
   config: DetectorConfig,
   seen: z.number().int().nonnegative(),
   values: z.array(z.number()),
@@ -81,8 +126,14 @@ const Snapshot = z.object({
       }),
     )
     .nullable(),
+  novelty: z
+    .object({ values: RangeState, means: RangeState, sinceRecord: z.number().int().nonnegative() })
+    .nullable()
+    .optional(),
 });
 
+/** Deviation scores up to here are reported as they are (perception's threshold is 0.8). */
+const DEVIATION_KNEE = 0.8;
 const MAD_TO_SIGMA = 1.4826;
 const MEANAD_TO_SIGMA = 1.2533;
 const LOCAL_POINTS = 5;
@@ -97,6 +148,7 @@ class RobustDetector implements AnomalyDetector {
   /** First differences of consecutive values: a trend-insensitive noise scale. */
   private readonly diffs: RollingWindow;
   private readonly season: SeasonalProfile | null;
+  private readonly novelty: NoveltyTracker | null;
   /** Finite points seen (drives warm-up). */
   private seen = 0;
 
@@ -115,6 +167,23 @@ class RobustDetector implements AnomalyDetector {
             cfg.seasonCycles,
             cfg.seasonMinCycles,
             restore?.season ?? undefined,
+          )
+        : null;
+    this.novelty =
+      cfg.noveltyWindow > 0
+        ? new NoveltyTracker(
+            {
+              window: cfg.noveltyWindow,
+              block: cfg.noveltyBlock,
+              meanPoints: cfg.noveltyMeanPoints,
+              runGap: cfg.noveltyRunGap,
+              zGate: cfg.noveltyZGate,
+              minExtension: cfg.noveltyMinExtension,
+              scale: cfg.noveltyScale,
+              relFloor: cfg.relFloor,
+              absFloor: cfg.absFloor,
+            },
+            restore?.novelty ?? undefined,
           )
         : null;
     if (restore !== undefined) {
@@ -173,7 +242,9 @@ class RobustDetector implements AnomalyDetector {
       this.residuals.push(resid);
     }
 
-    // Learn after scoring: a point is judged against the past only.
+    // Learn after scoring: a point is judged against the past only. The recent mean includes the point itself.
+    const k = c.noveltyMeanPoints;
+    const mean = this.values.size >= k - 1 ? (this.values.recentSum(k - 1) + x) / k : null;
     this.seen++;
     if (hasBaseline) this.diffs.push(x - this.values.last());
     this.values.push(x);
@@ -182,23 +253,29 @@ class RobustDetector implements AnomalyDetector {
       this.season.observe(ts, hasBaseline ? Math.min(med + lim, Math.max(med - lim, x)) : x);
     }
 
-    if (this.seen <= c.warmupPoints) return { score: 0, expected, deviation: z };
+    const scoring = this.seen > c.warmupPoints;
+    const novelty = this.novelty?.observe(x, mean, z, c.direction, scoring) ?? 0;
+    if (!scoring) return { score: 0, expected, deviation: z };
     const directed = c.direction === 'up' ? z : c.direction === 'down' ? -z : Math.abs(z);
     const over = directed - c.zThreshold;
-    const score = over > 0 ? 1 - Math.exp(-over / c.zScale) : 0;
-    return { score, expected, deviation: z };
+    const dev = over > 0 ? 1 - Math.exp(-over / c.zScale) : 0;
+    if (this.novelty === null) return { score: dev, expected, deviation: z };
+    // Deviation scores stay under the novelty band: unchanged up to the knee, halved above it.
+    const banded = dev <= DEVIATION_KNEE ? dev : DEVIATION_KNEE + (dev - DEVIATION_KNEE) * ((NOVELTY_FLOOR - DEVIATION_KNEE) / (1 - DEVIATION_KNEE));
+    return { score: Math.max(banded, novelty), expected, deviation: z };
   }
 
   toJSON(): unknown {
     return {
       kind: SNAPSHOT_KIND,
-      version: 1,
+      version: 2,
       config: this.cfg,
       seen: this.seen,
       values: this.values.values(),
       residuals: this.residuals.values(),
       diffs: this.diffs.values(),
       season: this.season?.snapshot() ?? null,
+      novelty: this.novelty?.snapshot() ?? null,
     };
   }
 }
@@ -207,6 +284,9 @@ export function createDetector(config?: Partial<z.input<typeof DetectorConfig>>)
   const parsed = DetectorConfig.safeParse(config ?? {});
   if (!parsed.success) {
     throw new NightshiftError('CONFIG_INVALID', `anomaly detector config: ${z.prettifyError(parsed.error)}`);
+  }
+  if (parsed.data.noveltyMeanPoints > parsed.data.window) {
+    throw new NightshiftError('CONFIG_INVALID', `anomaly detector config: noveltyMeanPoints (${parsed.data.noveltyMeanPoints}) must not exceed window (${parsed.data.window})`);
   }
   return new RobustDetector(parsed.data);
 }
@@ -225,7 +305,15 @@ export function restoreDetector(snapshot: unknown): AnomalyDetector {
         s.season.every((b) => b.past.length <= cfg.seasonCycles)
       : s.season === null;
   const fits = [s.values, s.residuals, s.diffs].every((w) => w.length <= cfg.window);
-  if (!fits || !seasonOk) {
+  const nov = s.novelty;
+  const noveltyOk =
+    nov === null ||
+    nov === undefined ||
+    (cfg.noveltyWindow > 0 &&
+      [nov.values, nov.means].every(
+        (r) => r.mins.length === r.maxs.length && r.mins.length <= Math.ceil(cfg.noveltyWindow / cfg.noveltyBlock) && r.curN < cfg.noveltyBlock,
+      ));
+  if (!fits || !seasonOk || !noveltyOk) {
     throw new NightshiftError('SCHEMA_MISMATCH', 'anomaly detector snapshot: state does not fit its config');
   }
   return new RobustDetector(cfg, s);

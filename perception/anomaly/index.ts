@@ -1,9 +1,13 @@
 export {
+  DETECTOR_PRESETS,
   DetectorConfig,
   createDetector,
   restoreDetector,
   type AnomalyDetector,
+  type DetectorPreset,
   type DetectorResult,
 } from './detector.js';
 export { RollingWindow } from './window.js';
 export { SeasonalProfile } from './seasonal.js';
+export { BlockRange } from './range.js';
+export { NOVELTY_FLOOR, NoveltyTracker } from './novelty.js';

@@ -97,6 +97,14 @@ export class RollingWindow {
     return m % 2 === 1 ? (buf[mid] as number) : ((buf[mid - 1] as number) + (buf[mid] as number)) / 2;
   }
 
+  /** Sum of the `k` most recent values (fewer when the window holds fewer): O(k). */
+  recentSum(k: number): number {
+    const m = Math.min(k, this.n);
+    let sum = 0;
+    for (let q = 0; q < m; q++) sum += this.ring[(this.head + this.n - 1 - q) % this.capacity] as number;
+    return sum;
+  }
+
   /** The most recent value (0 when empty). */
   last(): number {
     return this.n === 0 ? 0 : (this.ring[(this.head + this.n - 1) % this.capacity] as number);
