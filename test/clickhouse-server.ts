@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,4 +55,14 @@ export function clickhouseDown(name: string): void {
 
 export function clickhouseClean(name: string): void {
   run('clean', name);
+}
+
+/** Like clickhouseUp/Down, without blocking the event loop (for a test that keeps streaming meanwhile). */
+export function clickhouseAsync(cmd: 'up' | 'down', name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', [SCRIPT, cmd], { env: { ...process.env, NIGHTSHIFT_CH_DIR: serverDir(name) }, encoding: 'utf8', timeout: 90_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`scripts/clickhouse.sh ${cmd} failed: ${stderr.trim() || err.message}`));
+      else resolve(stdout.trim());
+    });
+  });
 }
