@@ -43,7 +43,11 @@ export class FakeClickHouse implements ClickHouseLike {
     this.commands.push(sql);
   }
 
-  async query<T>(): Promise<T[]> {
+  /** What `SELECT version()` answers (migrations gate on it). */
+  version = '18.16.1';
+
+  async query<T>(sql: string): Promise<T[]> {
+    if (/version\(\)/.test(sql)) return [{ v: this.version } as T];
     return [];
   }
 

@@ -9,6 +9,7 @@ import { createChdbClickHouse, createHttpClickHouse, type ClickHouseLike } from 
 import { ClickHouseSinkConfig, WriterConfig } from '../sinks/clickhouse/config.js';
 import { migrate } from '../sinks/clickhouse/migrate.js';
 import { MIGRATIONS } from '../sinks/clickhouse/schema.js';
+import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
 import { ClickHouseAnalytics } from '../sinks/clickhouse/sink.js';
 import { RowWriter } from '../sinks/clickhouse/writer.js';
 import { normalizeRows } from './clickhouse-fixtures.js';
@@ -166,4 +167,14 @@ function wrapNoClose(ch: ClickHouseLike): ClickHouseLike {
 
 it('both engines answer', async () => {
   for (const [, ch] of engines()) expect((await ch.query<{ one: number }>('SELECT 1 AS one')).length).toBe(1);
+});
+
+it('NIGHTSHIFT_CLICKHOUSE_URL and NIGHTSHIFT_CLICKHOUSE_DATABASE switch the sink to the server', async () => {
+  await http.command('DROP DATABASE IF EXISTS ns_env');
+  const a = await createAnalyticsSink({ NIGHTSHIFT_CLICKHOUSE_URL: url, NIGHTSHIFT_CLICKHOUSE_DATABASE: 'ns_env' }, { log: silentLogger(), deadLetters: new MemoryDeadLetters() });
+  expect(a.kind).toBe('clickhouse');
+  expect(a.description).toBe(`ClickHouse 18.16.1 at ${url} (database ns_env)`);
+  await a.incidentSink.process(output('env_1'), { emit: () => undefined });
+  await a.close();
+  expect(normalizeRows(await http.query('SELECT incident_id FROM ns_env.incidents'))).toEqual([{ incident_id: 'env_1' }]);
 });
