@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Timing } from './nightshift.js';
 
 export const DRAIN3_VERSION = '0.9.11';
 
@@ -15,7 +16,7 @@ export interface Drain3System {
   readonly clusterIds: number[];
   /** Drain3's final template per line, its own placeholders (`<NUM>`, `<IP>`, `<*>`, ...). */
   readonly templates: string[];
-  readonly timing: { reps: number; lines: number; medianSeconds: number; totalSeconds: number };
+  readonly timing: Timing;
 }
 
 export interface Drain3Result {
@@ -75,6 +76,8 @@ export function ensureDrain3(root: string): string {
 }
 
 export interface Drain3Job {
+  /** Also return the per-line labels (one extra untimed pass). */
+  readonly labels: boolean;
   readonly minSeconds: number;
   readonly minReps: number;
   readonly maxReps: number;
@@ -89,7 +92,13 @@ export function runDrain3(py: string, runner: string, job: Drain3Job): Drain3Res
     const output = path.join(dir, 'out.json');
     writeFileSync(
       input,
-      JSON.stringify({ min_seconds: job.minSeconds, min_reps: job.minReps, max_reps: job.maxReps, systems: job.systems }),
+      JSON.stringify({
+        labels: job.labels,
+        min_seconds: job.minSeconds,
+        min_reps: job.minReps,
+        max_reps: job.maxReps,
+        systems: job.systems,
+      }),
     );
     run(py, [runner, input, output], 'drain3_runner.py');
     const raw = JSON.parse(readFileSync(output, 'utf8')) as {
@@ -100,7 +109,7 @@ export function runDrain3(py: string, runner: string, job: Drain3Job): Drain3Res
         name: string;
         cluster_ids: number[];
         templates: string[];
-        timing: { reps: number; lines: number; median_seconds: number; total_seconds: number };
+        timing: { reps: number; lines: number; median_seconds: number; total_seconds: number; passes: number[] };
       }[];
     };
     return {
@@ -111,7 +120,13 @@ export function runDrain3(py: string, runner: string, job: Drain3Job): Drain3Res
         name: s.name,
         clusterIds: s.cluster_ids,
         templates: s.templates,
-        timing: { reps: s.timing.reps, lines: s.timing.lines, medianSeconds: s.timing.median_seconds, totalSeconds: s.timing.total_seconds },
+        timing: {
+          reps: s.timing.reps,
+          lines: s.timing.lines,
+          medianSeconds: s.timing.median_seconds,
+          totalSeconds: s.timing.total_seconds,
+          passes: s.timing.passes,
+        },
       })),
     };
   } finally {

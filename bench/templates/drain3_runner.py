@@ -1,8 +1,8 @@
 """Drain3 side of `npm run bench:templates`.
 
-Reads a JSON job {"min_seconds", "min_reps", "max_reps", "systems": [{"name", "lines": [...]}]} from the file given
-as argv[1], and writes a JSON result to argv[2]: per system, the cluster id and final template of every line (first
-pass) and the timing of the add loop.
+Reads a JSON job {"min_seconds", "min_reps", "max_reps", "labels", "systems": [{"name", "lines": [...]}]} from the
+file given as argv[1], and writes a JSON result to argv[2]: per system, the cluster id and final template of every line
+(one pass; skipped when "labels" is false) and the timing of the add loop (every pass, and their median).
 
 Configuration: Drain3's defaults (TemplateMinerConfig(): sim_th 0.4, depth 4, max_children 100, no cluster cap,
 numeric tokens parametrized, mask prefix "<" and suffix ">") plus the masking instructions of Drain3's example
@@ -80,6 +80,7 @@ def time_miner(lines, min_seconds, min_reps, max_reps):
         "lines": len(lines),
         "median_seconds": statistics.median(passes),
         "total_seconds": sum(passes),
+        "passes": passes,
     }
 
 
@@ -100,7 +101,8 @@ def main():
         pass
     for system in job["systems"]:
         lines = system["lines"]
-        ids, templates = mine(lines)
+        # Later timing rounds of the same system skip the labelled pass (the bench needs it once).
+        ids, templates = mine(lines) if job.get("labels", True) else [[], []]
         timing = time_miner(lines, job["min_seconds"], job["min_reps"], job["max_reps"])
         out["systems"].append({"name": system["name"], "cluster_ids": ids, "templates": templates, "timing": timing})
     with open(sys.argv[2], "w", encoding="utf-8") as f:

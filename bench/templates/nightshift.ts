@@ -20,6 +20,22 @@ export interface Timing {
   /** Median wall time of one pass: robust to other processes taking the core for a moment. */
   readonly medianSeconds: number;
   readonly totalSeconds: number;
+  /** Every timed pass, in seconds. */
+  readonly passes: readonly number[];
+}
+
+/** Rounds of one parser's timing pooled: the median over all their passes. */
+export function pool(rounds: readonly Timing[]): Timing {
+  const first = rounds[0];
+  if (first === undefined) throw new RangeError('no timing rounds');
+  const passes = rounds.flatMap((r) => r.passes);
+  return {
+    reps: passes.length,
+    lines: first.lines,
+    medianSeconds: median(passes),
+    totalSeconds: passes.reduce((a, b) => a + b, 0),
+    passes,
+  };
 }
 
 export function median(xs: readonly number[]): number {
@@ -96,7 +112,7 @@ export function timeMiner(lines: readonly string[], minSeconds: number, minReps:
     passes.push(s);
     total += s;
   }
-  return { reps: passes.length, lines: lines.length, medianSeconds: median(passes), totalSeconds: total };
+  return { reps: passes.length, lines: lines.length, medianSeconds: median(passes), totalSeconds: total, passes };
 }
 
 export function runNightshift(lines: readonly string[]): ParserRun {
