@@ -11,9 +11,11 @@ const unit = z.number().min(0).max(1);
 /**
  * Detector defaults for perception: an HOURLY season (60 one-minute phases, a day of cycles), because hourly cron
  * and batch bursts are the commonest regular pattern inside a day, and slower (daily) drift is followed by the
- * rolling and residual medians anyway.
+ * rolling and residual medians anyway. Novelty scoring (new extremes of a long window) is off: in a stream that
+ * started minutes ago every new extreme is "novel", which is noise for incident opening; the deviation score alone
+ * decides.
  */
-const SEASON = { seasonPeriodMs: 60 * MIN, seasonBuckets: 60, seasonCycles: 24, seasonMinCycles: 1 } as const;
+const SEASON = { seasonPeriodMs: 60 * MIN, seasonBuckets: 60, seasonCycles: 24, seasonMinCycles: 1, noveltyWindow: 0 } as const;
 
 /** Log templating and the two log signals. */
 export const LogsConfig = z.object({
@@ -49,6 +51,8 @@ export const LogsConfig = z.object({
   /** Multiplier of a warn template's burst score (error/fatal: 1). */
   burstWarnWeight: unit.default(0.7),
   /** Template miner per service (its own defaults, but fewer templates per service since there are many services). */
+  /** Template signals carry as `peer` a dependency of the service named in the template text (the caller's view of a failing callee). */
+  peerFromText: z.boolean().default(true),
   miner: MinerConfig.partial().prefault({ maxTemplates: 1000 }),
 });
 export type LogsConfig = z.infer<typeof LogsConfig>;

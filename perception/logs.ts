@@ -58,7 +58,14 @@ export class LogPerception {
   private logs = 0;
   private templatesEvicted = 0;
 
-  constructor(private readonly cfg: LogsConfig) {
+  /**
+   * @param namedDependency finds the dependency of a service that a template's text names ("connection refused to
+   *   orders-db:5432"); template signals then carry it as `peer`: the log is the caller's view of a failing callee.
+   */
+  constructor(
+    private readonly cfg: LogsConfig,
+    private readonly namedDependency?: (service: string, text: string) => string | undefined,
+  ) {
     this.services = new LruMap(cfg.maxServices, (_k, v) => {
       this.templatesEvicted += v.templates.evictions;
     });
@@ -147,6 +154,7 @@ export class LogPerception {
             hint: logHint(lv, text),
             summary: `new ${lv} log template in ${log.service} (${info.count} since ${new Date(info.firstSeen).toISOString()}): ${text}`,
             ref: id,
+            ...this.peerOf(log.service, text),
           }),
         );
       }
@@ -167,11 +175,17 @@ export class LogPerception {
             hint: logHint(info.level, text),
             summary: `${log.level} log template burst in ${log.service}: ${info.bucketCount}/bucket vs baseline ${fmt(base)}: ${text}`,
             ref: id,
+            ...this.peerOf(log.service, text),
           }),
         );
       }
     }
     return out;
+  }
+
+  private peerOf(service: string, text: string): { peer?: string } {
+    const peer = this.cfg.peerFromText ? this.namedDependency?.(service, text) : undefined;
+    return peer !== undefined && peer !== service ? { peer } : {};
   }
 
   /** Closes the template's rate bucket(s) up to `bucket`; late logs (older bucket) count in the current one. */

@@ -85,7 +85,8 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
     const correlator = new Correlator(config.correlator, this.topology);
     this.correlator = correlator;
     const keepAlive: KeepAlive = (service, ts, peer) => correlator.keepAlive(service, ts, peer);
-    this.logs = new LogPerception(config.logs);
+    const topology = this.topology;
+    this.logs = new LogPerception(config.logs, (service, text) => topology.dependencyNamedIn(service, text));
     this.metrics = new MetricPerception(config.metrics, keepAlive);
     this.red = new RedPerception(config.red, this.topology, keepAlive);
     this.alerts = new AlertPerception(config.alerts, keepAlive);

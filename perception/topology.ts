@@ -134,6 +134,26 @@ export class Topology {
     return seen;
   }
 
+  /**
+   * The dependency of `s` whose name occurs in `text` as a whole word (service-name characters around it do not
+   * count), longest name first; undefined if none.
+   */
+  dependencyNamedIn(s: string, text: string): string | undefined {
+    const deps = this.out.get(s);
+    if (!deps || deps.size === 0) return undefined;
+    const byLength = [...deps].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+    for (const d of byLength) {
+      let i = text.indexOf(d);
+      while (i >= 0) {
+        const before = i > 0 ? text.charAt(i - 1) : '';
+        const after = text.charAt(i + d.length);
+        if (!NAME_CHAR.test(before) && !NAME_CHAR.test(after)) return d;
+        i = text.indexOf(d, i + 1);
+      }
+    }
+    return undefined;
+  }
+
   /** Edges with both ends in `nodes`, sorted. */
   edgesAmong(nodes: ReadonlySet<string>): Edge[] {
     const edges: Edge[] = [];
@@ -145,6 +165,8 @@ export class Topology {
     return { services: this.out.size, staticEdges: this.staticKeys.size, learnedEdges: this.learnedKeys.size, learnedRefused: this.learnedRefused };
   }
 }
+
+const NAME_CHAR = /^[A-Za-z0-9_-]$/;
 
 function edgeKey(from: string, to: string): string {
   return `${from}\u0000${to}`;
