@@ -316,3 +316,57 @@ describe('RED from spans', () => {
     expect(sigs.some((s) => s.type === 'red_latency' && s.service === 'legacy')).toBe(true);
   });
 });
+
+describe('topology', () => {
+  const file = {
+    services: [
+      { name: 'web', depends_on: ['api'] },
+      { name: 'api', depends_on: ['db', 'db-replica'] },
+      { name: 'db' },
+    ],
+  };
+
+  it('knows dependencies, callers, neighbours and bounded hop distances', () => {
+    const t = new Topology(file);
+    expect(t.dependencies('api')).toEqual(['db', 'db-replica']);
+    expect(t.callers('api')).toEqual(['web']);
+    expect(t.neighbours('api')).toEqual(['db', 'db-replica', 'web']);
+    expect(t.distance('web', 'db', 2)).toBe(2);
+    expect(t.distance('web', 'db', 1)).toBeUndefined();
+    expect(t.distance('ghost', 'ghost', 2)).toBe(0);
+    expect(t.distance('ghost', 'web', 5)).toBeUndefined();
+    expect([...t.dependenciesWithin('web', 2)].sort()).toEqual(['api', 'db', 'db-replica']);
+    expect(t.edgesAmong(new Set(['web', 'api', 'db']))).toEqual([
+      ['api', 'db'],
+      ['web', 'api'],
+    ]);
+  });
+
+  it('learns edges up to its cap, then refuses and counts', () => {
+    const t = new Topology(file, 2);
+    expect(t.learn('api', 'db')).toBe(false); // already static
+    expect(t.learn('api', 'cache')).toBe(true);
+    expect(t.learn('web', 'cdn')).toBe(true);
+    expect(t.learn('web', 'auth')).toBe(false);
+    expect(t.stats()).toMatchObject({ staticEdges: 3, learnedEdges: 2, learnedRefused: 1 });
+    // Distances see learned edges (the cache is invalidated).
+    expect(t.distance('cache', 'db', 2)).toBe(2);
+  });
+
+  it('finds the dependency a log text names, as a whole word, longest name first', () => {
+    const t = new Topology(file);
+    expect(t.dependencyNamedIn('api', 'connection refused to db:5432')).toBe('db');
+    expect(t.dependencyNamedIn('api', 'timeout reading from db-replica after 3s')).toBe('db-replica');
+    expect(t.dependencyNamedIn('api', 'dbx is slow')).toBeUndefined();
+    expect(t.dependencyNamedIn('web', 'connection refused to db:5432')).toBeUndefined(); // not web's dependency
+  });
+
+  it('log signals carry the named dependency as peer', () => {
+    const t = new Topology(file);
+    const p = new LogPerception(LogsConfig.parse({ warmupMs: 0, warmupLogs: 0 }), (s, text) => t.dependencyNamedIn(s, text));
+    p.observe(log('api', T0, 'info', 'started'));
+    const sigs = [0, 1, 2].flatMap((i) => p.observe(log('api', T0 + 1000 + i, 'error', `connection refused to db:${5432 + i}`)));
+    expect(sigs).toHaveLength(1);
+    expect(sigs[0]).toMatchObject({ service: 'api', peer: 'db', type: 'template_new' });
+  });
+});
