@@ -1,3 +1,4 @@
+export * from './ack.js';
 export * from './analytics.js';
 export * from './client.js';
 export * from './config.js';

@@ -175,7 +175,7 @@ export class ClickHouseIncidentSink implements Stage<IncidentOutput, never> {
     await Promise.all([this.store.writers.incidents.whenAcked(t.incidents), this.store.writers.root_causes.whenAcked(t.root_causes)]);
   }
 
-  async process(o: IncidentOutput): Promise<void> {
+  async process(o: IncidentOutput, _out?: Emitter<never>): Promise<void> {
     const prev = this.versions.get(o.incident_id);
     const seq = prev && prev.updatedAt === o.updated_at ? prev.seq + 1 : 0;
     this.versions.set(o.incident_id, { updatedAt: o.updated_at, seq });

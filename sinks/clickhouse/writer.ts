@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Counters } from '../../core/counters.js';
 import { makeDeadLetter, type DeadLetterSink } from '../../core/deadletter.js';
 import { NightshiftError, type ErrorCode } from '../../core/errors.js';
+import { AckTracker } from './ack.js';
 import { backoffDelay, realSleep, seededRandom } from './backoff.js';
 import type { ClickHouseLike } from './client.js';
 import type { WriterConfig } from './config.js';
@@ -70,7 +71,6 @@ export class RowWriter {
   private heldRows = 0;
   private heldBytes = 0;
   private nextSeq = 1;
-  private ackedSeq = 0;
   private urgentThrough = 0;
   private timerFired = false;
   private timer: NodeJS.Timeout | null = null;
@@ -78,8 +78,7 @@ export class RowWriter {
   private fatal: NightshiftError | null = null;
   private closed = false;
   private readonly spaceWaiters: Array<() => void> = [];
-  private readonly ackWaiters: Array<{ seq: number; resolve: () => void; reject: (e: Error) => void }> = [];
-  private readonly ackListeners = new Set<(seq: number) => void>();
+  private readonly acks = new AckTracker();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly now: () => number;
@@ -99,7 +98,7 @@ export class RowWriter {
 
   /** Highest sequence number settled with all before it. */
   get acked(): number {
-    return this.ackedSeq;
+    return this.acks.acked;
   }
   /** Sequence number of the last row accepted by `write`. */
   get accepted(): number {
@@ -114,8 +113,7 @@ export class RowWriter {
 
   /** Calls `listener(acked)` whenever `acked` advances. Returns the unsubscribe function. */
   onAck(listener: (seq: number) => void): () => void {
-    this.ackListeners.add(listener);
-    return () => this.ackListeners.delete(listener);
+    return this.acks.onAck(listener);
   }
 
   /**
@@ -156,10 +154,10 @@ export class RowWriter {
 
   /** Resolves when every row up to `seq` is settled; with `urgent`, sends them now instead of waiting for a batch. */
   whenAcked(seq: number, urgent = false): Promise<void> {
-    if (seq <= this.ackedSeq) return Promise.resolve();
+    if (seq <= this.acks.acked) return Promise.resolve();
     if (this.fatal) return Promise.reject(this.fatal);
     if (urgent && seq > this.urgentThrough) this.urgentThrough = seq;
-    const p = new Promise<void>((resolve, reject) => this.ackWaiters.push({ seq, resolve, reject }));
+    const p = this.acks.wait(seq);
     this.kick(false);
     return p;
   }
@@ -316,22 +314,8 @@ export class RowWriter {
       this.heldBytes -= e.bytes;
     }
     const last = batch[batch.length - 1];
-    if (last) this.advanceAck(last.seq);
+    if (last) this.acks.advance(last.seq);
     for (const w of this.spaceWaiters.splice(0)) w();
-  }
-
-  private advanceAck(seq: number): void {
-    if (seq <= this.ackedSeq) return;
-    this.ackedSeq = seq;
-    let i = 0;
-    while (i < this.ackWaiters.length) {
-      const w = this.ackWaiters[i]!;
-      if (w.seq <= seq) {
-        this.ackWaiters.splice(i, 1);
-        w.resolve();
-      } else i++;
-    }
-    for (const l of this.ackListeners) l(seq);
   }
 
   /** After a configuration error: everything still held is dead-lettered (inspectable) and every waiter fails. */
@@ -344,6 +328,6 @@ export class RowWriter {
     this.pendingBytes = 0;
     for (const e of rest) this.deadLetter(e, fatal.code, fatal.message);
     this.settle(rest);
-    for (const w of this.ackWaiters.splice(0)) w.reject(fatal);
+    this.acks.failAll(fatal);
   }
 }
