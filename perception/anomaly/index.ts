@@ -1,10 +1,8 @@
+export { DETECTOR_PRESETS, DetectorConfig, type DetectorPreset } from './config.js';
 export {
-  DETECTOR_PRESETS,
-  DetectorConfig,
   createDetector,
   restoreDetector,
   type AnomalyDetector,
-  type DetectorPreset,
   type DetectorResult,
 } from './detector.js';
 export { RollingWindow } from './window.js';
