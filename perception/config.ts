@@ -109,6 +109,8 @@ export const RedConfig = z.object({
   /** A scope silent for more than this many buckets stops being fed zero rates. */
   zeroFeedBuckets: posInt.default(30),
   threshold: unit.default(0.8),
+  /** Anomalous buckets needed (within two buckets of each other) before a signal; it carries the first one's time. */
+  minConsecutive: posInt.default(2),
   cooldownMs: nonNegMs.default(5 * MIN),
   rearmDelta: unit.default(0.1),
   /** Learned call edges kept in the topology; full: new edges are refused (counted). */

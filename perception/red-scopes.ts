@@ -21,6 +21,10 @@ interface Track {
   readonly detector: AnomalyDetector;
   readonly gate: SignalGate;
   readonly direction: Direction;
+  /** Anomalous buckets in a row (a gap of one bucket allowed), the first one's time and the last one's. */
+  streak: number;
+  streakStart: number;
+  lastAnomaly: number;
 }
 
 interface Scope {
@@ -44,10 +48,13 @@ export class RedScopes {
   private readonly scopes: LruMap<string, Scope>;
   private readonly episodes: LruMap<string, { service: string; name: string; episode: Episode }>;
 
+  private readonly bucketMs: number;
+
   constructor(
     private readonly cfg: RedConfig,
     private readonly keepAlive?: KeepAlive,
   ) {
+    this.bucketMs = cfg.bucketMs;
     this.scopes = new LruMap(cfg.maxScopes);
     this.episodes = new LruMap(cfg.maxScopes);
   }
@@ -73,6 +80,9 @@ export class RedScopes {
       detector: createDetector({ ...this.cfg.detector, direction: META[m].direction }),
       gate: new SignalGate(this.cfg.cooldownMs, this.cfg.rearmDelta),
       direction: META[m].direction,
+      streak: 0,
+      streakStart: 0,
+      lastAnomaly: -Infinity,
     });
     const s: Scope = { label, service, peer, lastActive: -Infinity, tracks: { latency: track('latency'), errors: track('errors'), rate: track('rate') } };
     this.scopes.set(key, s);
@@ -111,6 +121,15 @@ export class RedScopes {
     if (!eligible || !(r.score >= this.cfg.threshold)) return;
     if (m === 'rate' && r.expected < this.cfg.minRateExpected) return;
     if (m === 'latency' && value - r.expected < Math.max(this.cfg.minLatencyDeltaMs, this.cfg.minLatencyRelChange * r.expected)) return;
+    // Persistence: sparse buckets (few spans) may skip a minute, so one missing bucket does not break a streak.
+    if (ts - t.lastAnomaly <= 2 * this.bucketMs) t.streak++;
+    else {
+      t.streak = 1;
+      t.streakStart = ts;
+    }
+    t.lastAnomaly = ts;
+    if (t.streak < this.cfg.minConsecutive) return;
+    const first = t.streak === this.cfg.minConsecutive ? t.streakStart : ts;
     const meta = META[m];
     const prev = this.episodes.peek(t.ref);
     const ep = extendEpisode(prev?.episode, ts, value, r.expected, t.direction, this.cfg.cooldownMs);
@@ -122,7 +141,7 @@ export class RedScopes {
     const where = s.peer === undefined ? s.service : `calls ${s.service} -> ${s.peer}`;
     const init = {
       type: meta.type,
-      ts,
+      ts: first,
       service: s.service,
       score: r.score,
       hint: meta.hint,

@@ -253,6 +253,16 @@ describe('RED from spans', () => {
     expect(red.stats().pendingResolved).toBeGreaterThan(0);
   });
 
+  it('a single slow minute is not enough (persistence)', () => {
+    const { red } = mk();
+    const sigs = [];
+    let n = 0;
+    for (let m = 0; m < 40; m++)
+      for (let k = 0; k < 25; k++) for (const s of call('api', 'db', T0 + m * MIN + k * 2400, `t${n++}`, m === 30 ? 300 : 10 + (k % 3))) sigs.push(...red.observe(s));
+    sigs.push(...red.flush());
+    expect(sigs.filter((s) => s.type === 'red_latency')).toHaveLength(0);
+  });
+
   it('flags edge errors and a collapse of the request rate', () => {
     const { red } = mk();
     const sigs = [];
