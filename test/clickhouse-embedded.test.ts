@@ -18,7 +18,7 @@ import { loadTopologyFile } from '../ingest/topology.js';
 import { createPerception } from '../perception/stage.js';
 import { ReasoningStage } from '../reasoning/stage.js';
 import type { Event, IncidentOutput } from '../schemas/index.js';
-import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
+import { createAnalyticsSink, querySavedAnalytics } from '../sinks/clickhouse/analytics.js';
 import { createChdbClickHouse } from '../sinks/clickhouse/client.js';
 import { ClickHouseSinkConfig } from '../sinks/clickhouse/config.js';
 import { NdjsonTableStore } from '../sinks/clickhouse/ndjson-store.js';
@@ -102,6 +102,11 @@ describe('embedded default: chdb', () => {
     } finally {
       await ch.close();
     }
+    // The saved queries through the environment's store, as a `nightshift query` command would run them.
+    const top = await querySavedAnalytics({ NIGHTSHIFT_CHDB_PATH: chdbPath }, 'top_root_causes');
+    const lastOf = new Map(tee.items.map((o) => [o.incident_id, o]));
+    expect(top.reduce((a, r) => a + Number(r.incidents), 0)).toBe([...lastOf.values()].filter((o) => o.root_causes.some((c) => c.rank === 1)).length);
+    await expect(querySavedAnalytics({ NIGHTSHIFT_CHDB_PATH: chdbPath }, 'nope')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   }, 180_000);
 });
 

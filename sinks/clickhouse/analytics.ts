@@ -1,9 +1,12 @@
 import { Counters } from '../../core/counters.js';
+import { NightshiftError } from '../../core/errors.js';
 import type { Emitter, Stage, StageDeps } from '../../core/stage.js';
 import type { Event, IncidentBundle, IncidentOutput, Signal } from '../../schemas/index.js';
-import { createChdbClickHouse } from './client.js';
+import { createChdbClickHouse, openClickHouse } from './client.js';
 import { analyticsChoiceFromEnv, ClickHouseSinkConfig } from './config.js';
+import { migrate } from './migrate.js';
 import { NdjsonTableStore } from './ndjson-store.js';
+import { ANALYST_QUERIES, analystQuery, analystSql } from './queries.js';
 import { ClickHouseAnalytics } from './sink.js';
 import type { RowWriterDeps } from './writer.js';
 
@@ -101,5 +104,25 @@ export async function createAnalyticsSink(env: NodeJS.ProcessEnv, deps: StageDep
     const cfg = ClickHouseSinkConfig.parse({ ...choice.config, target: { kind: 'chdb', path: dir } });
     const store = await ClickHouseAnalytics.open(cfg, deps, new NdjsonTableStore(dir));
     return wrap('ndjson', `NDJSON table files in ${dir} (chdb unavailable: ${(e as Error).message})`, store);
+  }
+}
+
+/**
+ * Runs a saved analyst query (queries.ts) against the store the environment selects (server or chdb; the NDJSON
+ * fallback answers no queries). For a `nightshift query NAME` command: rows as JSON objects, 64-bit integers as the
+ * engine returns them (strings from old servers).
+ */
+export async function querySavedAnalytics(env: NodeJS.ProcessEnv, name: string): Promise<Record<string, unknown>[]> {
+  const q = analystQuery(name);
+  if (!q) throw new NightshiftError('CONFIG_INVALID', `unknown saved query ${JSON.stringify(name)}; known: ${ANALYST_QUERIES.map((x) => x.name).join(', ')}`);
+  const choice = analyticsChoiceFromEnv(env);
+  if (choice.kind === 'none') throw new NightshiftError('CONFIG_INVALID', `analytics are off (${choice.reason})`);
+  const ch = await openClickHouse(choice.config.target, { requestTimeoutMs: choice.config.writer.requestTimeoutMs });
+  try {
+    // The views and tables exist only after the migrations; applying them is idempotent.
+    await migrate(ch, choice.config.database);
+    return await ch.query<Record<string, unknown>>(analystSql(q, choice.config.database));
+  } finally {
+    await ch.close();
   }
 }
