@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDetector, DETECTOR_PRESETS, DetectorConfig } from '../../perception/anomaly/index.js';
+import { MetricsConfig } from '../../perception/config.js';
 import { loadCorpus, readFinalResults, readResultScores, repoRoot, resolveNabDir, resultPath } from './corpus.js';
 import { runDetector, writeResults } from './detect.js';
 import { CorpusScorer, type Optimizer, type ProfileResult } from './score.js';
@@ -48,9 +49,14 @@ interface Variant {
   readonly config: Partial<DetectorConfig>;
 }
 
+/**
+ * The detector's own defaults, the 'nab' preset, and the settings perception actually gives its metric detectors
+ * (perception/config.ts may override the defaults, e.g. the season; direction stays 'both' here: NAB has no units).
+ */
 const VARIANTS: readonly Variant[] = [
-  { name: 'nightshift', label: 'nightshift (pipeline default)', config: {} },
+  { name: 'nightshift', label: 'nightshift (detector defaults)', config: {} },
   { name: 'nightshiftNab', label: "nightshift preset 'nab'", config: DETECTOR_PRESETS.nab },
+  { name: 'nightshiftPerception', label: 'nightshift as perception configures it', config: { ...MetricsConfig.parse({}).detector, direction: 'both' } },
 ];
 
 function profileSummary(r: ProfileResult): Record<string, number> {
