@@ -10,7 +10,20 @@ import { fileURLToPath } from 'node:url';
  */
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'clickhouse.sh');
 
-export const serverDir = (name: string): string => `/tmp/nightshift-ch-test-${name}`;
+// The pid keeps two test runs on one machine (two checkouts, two agents) from sharing, and stopping, a server.
+export const serverDir = (name: string): string => `/tmp/nightshift-ch-test-${name}-${process.pid}`;
+
+const started = new Set<string>();
+// A test process that dies before its afterAll still stops the servers it started (they run detached).
+process.once('exit', () => {
+  for (const name of started) {
+    try {
+      execFileSync('bash', [SCRIPT, 'clean'], { env: { ...process.env, NIGHTSHIFT_CH_DIR: serverDir(name) }, stdio: 'ignore', timeout: 40_000 });
+    } catch {
+      // Best effort at exit.
+    }
+  }
+});
 
 function run(cmd: 'up' | 'down' | 'clean' | 'status', name: string): string {
   try {
@@ -46,6 +59,7 @@ export function requireServerInstalled(): void {
 /** Starts (or finds) the private server `name`; returns its HTTP URL. */
 export function clickhouseUp(name: string): string {
   requireServerInstalled();
+  started.add(name);
   return run('up', name);
 }
 
@@ -55,6 +69,7 @@ export function clickhouseDown(name: string): void {
 
 export function clickhouseClean(name: string): void {
   run('clean', name);
+  started.delete(name);
 }
 
 /** Like clickhouseUp/Down, without blocking the event loop (for a test that keeps streaming meanwhile). */
