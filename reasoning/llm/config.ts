@@ -53,8 +53,11 @@ export const LlmConfig = z.object({
    * `inline`: the same order of outputs, but the stage waits for answers in order, so a replay is reproducible.
    */
   mode: LlmMode.default('async'),
-  /** Prompt size limit per request (estimated at 4 bytes a token); the prompt is cut to fit. */
-  maxInputTokens: z.number().int().min(500).max(1_000_000).default(6000),
+  /**
+   * Prompt size limit per request, the repair request included (estimated at 4 bytes a token); the incident is cut
+   * to fit. About 2,300 tokens are fixed (instructions, schema, room for the repair), hence the minimum.
+   */
+  maxInputTokens: z.number().int().min(3000).max(1_000_000).default(8000),
   maxOutputTokens: z.number().int().min(100).max(100_000).default(1500),
   /** Tokens (in + out) one incident may spend across all its runs; beyond it, the ranker's result stands. */
   tokenBudget: z.number().int().min(1000).default(40_000),

@@ -137,7 +137,8 @@ export function guardCauses(
   });
   const sum = conf.reduce((a, b) => a + b, 0);
   const renormalized = sum > 1;
-  const finalConf = conf.map((x) => Math.floor((renormalized ? x / sum : x) * 1000) / 1000);
+  // Floored (with a hair of tolerance for binary fractions such as 0.6 / 1.6) so that the sum stays <= 1.
+  const finalConf = conf.map((x) => Math.floor((renormalized ? x / sum : x) * 1000 + 1e-9) / 1000);
   const ordered = accepted
     .map((c, i) => ({ ...c, confidence: finalConf[i] ?? 0, i }))
     .sort((a, b) => b.confidence - a.confidence || a.i - b.i)

@@ -52,6 +52,8 @@ function classify(e: unknown, signal: AbortSignal): Classified {
     return { kind: 'fatal', error: new NightshiftError('CONFIG_INVALID', `LLM endpoint refused the request (${status}): ${e.message}`, { cause: e }) };
   }
   if (e instanceof NightshiftError) return { kind: 'fatal', error: e };
+  // The SDK parses the HTTP body itself; a truncated or non-JSON body surfaces as a SyntaxError.
+  if (e instanceof SyntaxError) return { kind: 'fatal', error: new NightshiftError('INVALID_JSON', `LLM endpoint sent a body that is not JSON: ${e.message}`, { cause: e }) };
   return { kind: 'fatal', error: new NightshiftError('INTERNAL', `LLM client: ${(e as Error)?.message ?? String(e)}`, { cause: e }) };
 }
 

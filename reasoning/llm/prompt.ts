@@ -29,14 +29,20 @@ Answer with JSON only: {"causes": [{"service", "kind", "explanation", "confidenc
 
 export const SCHEMA_DESCRIPTION = 'Top-3 root causes of an incident, each grounded in evidence ids from the input.';
 
-/** Characters of the previous reply and of the error list carried into the repair request. */
+/** Bytes of the previous reply and of the error list carried into the repair request. */
 export const REPAIR_LIMITS = { replyChars: 3000, errorChars: 1200 } as const;
 const REPAIR_RESERVE_TOKENS = Math.ceil((REPAIR_LIMITS.replyChars + REPAIR_LIMITS.errorChars + 400) / 4);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const cut = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+/** Cuts to at most `n` UTF-8 bytes (a split character becomes U+FFFD, still within the bound once re-encoded + 3). */
+const cutBytes = (s: string, n: number): string => {
+  const buf = Buffer.from(s, 'utf8');
+  return buf.length <= n ? s : buf.subarray(0, Math.max(0, n - 3)).toString('utf8');
+};
 
 export interface PromptOmitted {
+  services: number;
   signals: number;
   templates: number;
   series: number;
@@ -84,33 +90,49 @@ export function buildPrompt(p: PromptInput): BuiltPrompt {
   const fixedTokens = estimateTokens(SYSTEM_PROMPT) + estimateTokens(JSON.stringify(schema)) + 50;
   const budget = p.maxInputTokens - REPAIR_RESERVE_TOKENS - fixedTokens;
 
+  const incident: Record<string, unknown> = session.redactDeep({
+    id: b.incident_id,
+    status: b.status,
+    opened_at: iso(b.opened_at),
+    updated_at: iso(b.updated_at),
+    counts: b.counts,
+    cut_by_perception: b.truncated,
+  });
   const doc: Record<string, unknown> = {
-    incident: session.redactDeep({
-      id: b.incident_id,
-      status: b.status,
-      opened_at: iso(b.opened_at),
-      updated_at: iso(b.updated_at),
-      services: b.services.slice(0, 200),
-      counts: b.counts,
-      cut_by_perception: b.truncated,
-    }),
+    incident,
     ranker_candidates: session.redactDeep(
       p.ranked.map((c) => ({ rank: c.rank, service: c.service, kind: c.kind, confidence: c.confidence, summary: cut(c.summary, 400), evidence: c.evidence })),
     ),
   };
   let used = estimateTokens(JSON.stringify(doc));
   const lists = { evidence: [] as unknown[], templates: [] as unknown[], series: [] as unknown[], changes: [] as unknown[], call_edges: [] as unknown[], knowledge: [] as unknown[] };
-  const omitted: PromptOmitted = { signals: 0, templates: 0, series: 0, changes: 0, edges: 0, knowledge: 0 };
+  const omitted: PromptOmitted = { services: 0, signals: 0, templates: 0, series: 0, changes: 0, edges: 0, knowledge: 0 };
   const knowledgeIds: string[] = [];
+  // After this many items in a row did not fit, the rest of a list is counted as omitted without being tried:
+  // redacting 100,000 items that cannot fit would cost seconds for nothing.
+  const MAX_MISSES = 64;
+  let misses = 0;
   /** Adds an item if it fits; +1 token for the separating comma. */
   const tryAdd = (list: unknown[], item: unknown): boolean => {
+    if (misses >= MAX_MISSES) return false;
     const red = session.redactDeep(item);
     const cost = estimateTokens(JSON.stringify(red)) + 1;
-    if (used + cost > budget) return false;
+    if (used + cost > budget) {
+      misses++;
+      return false;
+    }
+    misses = 0;
     list.push(red);
     used += cost;
     return true;
   };
+  const services: string[] = [];
+  const rankedServices = new Set(p.ranked.map((c) => c.service));
+  for (const svc of [...b.services.filter((x) => rankedServices.has(x)), ...b.services.filter((x) => !rankedServices.has(x))]) {
+    if (!tryAdd(services, svc)) omitted.services++;
+  }
+  misses = 0;
+  incident.services = services;
 
   const cited = new Set(p.ranked.flatMap((c) => c.evidence));
   const signals = [...b.signals].sort((x, y) => Number(cited.has(y.ref)) - Number(cited.has(x.ref)) || y.score - x.score || x.ts - y.ts || (x.id < y.id ? -1 : 1));
@@ -126,11 +148,13 @@ export function buildPrompt(p: PromptInput): BuiltPrompt {
     ...(c.author ? { author: c.author } : {}),
   });
   for (const c of changes.filter((x) => cited.has(x.id))) if (!tryAdd(lists.changes, changeItem(c))) omitted.changes++;
+  misses = 0;
   const included = new Set<Signal>();
   for (const s of signals.filter((x) => cited.has(x.ref))) {
     if (tryAdd(lists.evidence, signalItem(s))) included.add(s);
     else omitted.signals++;
   }
+  misses = 0;
   for (const c of changes.filter((x) => !cited.has(x.id)).slice(0, 20)) if (!tryAdd(lists.changes, changeItem(c))) omitted.changes++;
   omitted.changes += Math.max(0, changes.filter((x) => !cited.has(x.id)).length - 20);
   const knowledgeCap = used + Math.floor(budget / 3);
@@ -146,23 +170,27 @@ export function buildPrompt(p: PromptInput): BuiltPrompt {
     knowledgeIds.push(d.id);
     used += cost;
   }
+  misses = 0;
   for (const s of signals.filter((x) => !cited.has(x.ref))) {
     if (tryAdd(lists.evidence, signalItem(s))) included.add(s);
     else omitted.signals++;
   }
+  misses = 0;
   const refs = new Set([...included].map((s) => s.ref));
   for (const t of b.templates) {
     if (!refs.has(t.id)) continue;
     const item = { id: t.id, service: t.service, level: t.level, count: t.count, first_seen: iso(t.first_seen), template: cut(t.template, 500) };
     if (!tryAdd(lists.templates, item)) omitted.templates++;
   }
+  misses = 0;
   for (const s of b.series) {
     if (!refs.has(s.id)) continue;
     if (!tryAdd(lists.series, { id: s.id, service: s.service, name: s.name, baseline: s.baseline, peak: s.peak })) omitted.series++;
   }
-  const services = new Set(b.services);
+  misses = 0;
+  const inPrompt = new Set(services);
   for (const e of b.edges) {
-    if (!services.has(e[0]) && !services.has(e[1])) continue;
+    if (!inPrompt.has(e[0]) && !inPrompt.has(e[1])) continue;
     if (!tryAdd(lists.call_edges, e)) omitted.edges++;
   }
   doc.evidence = lists.evidence;
@@ -200,13 +228,13 @@ export function requestTokens(r: CompletionRequest): number {
 
 /** The one repair attempt: the previous reply and what was wrong with it, appended to the same conversation. */
 export function repairRequest(original: CompletionRequest, reply: string, problems: readonly string[], session: RedactionSession): CompletionRequest {
-  const errors = cut(problems.join('\n'), REPAIR_LIMITS.errorChars);
+  const errors = cutBytes(problems.join('\n'), REPAIR_LIMITS.errorChars);
   return {
     ...original,
     messages: [
       ...original.messages,
       // The reply is the model's own text, but restored values could have slipped in; redact again to be sure.
-      { role: 'assistant', content: session.redact(cut(reply, REPAIR_LIMITS.replyChars)) },
+      { role: 'assistant', content: session.redact(cutBytes(reply, REPAIR_LIMITS.replyChars)) },
       {
         role: 'user',
         content: session.redact(

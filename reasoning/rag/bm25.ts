@@ -4,7 +4,7 @@
  */
 
 const STOP = new Set(
-  'a an and are as at be by for from has have in is it its of on or that the this to was were will with not no into than then there these those when where which who why how what after before over under out up down off per via'.split(' '),
+  'a an and are as at be by for from has have in is it its of on or that the this to was were will with not no into than then there these those when where which who why how what after before over under per via'.split(' '),
 );
 
 /** Lower-case word tokens; ids and names keep their dashes and underscores (payments-db, tpl_0a1b...). */
