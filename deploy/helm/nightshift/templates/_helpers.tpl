@@ -1,0 +1,199 @@
+{{/* Chart name, shortened to the 63 characters a label allows. */}}
+{{- define "nightshift.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Prefix of every resource name: <release>-<chart>, or the release alone when it already contains the chart name. */}}
+{{- define "nightshift.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one component's resources; components are short, so the prefix is cut to leave room for them. */}}
+{{- define "nightshift.componentName" -}}
+{{- printf "%s-%s" (include "nightshift.fullname" .root | trunc 50 | trimSuffix "-") .name -}}
+{{- end -}}
+
+{{- define "nightshift.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "nightshift.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{- define "nightshift.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "nightshift.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: nightshift
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end -}}
+
+{{/* Labels of resources that belong to the release as a whole (ConfigMap, Secrets, ServiceAccount). */}}
+{{- define "nightshift.releaseLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "nightshift.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: nightshift
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "nightshift.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "nightshift.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "nightshift.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/*
+The components this release runs, as a JSON list of names, in a fixed order (stages in pipeline order, gateway last).
+Consumers of Kafka are every component but the gateway.
+*/}}
+{{- define "nightshift.components" -}}
+{{- $out := list -}}
+{{- if eq .Values.mode "stages" -}}
+{{- range $name := list "ingest" "perception" "reasoning" "sinks" -}}
+{{- if (index $.Values.components $name).enabled -}}{{- $out = append $out $name -}}{{- end -}}
+{{- end -}}
+{{- else if eq .Values.mode "allInOne" -}}
+{{- if .Values.components.pipeline.enabled -}}{{- $out = append $out "pipeline" -}}{{- end -}}
+{{- else -}}
+{{- fail (printf "mode must be stages or allInOne, not %q" .Values.mode) -}}
+{{- end -}}
+{{- if .Values.components.gateway.enabled -}}{{- $out = append $out "gateway" -}}{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/* The consumer groups a component reads, for KEDA's lag triggers. */}}
+{{- define "nightshift.consumerGroups" -}}
+{{- $groups := .root.Values.kafka.consumerGroups -}}
+{{- if eq .name "pipeline" -}}
+{{- toJson (list $groups.ingest $groups.perception $groups.reasoning $groups.sinks) -}}
+{{- else if eq .name "gateway" -}}
+{{- toJson (list) -}}
+{{- else -}}
+{{- toJson (list (index $groups .name)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Container arguments of a component. */}}
+{{- define "nightshift.args" -}}
+{{- if eq .name "gateway" -}}
+- gateway
+{{- else if eq .name "pipeline" -}}
+- run
+{{- else -}}
+- run
+- --stage
+- {{ .name }}
+{{- end }}
+- --config
+- /etc/nightshift/config.yaml
+{{- end -}}
+
+{{/* Does the component hold secrets of its own? The LLM key goes to reasoning, sink credentials to sinks. */}}
+{{- define "nightshift.needsLlm" -}}
+{{- if or (eq .name "reasoning") (eq .name "pipeline") -}}true{{- end -}}
+{{- end -}}
+{{- define "nightshift.needsSinks" -}}
+{{- if or (eq .name "sinks") (eq .name "pipeline") -}}true{{- end -}}
+{{- end -}}
+
+{{- define "nightshift.llmSecretName" -}}
+{{- default (printf "%s-llm" (include "nightshift.fullname" .)) .Values.llm.apiKey.existingSecret -}}
+{{- end -}}
+{{- define "nightshift.ticketingSecretName" -}}
+{{- default (printf "%s-ticketing" (include "nightshift.fullname" .)) .Values.ticketing.existingSecret -}}
+{{- end -}}
+{{- define "nightshift.clickhouseSecretName" -}}
+{{- default (printf "%s-clickhouse" (include "nightshift.fullname" .)) .Values.clickhouse.password.existingSecret -}}
+{{- end -}}
+
+{{/* Environment of a component's container. */}}
+{{- define "nightshift.env" -}}
+{{- $v := .root.Values -}}
+- name: NIGHTSHIFT_KAFKA_BROKERS
+  value: {{ required "kafka.brokers is required" $v.kafka.brokers | quote }}
+- name: NIGHTSHIFT_OPS_PORT
+  value: {{ $v.opsPort | quote }}
+- name: NODE_OPTIONS
+  value: {{ printf "--max-old-space-size=%d" (int .component.maxOldSpaceMiB) | quote }}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+{{- if eq .name "gateway" }}
+- name: NIGHTSHIFT_GATEWAY_PORT
+  value: {{ .component.port | quote }}
+{{- end }}
+{{- if include "nightshift.needsLlm" . }}
+{{- if $v.llm.model }}
+- name: NIGHTSHIFT_LLM_MODEL
+  value: {{ $v.llm.model | quote }}
+{{- end }}
+{{- if $v.llm.baseUrl }}
+- name: OPENAI_BASE_URL
+  value: {{ $v.llm.baseUrl | quote }}
+{{- end }}
+{{- if or $v.llm.apiKey.existingSecret $v.llm.apiKey.value }}
+- name: OPENAI_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "nightshift.llmSecretName" .root }}
+      key: {{ $v.llm.apiKey.key }}
+{{- end }}
+{{- end }}
+{{- if include "nightshift.needsSinks" . }}
+{{- if $v.clickhouse.url }}
+- name: NIGHTSHIFT_CLICKHOUSE_URL
+  value: {{ $v.clickhouse.url | quote }}
+- name: NIGHTSHIFT_CLICKHOUSE_DATABASE
+  value: {{ $v.clickhouse.database | quote }}
+{{- if $v.clickhouse.user }}
+- name: NIGHTSHIFT_CLICKHOUSE_USER
+  value: {{ $v.clickhouse.user | quote }}
+{{- end }}
+{{- if or $v.clickhouse.password.existingSecret $v.clickhouse.password.value }}
+- name: NIGHTSHIFT_CLICKHOUSE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "nightshift.clickhouseSecretName" .root }}
+      key: {{ $v.clickhouse.password.key }}
+{{- end }}
+{{- else }}
+- name: NIGHTSHIFT_ANALYTICS
+  value: "off"
+{{- end }}
+{{- range $k, $val := $v.ticketing.env }}
+- name: {{ $k }}
+  value: {{ $val | quote }}
+{{- end }}
+{{- end }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "nightshift.envFrom" -}}
+{{- $v := .root.Values -}}
+{{- if and (include "nightshift.needsSinks" .) (or $v.ticketing.existingSecret $v.ticketing.credentials) }}
+- secretRef:
+    name: {{ include "nightshift.ticketingSecretName" .root }}
+{{- end }}
+{{- with $v.extraEnvFrom }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
