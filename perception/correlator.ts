@@ -1,19 +1,10 @@
 import { stableId } from '../core/hash.js';
-import type { RootCauseKind } from '../schemas/common.js';
 import type { ChangeEvent, Event } from '../schemas/events.js';
 import type { Signal } from '../schemas/signal.js';
 import { ChangeBuffer } from './changes.js';
 import type { CorrelatorConfig } from './config.js';
-import { better, signalServices, symptomService, type Incident } from './incident.js';
+import { better, changeSignalOf, isStrong, isWeak, signalServices, symptomService, type Incident } from './incident.js';
 import type { Topology } from './topology.js';
-
-/** Hints every fault kind shows at its root or callers; saturation (CPU) and unknown ones alone are too common in healthy systems. */
-const STRONG_HINTS: ReadonlySet<RootCauseKind> = new Set<RootCauseKind>(['latency', 'errors', 'resource']);
-
-/** Traffic swings: a request rate (metric or RED) that moved, which healthy systems do all the time. */
-function isWeak(s: Signal): boolean {
-  return s.type === 'red_rate' || (s.type === 'metric_anomaly' && s.hint === 'unknown');
-}
 
 export type IncidentTransition = 'opened' | 'updated' | 'resolved' | 'final';
 
@@ -123,6 +114,10 @@ export class Correlator {
 
   private attach(inc: Incident, ev: ChangeEvent, sig: Signal): void {
     if (inc.changes.has(ev.id)) return;
+    if (inc.changes.size >= this.cfg.maxRefsPerIncident) {
+      inc.capped++;
+      return;
+    }
     inc.changes.set(ev.id, ev);
     inc.counts.signals++;
     if (!inc.best.has(sig.ref) && inc.best.size >= this.cfg.maxRefsPerIncident) inc.capped++;
@@ -205,7 +200,7 @@ export class Correlator {
       group.push(p);
       const w = isWeak(p) ? this.cfg.openWeakWeight : 1;
       maxPerRef.set(p.ref, Math.max(maxPerRef.get(p.ref) ?? 0, p.score * w));
-      if (STRONG_HINTS.has(p.hint) && p.score >= this.cfg.openStrongScore) strong = true;
+      if (isStrong(p, this.cfg.openStrongScore)) strong = true;
     }
     let sum = 0;
     for (const v of maxPerRef.values()) sum += v;
@@ -315,18 +310,4 @@ export class Correlator {
   stats(): CorrelatorStats {
     return { ...this.st, pending: this.pendingSize(), open: this.open.size, changesDropped: this.changes.dropped };
   }
-}
-
-/** The signal that stands for a change event (its ref is the change's own id). */
-export function changeSignalOf(ev: ChangeEvent, score: number): Signal {
-  return {
-    id: stableId('sig', 'change', ev.id, ev.ts, ev.service),
-    ts: ev.ts,
-    service: ev.service,
-    type: 'change',
-    score,
-    hint: 'deploy',
-    summary: `${ev.change_kind} on ${ev.service}: ${ev.summary}`.slice(0, 300),
-    ref: ev.id,
-  };
 }

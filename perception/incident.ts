@@ -1,6 +1,9 @@
+import { stableId } from '../core/hash.js';
+import type { RootCauseKind } from '../schemas/common.js';
 import type { ChangeEvent } from '../schemas/events.js';
 import type { IncidentCounts, IncidentStatus } from '../schemas/incident.js';
 import type { Signal } from '../schemas/signal.js';
+import { changeHint } from './hints.js';
 
 /** An incident as the correlator keeps it. Bounded: refs and services are capped by the correlator's config. */
 export interface Incident {
@@ -45,4 +48,31 @@ export function better(a: Signal, b: Signal): boolean {
   if (a.score !== b.score) return a.score > b.score;
   if (a.ts !== b.ts) return a.ts < b.ts;
   return a.id < b.id;
+}
+
+/** Hints every fault kind shows at its root or callers; saturation (CPU) and unknown ones alone are too common in healthy systems. */
+const STRONG_HINTS: ReadonlySet<RootCauseKind> = new Set<RootCauseKind>(['latency', 'errors', 'resource']);
+
+/** Traffic swings: a request rate (metric or RED) that moved, which healthy systems do all the time. */
+export function isWeak(s: Signal): boolean {
+  return s.type === 'red_rate' || (s.type === 'metric_anomaly' && s.hint === 'unknown');
+}
+
+/** A strong symptom: what opening an incident needs at least one of. */
+export function isStrong(s: Signal, minScore: number): boolean {
+  return STRONG_HINTS.has(s.hint) && s.score >= minScore;
+}
+
+/** The signal that stands for a change event (its ref is the change's own id). */
+export function changeSignalOf(ev: ChangeEvent, score: number): Signal {
+  return {
+    id: stableId('sig', 'change', ev.id, ev.ts, ev.service),
+    ts: ev.ts,
+    service: ev.service,
+    type: 'change',
+    score,
+    hint: changeHint(ev.change_kind),
+    summary: `${ev.change_kind} on ${ev.service}: ${ev.summary}`.slice(0, 300),
+    ref: ev.id,
+  };
 }

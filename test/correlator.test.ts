@@ -6,7 +6,7 @@ import { Topology } from '../perception/topology.js';
 import { makeSignal } from '../perception/util.js';
 import type { ChangeEvent } from '../schemas/events.js';
 import type { Signal, SignalType } from '../schemas/signal.js';
-import { changeSignalOf } from '../perception/correlator.js';
+import { changeSignalOf } from '../perception/incident.js';
 
 const MIN = 60_000;
 const T0 = 1_700_000_000_000;
