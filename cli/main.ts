@@ -2,6 +2,7 @@ import { NightshiftError } from '../core/errors.js';
 import { DEMO_HELP, demoCommand } from './demo.js';
 import { EVAL_HELP, evalCommand } from './eval.js';
 import { processIo, UsageError, type CliIo } from './io.js';
+import { QUERY_HELP, queryCommand } from './query.js';
 import { REPLAY_HELP, replayCommand } from './replay.js';
 import { SIMULATE_HELP, simulateCommand } from './simulate.js';
 
@@ -12,6 +13,7 @@ Commands:
   replay     run a replay file through the embedded pipeline
   simulate   write a seeded simulated world: replay file, ground truth, topology
   eval       score the pipeline on simulated scenarios or on a labelled replay file
+  query      run a saved analyst query on the analytics store
   help CMD   details of a command
 
 ${REPLAY_HELP}
@@ -21,6 +23,8 @@ ${SIMULATE_HELP}
 ${EVAL_HELP}
 
 ${DEMO_HELP}
+
+${QUERY_HELP}
 `;
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
@@ -38,6 +42,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return await evalCommand(rest, io);
       case 'demo':
         return await demoCommand(rest, io);
+      case 'query':
+        return await queryCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

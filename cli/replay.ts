@@ -5,7 +5,8 @@ import { loadConfig } from '../core/config.js';
 import { MemoryDeadLetters, type DeadLetterSink } from '../core/deadletter.js';
 import { createLogger } from '../core/log.js';
 import { replayRecords } from '../core/replay.js';
-import { FanoutSink, NdjsonDeadLetters, NdjsonSink } from '../sinks/index.js';
+import { NdjsonDeadLetters, NdjsonSink } from '../sinks/index.js';
+import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
 import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
 import type { Stage } from '../core/stage.js';
 import type { IncidentOutput } from '../schemas/index.js';
@@ -49,19 +50,21 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<ReplayRe
   const tcfg = ticketingFromEnv(process.env, cfg.ticketing);
   const ticketing = tcfg ? createTicketingSink(tcfg, { log, deadLetters }) : null;
   if (ticketing) sinks.push(ticketing);
-  const sink = sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks);
-  const p = buildEmbedded(cfg, { log, deadLetters, ...(topology ? { topology } : {}) }, sink);
+  const analytics = await createAnalyticsSink(process.env, { log, deadLetters });
+  const p = buildEmbedded(cfg, { log, deadLetters, analytics, ...(topology ? { topology } : {}) }, sinks);
   const progress = new Progress(io, 'replay', 100_000, values.quiet);
   const input = values.in === '-' ? process.stdin : values.in;
   try {
     await p.run(replayRecords(input, { maxLineBytes: cfg.pipeline.maxLineBytes, deadLetters, onLine: (n) => progress.tick(n) }));
   } finally {
     progress.done();
+    await analytics.close();
     dlFile?.close();
   }
   const stats = p.stats();
   if (!values.quiet) {
     io.stderr.write(formatSummary(stats));
+    io.stderr.write(`analytics:         ${analytics.description}\n`);
     if (ticketing) io.stderr.write(`ticketing:         ${JSON.stringify(ticketing.stats())}\n`);
   }
   return { stats };

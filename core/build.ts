@@ -9,6 +9,8 @@ import type { DeadLetterSink } from './deadletter.js';
 import { chain, runPipeline } from './pipeline.js';
 import type { RawRecord } from './raw.js';
 import type { Emitter, Stage } from './stage.js';
+import { FanoutSink } from '../sinks/fanout.js';
+import type { AnalyticsSink } from '../sinks/clickhouse/analytics.js';
 
 /** Passes bundles through and measures them: size is what reasoning (and an LLM's token bill) pays for. */
 export class BundleMeter implements Stage<IncidentBundle, IncidentBundle> {
@@ -48,15 +50,26 @@ export interface EmbeddedPipeline {
 /** The embedded (one-process) pipeline: ingest -> perception -> reasoning -> sink, joined by bounded queues. */
 export function buildEmbedded(
   cfg: NightshiftConfig,
-  deps: { readonly log: Logger; readonly deadLetters: DeadLetterSink; readonly topology?: TopologyFile },
-  sink: Stage<IncidentOutput, never>,
+  deps: {
+    readonly log: Logger;
+    readonly deadLetters: DeadLetterSink;
+    readonly topology?: TopologyFile;
+    /** Analytics (ClickHouse, chdb or NDJSON tables): taps on events and bundles, and a sink for incident outputs. */
+    readonly analytics?: AnalyticsSink;
+  },
+  sink: Stage<IncidentOutput, never> | readonly Stage<IncidentOutput, never>[],
 ): EmbeddedPipeline {
   const stageDeps = { log: deps.log, deadLetters: deps.deadLetters };
+  const a = deps.analytics;
   const ingest = new IngestStage(cfg.ingest, stageDeps);
-  const perception = createPerception(cfg.perception, stageDeps, deps.topology);
+  const perception = createPerception(cfg.perception, stageDeps, deps.topology, a?.onSignal);
   const meter = new BundleMeter();
   const reasoning = new ReasoningStage(cfg.reasoning);
-  const c = chain<RawRecord, Event>(ingest).then(perception).then(meter).then(reasoning).then(sink);
+  const sinks = [...(Array.isArray(sink) ? sink : [sink as Stage<IncidentOutput, never>]), ...(a ? [a.incidentSink] : [])];
+  const out = sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks);
+  const c = a
+    ? chain<RawRecord, Event>(ingest).then(a.eventTap).then(perception).then(meter).then(a.bundleTap).then(reasoning).then(out)
+    : chain<RawRecord, Event>(ingest).then(perception).then(meter).then(reasoning).then(out);
   return {
     ingest,
     perception,
