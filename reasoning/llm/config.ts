@@ -44,13 +44,14 @@ export const LlmConfig = z.object({
   maxRetries: z.number().int().min(0).max(5).default(2),
   /** Longest Retry-After honoured; a server asking for more is treated as unavailable for this run. */
   maxRetryAfterMs: z.number().int().min(0).max(300_000).default(10_000),
-  /** Reasoning runs in flight at once. */
+  /** Reasoning runs in flight at once (async mode; inline mode runs one at a time). */
   concurrency: z.number().int().min(1).max(64).default(2),
   /** Runs waiting for a slot (async mode); when full, further updates skip the LLM and keep the ranker's result. */
   queueSize: z.number().int().min(0).max(10_000).default(32),
   /**
    * `async`: the ranker's output goes out at once and the LLM's update follows when it answers (live use).
-   * `inline`: the same order of outputs, but the stage waits for answers in order, so a replay is reproducible.
+   * `inline`: the same order of outputs, but the stage waits for each answer before the next input, so a replay
+   * is reproducible (and as slow as the model).
    */
   mode: LlmMode.default('async'),
   /**
@@ -104,11 +105,12 @@ function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * NIGHTSHIFT_LLM_CONCURRENCY, NIGHTSHIFT_LLM_TOKEN_BUDGET, NIGHTSHIFT_LLM_MAX_INPUT_TOKENS, NIGHTSHIFT_LLM_MODE,
  * NIGHTSHIFT_LLM_RESPONSE_FORMAT, NIGHTSHIFT_EMBEDDINGS_MODEL, NIGHTSHIFT_KNOWLEDGE_DIR.
  */
-export function llmConfigFromEnv(env: NodeJS.ProcessEnv, fileSection?: unknown): ActiveLlmConfig | null {
+export function llmConfigFromEnv(env: NodeJS.ProcessEnv, fileSection?: unknown, defaults: Partial<LlmConfig> = {}): ActiveLlmConfig | null {
   if (fileSection !== undefined && fileSection !== null && (typeof fileSection !== 'object' || Array.isArray(fileSection))) {
     throw new NightshiftError('CONFIG_INVALID', 'llm: must be an object');
   }
-  const raw: Record<string, unknown> = { ...((fileSection as Record<string, unknown> | undefined) ?? {}) };
+  // Precedence: environment > file > the caller's defaults (e.g. `nightshift replay` defaults to inline mode) > schema.
+  const raw: Record<string, unknown> = { ...defaults, ...((fileSection as Record<string, unknown> | undefined) ?? {}) };
   const set = (key: string, v: unknown): void => {
     if (v !== undefined && v !== '') raw[key] = v;
   };

@@ -155,3 +155,14 @@ export function formatLlmColumns(c: LlmEvalColumns): string {
   ];
   return `${lines.join('\n')}\n`;
 }
+
+/** Lines for the end-of-run summary of `nightshift replay` (stderr). */
+export function formatRunSummary(r: LlmRunSummary): string {
+  if (r.records === 0) return '';
+  const lines = [
+    `llm (${r.model}):        ${r.model_runs} runs for ${r.incidents} incidents; ${Object.entries(r.by_outcome).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `llm latency:      p50 ${r.latency_p50_ms ?? '-'} ms, p95 ${r.latency_p95_ms ?? '-'} ms; tokens in ${r.tokens_in}, out ${r.tokens_out}; cost ${r.cost_usd === null ? 'unknown' : `$${r.cost_usd.toFixed(4)}`}`,
+    `llm guard:        ${r.causes_rejected} of ${r.causes_proposed} causes rejected, evidence hallucination ${pct(r.hallucination_rate_evidence)}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

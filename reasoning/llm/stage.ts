@@ -79,8 +79,9 @@ function emitKey(o: IncidentOutput): string {
  *   start is recorded as skipped and the ranker's result stands;
  * - an accepted answer is emitted as an update (reasoner `llm:<model>`) if the candidates it answered for are still
  *   current, and later outputs of the incident keep it while they stay current.
- * Mode `async` emits answers at the next input or at flush (the stage contract has no push); mode `inline` waits
- * for answers in start order once `concurrency` are in flight, so a replay's output is reproducible.
+ * Mode `async` emits answers at the next input or at flush (the stage contract has no push). Mode `inline` waits for
+ * each answer before the next input (still after the ranker's output), one run at a time, so a replay's output is
+ * reproducible; `concurrency` and `queueSize` apply to async mode only.
  */
 export class LlmReasoningStage implements Stage<IncidentBundle, IncidentOutput> {
   readonly name = 'reasoning-llm';
@@ -120,7 +121,7 @@ export class LlmReasoningStage implements Stage<IncidentBundle, IncidentOutput> 
     const r = this.o.ranker.process(b, { emit: (x) => captured.push(x) });
     if (isThenable(r)) await r;
     for (const o of captured) this.onRanked({ bundle: b, output: o }, out);
-    await this.waitInline(out, this.o.cfg.concurrency);
+    await this.waitInline(out, 1);
   }
 
   async flush(out: Emitter<IncidentOutput>): Promise<void> {
@@ -241,7 +242,7 @@ export class LlmReasoningStage implements Stage<IncidentBundle, IncidentOutput> 
   }
 
   private async waitInline(out: Emitter<IncidentOutput>, room: number): Promise<void> {
-    // Inline: answers are applied in start order once `room` runs are pending, so their place in the output is fixed.
+    // Inline: answers are applied in start order, before the next input, so their place in the output is fixed.
     while (this.pendingInline.length >= room && this.pendingInline.length > 0) {
       const d = await this.pendingInline.shift()!;
       this.apply(d, out);
