@@ -31,9 +31,9 @@ export const LogsConfig = z.object({
    * first one. A fault repeats its error lines; a rare harmless line seen once after warm-up is not news.
    */
   newMinCount: posInt.default(3),
-  newWindowMs: posInt.default(10 * MIN),
+  newWindowMs: posInt.default(3 * MIN),
   /** A template text other services have known for at least `globalKnownMs` is routine vocabulary: its score is multiplied by `globalKnownFactor`. */
-  globalKnownMs: nonNegMs.default(30 * MIN),
+  globalKnownMs: nonNegMs.default(10 * MIN),
   globalKnownFactor: unit.default(0.3),
   /** Template texts remembered across services (LRU). */
   maxGlobalTemplates: posInt.default(50_000),
