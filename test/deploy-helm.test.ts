@@ -1,0 +1,306 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config.js';
+
+/**
+ * The Helm chart in deploy/helm/nightshift, rendered by the real `helm template` and checked by kubeconform against
+ * the Kubernetes JSON schemas (strict: unknown fields fail), plus the ServiceMonitor and ScaledObject against their
+ * CRD schemas. The tools come from scripts/deploy-tools.sh (CI runs it first); missing tools FAIL this file.
+ */
+const ROOT = join(import.meta.dirname, '..');
+const CHART = join(ROOT, 'deploy', 'helm', 'nightshift');
+const STAGES = ['ingest', 'perception', 'reasoning', 'sinks'] as const;
+
+type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+};
+interface Container {
+  name: string;
+  args: string[];
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  envFrom?: Array<{ secretRef?: { name: string } }>;
+  ports: Array<{ name: string; containerPort: number }>;
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+  startupProbe: { httpGet: { path: string; port: string } };
+  resources: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext: Record<string, unknown>;
+}
+
+interface Tools {
+  helm: string;
+  kubeconform: string;
+  schemaRoot: string;
+  k8sVersion: string;
+  npmDir: string;
+}
+
+function tools(): Tools {
+  const out = execFileSync('bash', [join(ROOT, 'scripts', 'deploy-tools.sh'), '--print'], { encoding: 'utf8', timeout: 10_000 });
+  const kv = Object.fromEntries(out.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+  const t: Tools = {
+    helm: join(kv.bin!, 'helm'),
+    kubeconform: join(kv.bin!, 'kubeconform'),
+    schemaRoot: kv.schema_root!,
+    k8sVersion: kv.k8s_version!,
+    npmDir: kv.npm_dir!,
+  };
+  const missing = [t.helm, t.kubeconform, join(t.schemaRoot, `v${t.k8sVersion}-standalone-strict`, 'deployment-apps-v1.json'), join(t.npmDir, 'node_modules', '@kubernetes-models', 'keda')].filter(
+    (p) => !existsSync(p),
+  );
+  if (missing.length > 0) throw new Error(`deploy tools missing (${missing.join(', ')}): run scripts/deploy-tools.sh first`);
+  return t;
+}
+
+let T: Tools;
+let work = '';
+
+function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(T.helm, args, { encoding: 'utf8', timeout: 60_000, cwd: ROOT });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function render(valuesFiles: string[], sets: string[] = []): { yaml: string; docs: Manifest[] } {
+  const args = ['template', 'nightshift', CHART, '--namespace', 'observability', '--kube-version', T.k8sVersion];
+  for (const f of valuesFiles) args.push('-f', f);
+  for (const s of sets) args.push('--set', s);
+  const r = helm(args);
+  if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+  const docs = parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((d): d is Manifest => d !== null);
+  return { yaml: r.stdout, docs };
+}
+
+interface KubeconformSummary {
+  valid: number;
+  invalid: number;
+  errors: number;
+  skipped: number;
+}
+
+/** kubeconform, strict, on the local schemas; CRD kinds are validated separately (crdValidate). */
+function kubeconform(yaml: string): { summary: KubeconformSummary; messages: string[] } {
+  const file = join(work, `render-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, yaml);
+  const location = `${T.schemaRoot}/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`;
+  const r = spawnSync(
+    T.kubeconform,
+    ['-strict', '-summary', '-output', 'json', '-kubernetes-version', T.k8sVersion, '-schema-location', location, '-skip', 'ServiceMonitor,ScaledObject', file],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  const out = JSON.parse(r.stdout) as { resources?: Array<{ kind: string; name: string; status: string; msg: string }>; summary: KubeconformSummary };
+  const messages = (out.resources ?? []).filter((x) => x.status !== 'statusValid' && x.status !== 'statusSkipped').map((x) => `${x.kind} ${x.name}: ${x.msg}`);
+  return { summary: out.summary, messages };
+}
+
+type Validator = (m: Manifest) => void;
+const crdValidators: Record<string, Validator> = {};
+
+async function loadCrdValidators(): Promise<void> {
+  // Generated from the CRDs' OpenAPI schemas (npm @kubernetes-models/*), installed by deploy-tools.sh outside the repo.
+  const mod = async (p: string): Promise<Record<string, new (m: unknown) => { validate(): void }>> =>
+    (await import(pathToFileURL(join(T.npmDir, 'node_modules', '@kubernetes-models', p)).href)) as Record<string, new (m: unknown) => { validate(): void }>;
+  const sm = await mod('prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor.js');
+  const so = await mod('keda/keda.sh/v1alpha1/ScaledObject.js');
+  crdValidators.ServiceMonitor = (m) => new sm.ServiceMonitor!(m).validate();
+  crdValidators.ScaledObject = (m) => new so.ScaledObject!(m).validate();
+}
+
+const byKind = (docs: Manifest[], kind: string): Manifest[] => docs.filter((d) => d.kind === kind);
+const component = (m: Manifest): string => m.metadata.labels?.['app.kubernetes.io/component'] ?? '';
+const containerOf = (d: Manifest): Container => (d.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
+const envNames = (c: Container): string[] => (c.env ?? []).map((e) => e.name);
+
+beforeAll(async () => {
+  T = tools();
+  work = mkdtempSync(join(tmpdir(), 'ns-helm-'));
+  await loadCrdValidators();
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const VALUES = {
+  default: [] as string[],
+  full: [join(CHART, 'ci', 'full-values.yaml')],
+  allInOne: [join(CHART, 'ci', 'allinone-values.yaml')],
+};
+
+describe('helm chart: lint and schema validation', () => {
+  it.each(Object.entries(VALUES))('%s values: helm lint --strict passes', (_name, files) => {
+    const r = helm(['lint', '--strict', CHART, '--kube-version', T.k8sVersion, ...files.flatMap((f) => ['-f', f])]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+
+  it.each(Object.entries(VALUES))('%s values: every manifest passes kubeconform -strict against the Kubernetes schemas', (_name, files) => {
+    const { yaml, docs } = render(files);
+    const crds = docs.filter((d) => d.kind in crdValidators).length;
+    const { summary, messages } = kubeconform(yaml);
+    expect(messages).toEqual([]);
+    expect(summary.invalid + summary.errors).toBe(0);
+    expect(summary.valid).toBe(docs.length - crds);
+    expect(summary.skipped).toBe(crds);
+  });
+
+  it.each(Object.entries(VALUES))('%s values: ServiceMonitor and ScaledObject pass their CRD schemas', (_name, files) => {
+    const { docs } = render(files);
+    for (const d of docs.filter((x) => x.kind in crdValidators)) expect(() => crdValidators[d.kind]!(d), `${d.kind} ${d.metadata.name}`).not.toThrow();
+  });
+
+  it('the validators are live: a bogus field, a wrong type and a bad CRD trigger are all rejected', () => {
+    const { yaml, docs } = render(VALUES.default);
+    const bogus = yaml.replace('revisionHistoryLimit: 5', 'revisionHistoryLimit: 5\n  replicaCount: 3');
+    expect(kubeconform(bogus).summary.invalid).toBeGreaterThan(0);
+    const wrongType = yaml.replace(/containerPort: 9464/g, 'containerPort: "ops"');
+    expect(kubeconform(wrongType).messages.join('\n')).toMatch(/containerPort/);
+    const so = render(VALUES.full).docs.find((d) => d.kind === 'ScaledObject')!;
+    const bad = structuredClone(so);
+    (bad.spec as { triggers: Array<Record<string, unknown>> }).triggers[0] = { metadata: {} };
+    expect(() => crdValidators.ScaledObject!(bad)).toThrow(/type/);
+    expect(docs.length).toBeGreaterThan(0);
+  });
+});
+
+describe('helm chart: what it renders', () => {
+  it('default: one Deployment per stage plus the gateway, each with probes, resources, PDB, HPA and an ops Service', () => {
+    const { docs } = render(VALUES.default);
+    const deployments = byKind(docs, 'Deployment');
+    expect(deployments.map(component).sort()).toEqual([...STAGES, 'gateway'].sort());
+    for (const d of deployments) {
+      const c = containerOf(d);
+      const name = component(d);
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'ops' });
+      expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'ops' });
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'ops' });
+      expect(c.ports.find((p) => p.name === 'ops')?.containerPort).toBe(9464);
+      expect(c.resources.requests?.cpu && c.resources.requests.memory && c.resources.limits?.memory, name).toBeTruthy();
+      expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+      expect(c.args).toEqual(name === 'gateway' ? ['gateway', '--config', '/etc/nightshift/config.yaml'] : ['run', '--stage', name, '--config', '/etc/nightshift/config.yaml']);
+      expect(c.env?.find((e) => e.name === 'NIGHTSHIFT_KAFKA_BROKERS')?.value).toBe('kafka:9092');
+      expect(c.env?.find((e) => e.name === 'NIGHTSHIFT_OPS_PORT')?.value).toBe('9464');
+      // An HPA owns the replica count: a rendered `replicas` would reset it on every upgrade.
+      expect((d.spec as { replicas?: number }).replicas).toBeUndefined();
+    }
+    for (const kind of ['PodDisruptionBudget', 'HorizontalPodAutoscaler', 'Service']) {
+      expect(byKind(docs, kind).map(component).sort(), kind).toEqual([...STAGES, 'gateway'].sort());
+    }
+    expect(byKind(docs, 'ServiceMonitor')).toEqual([]);
+    expect(byKind(docs, 'ScaledObject')).toEqual([]);
+    expect(byKind(docs, 'Secret')).toEqual([]);
+    // Without ClickHouse the sinks stage must not fall back to a local chdb store on a read-only root.
+    expect(containerOf(deployments.find((d) => component(d) === 'sinks')!).env?.find((e) => e.name === 'NIGHTSHIFT_ANALYTICS')?.value).toBe('off');
+  });
+
+  it('full: KEDA ScaledObjects on consumer lag replace the consumers\' HPAs; the gateway keeps its HPA; a ServiceMonitor scrapes ops', () => {
+    const { docs } = render(VALUES.full);
+    const sos = byKind(docs, 'ScaledObject');
+    expect(sos.map(component).sort()).toEqual([...STAGES].sort());
+    for (const so of sos) {
+      const spec = so.spec as { scaleTargetRef: { name: string }; maxReplicaCount: number; triggers: Array<{ type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }> };
+      expect(spec.scaleTargetRef.name).toBe(so.metadata.name);
+      expect(spec.maxReplicaCount).toBeLessThanOrEqual(24);
+      expect(spec.triggers).toHaveLength(1);
+      expect(spec.triggers[0]!.type).toBe('kafka');
+      expect(spec.triggers[0]!.metadata.consumerGroup).toBe(`nightshift-${component(so)}`);
+      expect(spec.triggers[0]!.authenticationRef?.name).toBe('kafka-sasl-auth');
+    }
+    expect(byKind(docs, 'HorizontalPodAutoscaler').map(component)).toEqual(['gateway']);
+    const sm = byKind(docs, 'ServiceMonitor');
+    expect(sm).toHaveLength(1);
+    expect(sm[0]!.metadata.labels?.release).toBe('kube-prometheus-stack');
+    const smSpec = sm[0]!.spec as { endpoints: Array<{ port: string; path: string }>; selector: { matchLabels: Record<string, string> } };
+    expect(smSpec.endpoints).toEqual([expect.objectContaining({ port: 'ops', path: '/metrics' })]);
+    // Every ops Service is selected by the ServiceMonitor.
+    for (const svc of byKind(docs, 'Service')) {
+      for (const [k, v] of Object.entries(smSpec.selector.matchLabels)) expect(svc.metadata.labels?.[k], `${svc.metadata.name} ${k}`).toBe(v);
+    }
+  });
+
+  it('full: each secret reaches only the stage that needs it, from an existing Secret or one the chart creates', () => {
+    const { docs } = render(VALUES.full);
+    const deployments = Object.fromEntries(byKind(docs, 'Deployment').map((d) => [component(d), containerOf(d)]));
+    const key = deployments.reasoning!.env!.find((e) => e.name === 'OPENAI_API_KEY');
+    expect(key?.valueFrom?.secretKeyRef).toEqual({ name: 'nightshift-llm', key: 'api-key' });
+    expect(envNames(deployments.reasoning!)).toEqual(expect.arrayContaining(['NIGHTSHIFT_LLM_MODEL', 'OPENAI_BASE_URL']));
+    const sinks = deployments.sinks!;
+    expect(envNames(sinks)).toEqual(expect.arrayContaining(['NIGHTSHIFT_CLICKHOUSE_URL', 'NIGHTSHIFT_CLICKHOUSE_DATABASE', 'NIGHTSHIFT_CLICKHOUSE_PASSWORD', 'NIGHTSHIFT_JIRA_URL']));
+    expect(sinks.envFrom?.map((e) => e.secretRef?.name)).toEqual(['nightshift-ticketing', 'kafka-sasl']);
+    for (const [name, c] of Object.entries(deployments)) {
+      if (name !== 'reasoning') expect(envNames(c), name).not.toContain('OPENAI_API_KEY');
+      if (name !== 'sinks') {
+        expect(envNames(c).filter((n) => /CLICKHOUSE|JIRA|TICKETING/.test(n)), name).toEqual([]);
+        expect((c.envFrom ?? []).map((e) => e.secretRef?.name), name).toEqual(['kafka-sasl']);
+      }
+    }
+    const secrets = Object.fromEntries(byKind(docs, 'Secret').map((s) => [s.metadata.name, Object.keys(s.stringData ?? {})]));
+    // The LLM key names an existing Secret, so the chart creates none for it.
+    expect(secrets).toEqual({
+      'nightshift-ticketing': ['NIGHTSHIFT_JIRA_TOKEN', 'NIGHTSHIFT_PAGERDUTY_ROUTING_KEY'],
+      'nightshift-clickhouse': ['NIGHTSHIFT_CLICKHOUSE_PASSWORD'],
+    });
+  });
+
+  it('allInOne: one pipeline Deployment running every stage, no per-stage Deployments', () => {
+    const { docs } = render(VALUES.allInOne);
+    const deployments = byKind(docs, 'Deployment');
+    expect(deployments.map(component)).toEqual(['pipeline']);
+    const c = containerOf(deployments[0]!);
+    expect(c.args).toEqual(['run', '--config', '/etc/nightshift/config.yaml']);
+    // In one process the pipeline needs both the sink and the LLM settings.
+    expect(envNames(c)).toContain('NIGHTSHIFT_ANALYTICS');
+  });
+
+  it('allInOne with KEDA: one trigger per consumer group', () => {
+    const { docs } = render(VALUES.allInOne, ['keda.enabled=true']);
+    const so = byKind(docs, 'ScaledObject');
+    expect(so).toHaveLength(1);
+    const groups = (so[0]!.spec as { triggers: Array<{ metadata: { consumerGroup: string } }> }).triggers.map((t) => t.metadata.consumerGroup);
+    expect(groups).toEqual(STAGES.map((s) => `nightshift-${s}`));
+    expect(byKind(docs, 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+
+  it.each(Object.entries(VALUES))('%s values: the ConfigMap holds a config file core/config.ts accepts', async (name, files) => {
+    const cm = byKind(render(files).docs, 'ConfigMap')[0]!;
+    const path = join(work, `config-${name}.yaml`);
+    writeFileSync(path, cm.data!['config.yaml']!);
+    const cfg = await loadConfig(path, {});
+    if (name === 'full') expect(cfg.pipeline.batchSize).toBe(512);
+    else expect(cfg.pipeline.batchSize).toBe((await loadConfig(undefined, {})).pipeline.batchSize);
+  });
+
+  it('a config change rolls the pods (checksum annotation), other values do not', () => {
+    const checksum = (docs: Manifest[]): string =>
+      (byKind(docs, 'Deployment')[0]!.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations['checksum/config']!;
+    const base = checksum(render(VALUES.default).docs);
+    expect(checksum(render(VALUES.default, ['config.pipeline.batchSize=128']).docs)).not.toBe(base);
+    expect(checksum(render(VALUES.default, ['image.tag=9.9.9']).docs)).toBe(base);
+  });
+
+  it('refuses bad values with a clear message', () => {
+    const kube = ['--kube-version', T.k8sVersion];
+    const mode = helm(['template', 'nightshift', CHART, ...kube, '--set', 'mode=stage']);
+    expect(mode.status).not.toBe(0);
+    expect(mode.stderr).toMatch(/mode must be stages or allInOne/);
+    const over = helm(['template', 'nightshift', CHART, ...kube, '--set', 'kafka.partitions=4']);
+    expect(over.status).not.toBe(0);
+    expect(over.stderr).toMatch(/maxReplicas \(6\) is above kafka.partitions \(4\)/);
+    const noBrokers = helm(['template', 'nightshift', CHART, ...kube, '--set', 'kafka.brokers=']);
+    expect(noBrokers.status).not.toBe(0);
+    expect(noBrokers.stderr).toMatch(/kafka.brokers is required/);
+    const old = helm(['template', 'nightshift', CHART, '--kube-version', '1.24.0']);
+    expect(old.status).not.toBe(0);
+    expect(old.stderr).toMatch(/kubeVersion/);
+  });
+});
