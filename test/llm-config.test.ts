@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { NightshiftError } from '../core/errors.js';
 import { estimateCostUsd, llmConfigFromEnv, priceOf } from '../reasoning/llm/config.js';
-import { formatRunSummary, summarizeRuns } from '../reasoning/llm/evals.js';
+import { formatRunSummary, retrievalHitVsTruth, summarizeRuns } from '../reasoning/llm/evals.js';
+import { knowledgeBaseOf } from '../reasoning/rag/kb.js';
+import type { ScenarioReport } from '../eval/metrics.js';
 import { skippedRun, type ReasoningRun } from '../reasoning/llm/run.js';
 
 describe('LLM configuration', () => {
@@ -83,5 +85,21 @@ describe('run summary', () => {
     expect(summarizeRuns([...runs, run({ cost_usd: null })]).cost_usd).toBeNull();
     expect(formatRunSummary(s)).toMatch(/llm \(gpt-4o-mini\): +3 runs for 2 incidents/);
     expect(formatRunSummary(summarizeRuns([]))).toBe('');
+  });
+});
+
+describe('retrieval judged against the ground truth', () => {
+  const kb = knowledgeBaseOf([
+    { id: 'RB-DB', type: 'runbook', title: 't', services: ['*-db'], kinds: ['errors'], templates: [], tags: [], body: '', source: 'x' },
+    { id: 'RB-LAT', type: 'runbook', title: 't', services: ['*-api'], kinds: ['latency'], templates: [], tags: [], body: '', source: 'x' },
+  ]);
+  const fault = (incident: string | null, service: string, kind: string) => ({ fault_id: 'f', service, kind, detected: true, incident_id: incident, rank: 1, predicted_top: service, predicted_kind: kind, delay_ms: 0 });
+  const report = { per_fault: [fault('i1', 'orders-db', 'errors'), fault('i2', 'orders-db', 'latency'), fault('i3', 'cart-worker', 'errors'), fault(null, 'x', 'errors')] } as unknown as ScenarioReport;
+  const runWith = (incident: string, docs: string[]): ReasoningRun => ({ ...skippedRun(incident, 0, 'first', 'm', 'queue_full', []), retrieval: { method: 'bm25', docs: docs.map((id) => ({ id, score: 1, relevant: true })), hit: true } });
+  it('counts a fault as hit when a retrieved document carries its service or kind (strict: both)', () => {
+    const runs = [runWith('i1', ['RB-DB']), runWith('i2', ['RB-DB']), runWith('i3', ['RB-LAT'])];
+    expect(retrievalHitVsTruth(runs, [report], kb)).toBeCloseTo(2 / 3, 10); // i3: cart-worker errors vs *-api latency: no
+    expect(retrievalHitVsTruth(runs, [report], kb, true)).toBeCloseTo(1 / 3, 10);
+    expect(retrievalHitVsTruth([], [report], kb)).toBeNull();
   });
 });

@@ -24,6 +24,8 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   'gpt-5': { input: 1.25, output: 10 },
   'gpt-5-mini': { input: 0.25, output: 2 },
   'gpt-5-nano': { input: 0.05, output: 0.4 },
+  // No model: nothing is sent, nothing is paid.
+  'dry-run': { input: 0, output: 0 },
 };
 
 export const LlmMode = z.enum(['async', 'inline']);

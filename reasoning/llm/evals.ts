@@ -92,7 +92,7 @@ export function summarizeRuns(runs: readonly ReasoningRun[]): LlmRunSummary {
  * Retrieval judged against the ground truth: for each fault whose incident ran the model, did any retrieved
  * document carry the true root service or kind in its tags? (The run's own `hit` uses the ranker's top cause.)
  */
-export function retrievalHitVsTruth(runs: readonly ReasoningRun[], reports: readonly ScenarioReport[], kb: KnowledgeBase): number | null {
+export function retrievalHitVsTruth(runs: readonly ReasoningRun[], reports: readonly ScenarioReport[], kb: KnowledgeBase, strict = false): number | null {
   const docsByIncident = new Map<string, Set<string>>();
   for (const r of runs) {
     if (!r.retrieval) continue;
@@ -109,7 +109,13 @@ export function retrievalHitVsTruth(runs: readonly ReasoningRun[], reports: read
     const ids = f.incident_id ? docsByIncident.get(f.incident_id) : undefined;
     if (!ids) continue;
     judged++;
-    if ([...ids].some((id) => { const d = kb.byId.get(id); return d !== undefined && isRelevant(d, f.service, f.kind as RootCauseKind); })) hits++;
+    const relevant = (id: string): boolean => {
+      const d = kb.byId.get(id);
+      if (!d) return false;
+      // Strict: tagged with both the true service (name or glob) and the true kind.
+      return strict ? isRelevant(d, f.service, undefined) && isRelevant(d, undefined, f.kind as RootCauseKind) : isRelevant(d, f.service, f.kind as RootCauseKind);
+    };
+    if ([...ids].some(relevant)) hits++;
   }
   return judged === 0 ? null : hits / judged;
 }
@@ -119,6 +125,8 @@ export interface LlmEvalColumns {
   readonly with_llm: { readonly ac_at_1: number; readonly ac_at_3: number };
   readonly runs: LlmRunSummary;
   readonly retrieval_hit_vs_truth: number | null;
+  /** A retrieved document tagged with both the true service and the true kind. */
+  readonly retrieval_hit_vs_truth_strict: number | null;
 }
 
 /**
@@ -133,6 +141,7 @@ export function llmEvalColumns(withLlm: readonly ScenarioReport[], withoutLlm: r
     with_llm: { ac_at_1: a.ac_at_1, ac_at_3: a.ac_at_3 },
     runs: summarizeRuns(runs),
     retrieval_hit_vs_truth: kb ? retrievalHitVsTruth(runs, withLlm, kb) : null,
+    retrieval_hit_vs_truth_strict: kb ? retrievalHitVsTruth(runs, withLlm, kb, true) : null,
   };
 }
 
@@ -150,7 +159,7 @@ export function formatLlmColumns(c: LlmEvalColumns): string {
     `latency                 p50 ${r.latency_p50_ms ?? '-'} ms, p95 ${r.latency_p95_ms ?? '-'} ms`,
     `tokens per incident     ${Math.round(r.tokens_per_incident)} (in ${r.tokens_in}, out ${r.tokens_out}${r.tokens_estimated ? ', partly estimated' : ''})`,
     `cost                    ${r.cost_usd === null ? 'unknown (no price for the model)' : `$${r.cost_usd.toFixed(4)} total, $${(r.cost_usd_per_incident ?? 0).toFixed(4)} per incident`}`,
-    `retrieval hit           ${pct(r.retrieval_hit_rate)} (ranker's top cause), ${pct(c.retrieval_hit_vs_truth)} (ground truth)`,
+    `retrieval hit           ${pct(r.retrieval_hit_rate)} (ranker's top cause), ${pct(c.retrieval_hit_vs_truth)} (truth: service or kind), ${pct(c.retrieval_hit_vs_truth_strict)} (truth: service and kind)`,
     `agreement with ranker   ${pct(r.agreement_top1)} (same top cause)`,
   ];
   return `${lines.join('\n')}\n`;

@@ -2,6 +2,7 @@ export * from './answer.js';
 export * from './client.js';
 export * from './config.js';
 export * from './create.js';
+export * from './dryrun.js';
 export * from './evals.js';
 export * from './guard.js';
 export * from './openai-client.js';
