@@ -22,6 +22,8 @@ function capture(): { io: CliIo; out: () => string; err: () => string } {
 let dir = '';
 let replay = '';
 beforeAll(async () => {
+  // The analytics store has tests of its own (test/clickhouse*); here it would only slow every replay down.
+  process.env.NIGHTSHIFT_ANALYTICS = 'off';
   dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-cli-'));
   replay = path.join(dir, 'world.ndjson');
   const c = capture();
