@@ -4,7 +4,7 @@ import { estimateCostUsd, llmConfigFromEnv, priceOf } from '../reasoning/llm/con
 import { formatRunSummary, retrievalHitVsTruth, summarizeRuns } from '../reasoning/llm/evals.js';
 import { knowledgeBaseOf } from '../reasoning/rag/kb.js';
 import type { ScenarioReport } from '../eval/metrics.js';
-import { skippedRun, type ReasoningRun } from '../reasoning/llm/run.js';
+import { RunLog, skippedRun, type ReasoningRun } from '../reasoning/llm/run.js';
 
 describe('LLM configuration', () => {
   it('is off without a model', () => {
@@ -101,5 +101,16 @@ describe('retrieval judged against the ground truth', () => {
     expect(retrievalHitVsTruth(runs, [report], kb)).toBeCloseTo(2 / 3, 10); // i3: cart-worker errors vs *-api latency: no
     expect(retrievalHitVsTruth(runs, [report], kb, true)).toBeCloseTo(1 / 3, 10);
     expect(retrievalHitVsTruth([], [report], kb)).toBeNull();
+  });
+});
+
+describe('run log', () => {
+  it('keeps at most its capacity, without per-cause texts, and counts the rest', () => {
+    const log = new RunLog(2);
+    const r = { ...skippedRun('i', 0, 'first', 'm', 'queue_full', []), causes: [{ service: 's', kind: 'errors' as const, confidence: 1, explanation: 'long', evidence: [], next_steps: [] }] };
+    for (let i = 0; i < 5; i++) log.add(r);
+    expect(log.runs).toHaveLength(2);
+    expect(log.runs[0]?.causes).toEqual([]);
+    expect(log.dropped).toBe(3);
   });
 });

@@ -96,6 +96,15 @@ describe('LLM reasoning stage, inline mode', () => {
     expect(t.stage.runCounts()).toEqual({ llm: 2 });
   });
 
+  it('reruns when the ranker\'s candidates change (a change on the top service makes it a deploy)', async () => {
+    const t = setup({}, (req) => good(req));
+    await t.stage.process(update('inc_a', 1), t.em);
+    const b = update('inc_a', 2);
+    await t.stage.process({ ...b, changes: [...b.changes, { kind: 'change', id: 'deploy-db', ts: b.opened_at - 60_000, service: 'payments-db', change_kind: 'deploy', summary: 'deploy payments-db 16.2' }] }, t.em);
+    expect(t.runs.map((r) => r.trigger)).toEqual(['first', 'candidates_changed']);
+    expect(t.outputs.at(-1)?.root_causes[0]).toMatchObject({ service: 'payments-db', kind: 'deploy' });
+  });
+
   it('is reproducible: the same input gives the same output lines', async () => {
     const run = async () => {
       const t = setup({}, async (req, n) => {
@@ -227,5 +236,21 @@ describe('LLM reasoning stage, async mode', () => {
     await t.stage.flush(t.em);
     expect(t.runs[0]).toMatchObject({ outcome: 'fallback', reason: 'error:TIMEOUT' });
     expect(t.runs[0]!.latency_ms).toBeGreaterThanOrEqual(90);
+  });
+});
+
+describe('dry-run model', () => {
+  it('runs the whole path offline and publishes the ranker\'s own candidates under llm:dry-run', async () => {
+    const { createLlmStage } = await import('../reasoning/llm/create.js');
+    const runs: ReasoningRun[] = [];
+    const cfg: ActiveLlmConfig = { ...LlmConfig.parse({ mode: 'inline', baseUrl: 'http://127.0.0.1:9/v1' }), model: 'dry-run' };
+    const stage = createLlmStage(cfg, { ranker: new ReasoningStage(ReasoningConfig.parse({})), knowledge: KB, onRun: (r) => runs.push(r) });
+    const outputs: IncidentOutput[] = [];
+    await stage.process(update('inc_a', 1), { emit: (o) => outputs.push(o) });
+    await stage.flush({ emit: (o) => outputs.push(o) });
+    expect(outputs.map((o) => o.reasoner)).toEqual(['ranker', 'llm:dry-run']);
+    expect(outputs[1]?.root_causes.map((c) => c.service)).toEqual(outputs[0]?.root_causes.map((c) => c.service));
+    expect(runs[0]).toMatchObject({ outcome: 'llm', cost_usd: 0, agreement: { top1: true, overlap_at_3: 1 } });
+    expect(runs[0]!.prompt_tokens_estimated).toBeGreaterThan(1000);
   });
 });

@@ -109,3 +109,20 @@ export function skippedRun(incidentId: string, updatedAt: number, trigger: RunTr
     causes: [],
   };
 }
+
+/**
+ * A bounded log of runs for summaries (`nightshift replay`, `eval`): keeps at most `capacity` records, without the
+ * bulky per-cause texts; later runs are counted in `dropped` (the summary then covers the first `capacity` runs).
+ */
+export class RunLog {
+  readonly runs: ReasoningRun[] = [];
+  dropped = 0;
+  constructor(private readonly capacity = 100_000) {}
+  readonly add = (run: ReasoningRun): void => {
+    if (this.runs.length >= this.capacity) {
+      this.dropped++;
+      return;
+    }
+    this.runs.push({ ...run, causes: [] });
+  };
+}
