@@ -15,6 +15,8 @@
 set -euo pipefail
 
 HELM_VERSION=v3.16.4
+# Kubernetes minor of the client-go helm 3.16.4 is built with (its go.mod: k8s.io/client-go v0.31.3).
+HELM_K8S_MINOR=31
 KUBECONFORM_VERSION=v0.6.7
 KUBERNETES_VALIDATE_VERSION=1.37.0
 # The Kubernetes version the chart is validated against: the oldest minor the chart supports (autoscaling/v2 and
@@ -47,22 +49,28 @@ mkdir -p "$BIN"
 
 stamp_ok() { [[ -f "$1" && "$(cat "$1")" == "$2" ]]; }
 
-build_go() { # name version package
-  local name=$1 version=$2 pkg=$3 ldflags="-s -w"
-  if [[ -x "$BIN/$name" ]] && stamp_ok "$BIN/.$name.version" "$version"; then
+build_go() { # name version package build-note (the stamp changes when the build flags do)
+  local name=$1 version=$2 pkg=$3 note=$4 ldflags="-s -w"
+  if [[ -x "$BIN/$name" ]] && stamp_ok "$BIN/.$name.version" "$version $note"; then
     echo "deploy-tools: $name $version already installed"
     return
   fi
   echo "deploy-tools: building $name $version from the Go module proxy (helm takes a few minutes on 2 cores)"
-  # helm's version and default Kubernetes version come from ldflags in its own Makefile; set the version the same way.
-  [[ $name == helm ]] && ldflags="$ldflags -X helm.sh/helm/v3/internal/version.version=$version"
+  if [[ $name == helm ]]; then
+    # As helm's Makefile does: its version, and the Kubernetes version `helm template` and `helm lint` assume when
+    # given no --kube-version (the client-go minor helm 3.16 is built with; without it helm assumes 1.20).
+    ldflags="$ldflags -X helm.sh/helm/v3/internal/version.version=$version"
+    for gopkg in pkg/chartutil pkg/lint/rules; do
+      ldflags="$ldflags -X helm.sh/helm/v3/$gopkg.k8sVersionMajor=1 -X helm.sh/helm/v3/$gopkg.k8sVersionMinor=$HELM_K8S_MINOR"
+    done
+  fi
   [[ $name == kubeconform ]] && ldflags="$ldflags -X main.version=$version"
   # Build outside the repo so its go.mod-less tree is never touched; CGO off gives static binaries without a C toolchain.
   (cd "$ROOT" && GOFLAGS=-mod=mod GOBIN="$BIN" CGO_ENABLED=0 go install -ldflags "$ldflags" "$pkg@$version")
-  echo "$version" > "$BIN/.$name.version"
+  echo "$version $note" > "$BIN/.$name.version"
 }
-build_go helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
-build_go kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform
+build_go helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "k8s 1.$HELM_K8S_MINOR"
+build_go kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform "versioned"
 
 if stamp_ok "$SCHEMAS/.source" "kubernetes-validate $KUBERNETES_VALIDATE_VERSION"; then
   echo "deploy-tools: Kubernetes $K8S_VERSION schemas already in place"
