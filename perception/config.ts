@@ -50,9 +50,9 @@ export const LogsConfig = z.object({
   burstMinCount: posInt.default(10),
   /** Multiplier of a warn template's burst score (error/fatal: 1). */
   burstWarnWeight: unit.default(0.7),
-  /** Template miner per service (its own defaults, but fewer templates per service since there are many services). */
   /** Template signals carry as `peer` a dependency of the service named in the template text (the caller's view of a failing callee). */
   peerFromText: z.boolean().default(true),
+  /** Template miner per service (its own defaults, but fewer templates per service since there are many services). */
   miner: MinerConfig.partial().prefault({ maxTemplates: 1000 }),
 });
 export type LogsConfig = z.infer<typeof LogsConfig>;
@@ -63,7 +63,7 @@ export const MetricsConfig = z.object({
   maxSeries: posInt.default(10_000),
   /** Detector score at or above which a point is anomalous. */
   threshold: unit.default(0.8),
-  /** After a signal, a series stays quiet this long unless its score rises by `rearmDelta`. */
+  /** After a signal, a series stays quiet this long unless its score rises by `rearmDelta` (it still keeps its incident alive). */
   cooldownMs: nonNegMs.default(5 * MIN),
   rearmDelta: unit.default(0.1),
   /**
@@ -82,18 +82,25 @@ export type MetricsConfig = z.infer<typeof MetricsConfig>;
 
 /** RED (rate, errors, duration) from spans. */
 export const RedConfig = z.object({
+  /** Event-time aggregation bucket: one detector point per scope and metric per bucket. */
   bucketMs: posInt.default(MIN),
   /** A bucket closes once the watermark passes its end plus this grace (late spans and parents still land in it). */
   graceMs: nonNegMs.default(45_000),
   /** span_id -> service, FIFO-evicted when full; an evicted parent makes a later child's edge unknown. */
   maxSpanIndex: posInt.default(200_000),
-  /** Spans waiting for their parent span (children usually end, and arrive, first). Full: the oldest is dropped (counted). */
+  /**
+   * Spans waiting for their parent span (children usually end, and arrive, first), and CLIENT spans waiting for a
+   * SERVER child, each buffer at most this many. Full: the oldest is dropped (counted).
+   */
   maxPending: posInt.default(50_000),
-  /** A waiting child whose parent has not arrived within this event time is dropped (counted). */
+  /**
+   * A waiting child whose parent has not arrived within this event time counts for its service only (counted); an
+   * unanswered CLIENT span is then counted for the callee that answered that call name before (a down datastore).
+   */
   pendingMs: nonNegMs.default(30_000),
   /** Scopes (services and call edges) tracked; full: least recently active is evicted with its detectors. */
   maxScopes: posInt.default(2_000),
-  /** Minimum spans in a bucket before its latency or error ratio is judged (a p95 of a handful is its max). */
+  /** Minimum spans in a bucket before its latency is judged (a p95 of a handful is its max). */
   minCount: posInt.default(20),
   /** A latency anomaly must also be at least this fraction above expected. */
   minLatencyRelChange: z.number().nonnegative().default(0.3),
@@ -108,9 +115,11 @@ export const RedConfig = z.object({
   minRateExpected: z.number().nonnegative().default(10),
   /** A scope silent for more than this many buckets stops being fed zero rates. */
   zeroFeedBuckets: posInt.default(30),
+  /** Detector score at or above which a bucket is anomalous. */
   threshold: unit.default(0.8),
   /** Anomalous buckets needed (within two buckets of each other) before a signal; it carries the first one's time. */
   minConsecutive: posInt.default(2),
+  /** After a signal, a RED series stays quiet this long unless its score rises by `rearmDelta` (it still keeps its incident alive). */
   cooldownMs: nonNegMs.default(5 * MIN),
   rearmDelta: unit.default(0.1),
   /** Learned call edges kept in the topology; full: new edges are refused (counted). */
@@ -127,6 +136,7 @@ export const AlertsConfig = z.object({
   /** More than `flapMax` occurrences (firing after resolved) of one fingerprint within `flapWindowMs` are suppressed as flapping. */
   flapWindowMs: posInt.default(60 * MIN),
   flapMax: posInt.default(3),
+  /** Signal score by severity; info alerts never signal. A re-sent critical/error alert keeps its incident alive. */
   scoreCritical: unit.default(0.9),
   scoreError: unit.default(0.75),
   scoreWarning: unit.default(0.4),
