@@ -66,6 +66,12 @@ function update(id: string, n: number, withChange = false): IncidentBundle {
   return { ...b, counts: { ...b.counts, events: b.counts.events + n }, changes };
 }
 
+/** Waits (bounded: 5 s) until a condition holds; the stage's answers arrive on the event loop. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await sleep(10);
+  expect(cond()).toBe(true);
+}
+
 function deferred<T>() {
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
@@ -169,7 +175,7 @@ describe('LLM reasoning stage, async mode', () => {
     expect(performance.now() - t0).toBeLessThan(500);
     expect(t.outputs.map((o) => o.reasoner)).toEqual(['ranker']);
     gate.resolve();
-    await sleep(20);
+    await until(() => t.stage.readyAnswers === 1);
     await t.stage.process(update('inc_b', 1), t.em);
     expect(t.outputs.map((o) => [o.incident_id, o.reasoner])).toEqual([
       ['inc_a', 'ranker'],
@@ -209,7 +215,7 @@ describe('LLM reasoning stage, async mode', () => {
     await t.stage.process(update('inc_a', 1), t.em);
     await t.stage.process(update('inc_a', 2, true), t.em);
     gates[0]!.resolve();
-    await sleep(20);
+    await until(() => t.stage.readyAnswers === 1);
     await t.stage.process(update('inc_z', 1), t.em);
     expect(t.runs[0]).toMatchObject({ outcome: 'fallback', reason: 'superseded' });
     gates[1]!.resolve();

@@ -108,6 +108,16 @@ export class LlmReasoningStage implements Stage<IncidentBundle, IncidentOutput> 
     return this.o.reasoner.model;
   }
 
+  /** Answers received and not yet published (async mode: they go out with the next input or at flush). */
+  get readyAnswers(): number {
+    return this.ready.length;
+  }
+
+  /** Runs in flight or waiting (async mode). */
+  get activeRuns(): number {
+    return this.inflight.size + this.queue.size;
+  }
+
   /** Runs by outcome and reason (`llm`, `fallback:error:TIMEOUT`, `skipped:queue_full`, ...). */
   runCounts(): Record<string, number> {
     const out: Record<string, number> = {};
