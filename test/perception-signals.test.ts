@@ -317,6 +317,19 @@ describe('RED from spans', () => {
     expect(red.stats().pendingExpired + red.stats().pendingEvicted).toBe(100);
   });
 
+  it('bounds RED scopes (LRU) and open buckets', () => {
+    const { red } = mk({ maxScopes: 3 });
+    // Three new services a minute: older scopes are evicted.
+    for (let m = 0; m < 3; m++) for (let s = 0; s < 3; s++) red.observe(span(`svc${m * 3 + s}`, T0 + m * MIN + s, `t${m}-${s}`, 'x', undefined, 'server', 5));
+    // Ten services in one bucket: only three are aggregated.
+    for (let s = 0; s < 10; s++) red.observe(span(`burst${s}`, T0 + 3 * MIN + s, `b${s}`, 'x', undefined, 'server', 5));
+    red.flush();
+    const st = red.stats();
+    expect(st.scopes).toBe(3);
+    expect(st.scopesEvicted).toBeGreaterThan(0);
+    expect(st.bucketScopeCap).toBeGreaterThan(0);
+  });
+
   it('measures services without span kinds on all their spans', () => {
     const { red } = mk();
     const sigs = [];

@@ -165,6 +165,20 @@ describe('perception stage, end to end', () => {
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
   });
 
+  it('tolerates slightly out-of-order input (delivery delays of a few seconds)', () => {
+    // Swap neighbours within 5 s of each other, as delayed batches would.
+    const shuffled = [...events];
+    for (let i = 0; i + 1 < shuffled.length; i += 2) {
+      const a = shuffled[i]!;
+      const b = shuffled[i + 1]!;
+      if (b.ts - a.ts <= 5000) [shuffled[i], shuffled[i + 1]] = [b, a];
+    }
+    const incs = finals(run(shuffled, createPerception({}, undefined, TOPOLOGY)));
+    expect(incs).toHaveLength(1);
+    expect(incs[0]!.services).toEqual(expect.arrayContaining(['api', 'db']));
+    expect(incs[0]!.changes.map((c) => c.id)).toEqual(['db-v2']);
+  });
+
   it('without a CMDB it learns the call edges from spans and still groups the fault', () => {
     const stage = createPerception({});
     const incs = finals(run(events, stage));
