@@ -192,3 +192,43 @@ describe('produce-replay.mjs (the simulator\'s producer) on a real broker', () =
     expect(run.stderr).toMatch(/--in FILE is required/);
   });
 });
+
+/** A field of a JSON document by a path like `results[1].rows_per_second`. */
+function jsonPath(doc: unknown, path: string): unknown {
+  let cur: unknown = doc;
+  for (const part of path.match(/[^.[\]]+/g) ?? []) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+describe('deploy/RUNBOOK.md: figures only from committed bench results', () => {
+  const runbook = readFileSync(join(ROOT, 'deploy', 'RUNBOOK.md'), 'utf8');
+  // `value ... (bench/results/FILE.json → path)`, the value at most a few words before its source.
+  const citations = [...runbook.matchAll(/(\d[\d,]*(?:\.\d+)?)[^()\d\n]{0,40}\((bench\/results\/[\w.-]+\.json) → ([\w.[\]]+)\)/g)].map((m) => ({
+    text: m[1]!,
+    file: m[2]!,
+    path: m[3]!,
+  }));
+
+  it('cites at least one committed result, and every cited number matches its file', () => {
+    expect(citations.length).toBeGreaterThan(3);
+    for (const c of citations) {
+      const tracked = spawnSync('git', ['ls-files', '--error-unmatch', c.file], { cwd: ROOT, encoding: 'utf8' });
+      expect(tracked.status, `${c.file} is not committed`).toBe(0);
+      const actual = jsonPath(JSON.parse(readFileSync(join(ROOT, c.file), 'utf8')), c.path);
+      expect(typeof actual, `${c.file} → ${c.path}`).toBe('number');
+      const cited = Number(c.text.replace(/,/g, ''));
+      const decimals = c.text.split('.')[1]?.length ?? 0;
+      // The cited figure is the file's value rounded to the digits written.
+      expect(Math.abs(cited - (actual as number)), `${c.text} vs ${String(actual)} (${c.file} → ${c.path})`).toBeLessThanOrEqual(0.5 * 10 ** -decimals + 1e-9);
+    }
+  });
+
+  it('names no result file that is not committed, except as a benchmark still to come', () => {
+    for (const m of runbook.matchAll(/bench\/results\/[\w.-]+\.json/g)) {
+      expect(spawnSync('git', ['ls-files', '--error-unmatch', m[0]], { cwd: ROOT }).status, m[0]).toBe(0);
+    }
+  });
+});

@@ -1,11 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
+import { METRIC } from '../core/metrics.js';
 
 /**
  * The Helm chart in deploy/helm/nightshift, rendered by the real `helm template` and checked by kubeconform against
@@ -89,14 +90,14 @@ interface KubeconformSummary {
   skipped: number;
 }
 
-/** kubeconform, strict, on the local schemas; CRD kinds are validated separately (crdValidate). */
+/** kubeconform, strict, on the local schemas; the CRD kinds are skipped here and validated by crdValidators. */
 function kubeconform(yaml: string): { summary: KubeconformSummary; messages: string[] } {
   const file = join(work, `render-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, yaml);
   const location = `${T.schemaRoot}/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`;
   const r = spawnSync(
     T.kubeconform,
-    ['-strict', '-summary', '-output', 'json', '-kubernetes-version', T.k8sVersion, '-schema-location', location, '-skip', 'ServiceMonitor,ScaledObject', file],
+    ['-strict', '-summary', '-output', 'json', '-kubernetes-version', T.k8sVersion, '-schema-location', location, '-skip', Object.keys(crdValidators).join(','), file],
     { encoding: 'utf8', timeout: 60_000 },
   );
   const out = JSON.parse(r.stdout) as { resources?: Array<{ kind: string; name: string; status: string; msg: string }>; summary: KubeconformSummary };
@@ -112,8 +113,10 @@ async function loadCrdValidators(): Promise<void> {
   const mod = async (p: string): Promise<Record<string, new (m: unknown) => { validate(): void }>> =>
     (await import(pathToFileURL(join(T.npmDir, 'node_modules', '@kubernetes-models', p)).href)) as Record<string, new (m: unknown) => { validate(): void }>;
   const sm = await mod('prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor.js');
+  const pr = await mod('prometheus-operator/monitoring.coreos.com/v1/PrometheusRule.js');
   const so = await mod('keda/keda.sh/v1alpha1/ScaledObject.js');
   crdValidators.ServiceMonitor = (m) => new sm.ServiceMonitor!(m).validate();
+  crdValidators.PrometheusRule = (m) => new pr.PrometheusRule!(m).validate();
   crdValidators.ScaledObject = (m) => new so.ScaledObject!(m).validate();
 }
 
@@ -154,7 +157,7 @@ describe('helm chart: lint and schema validation', () => {
     expect(summary.skipped).toBe(crds);
   });
 
-  it.each(Object.entries(VALUES))('%s values: ServiceMonitor and ScaledObject pass their CRD schemas', (_name, files) => {
+  it.each(Object.entries(VALUES))('%s values: ServiceMonitor, PrometheusRule and ScaledObject pass their CRD schemas', (_name, files) => {
     const { docs } = render(files);
     for (const d of docs.filter((x) => x.kind in crdValidators)) expect(() => crdValidators[d.kind]!(d), `${d.kind} ${d.metadata.name}`).not.toThrow();
   });
@@ -250,6 +253,24 @@ describe('helm chart: what it renders', () => {
       'nightshift-ticketing': ['NIGHTSHIFT_JIRA_TOKEN', 'NIGHTSHIFT_PAGERDUTY_ROUTING_KEY'],
       'nightshift-clickhouse': ['NIGHTSHIFT_CLICKHOUSE_PASSWORD'],
     });
+  });
+
+  it('full: a PrometheusRule whose alerts query only exported metrics, in the release namespace, each linking to the runbook', () => {
+    const rule = byKind(render(VALUES.full).docs, 'PrometheusRule');
+    expect(rule).toHaveLength(1);
+    const rules = (rule[0]!.spec as { groups: Array<{ rules: Array<{ alert: string; expr: string; annotations: Record<string, string> }> }> }).groups.flatMap((g) => g.rules);
+    expect(rules.map((r) => r.alert)).toEqual(['NightshiftDown', 'NightshiftConsumerLagHigh', 'NightshiftConsumerLagGrowing', 'NightshiftDeadLetters', 'NightshiftProcessingSlow', 'NightshiftLLMFallingBack']);
+    const exported = new Set<string>(Object.values(METRIC));
+    const runbook = readFileSync(join(ROOT, 'deploy', 'RUNBOOK.md'), 'utf8');
+    const anchors = new Set([...runbook.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    for (const r of rules) {
+      const names = [...r.expr.matchAll(/\bnightshift_[a-z0-9_]+/g)].map((m) => (exported.has(m[0]) ? m[0] : m[0].replace(/_(bucket|sum|count)$/, '')));
+      expect(names.length, r.alert).toBeGreaterThan(0);
+      expect(names.filter((n) => !exported.has(n)), r.alert).toEqual([]);
+      for (const m of r.expr.matchAll(/nightshift_[a-z0-9_]+\{([^}]*)\}/g)) expect(m[1], r.alert).toContain('namespace="observability"');
+      expect(anchors, `${r.alert}: ${r.annotations.runbook_url}`).toContain(r.annotations.runbook_url!.split('#')[1]);
+    }
+    expect(byKind(render(VALUES.default).docs, 'PrometheusRule')).toEqual([]);
   });
 
   it('allInOne: one pipeline Deployment running every stage, no per-stage Deployments', () => {
