@@ -313,13 +313,20 @@ describe('helm chart: what it renders', () => {
     const kube = ['--kube-version', T.k8sVersion];
     const mode = helm(['template', 'nightshift', CHART, ...kube, '--set', 'mode=stage']);
     expect(mode.status).not.toBe(0);
-    expect(mode.stderr).toMatch(/mode must be stages or allInOne/);
+    expect(mode.stderr).toMatch(/mode must be one of the following: "stages", "allInOne"/);
     const over = helm(['template', 'nightshift', CHART, ...kube, '--set', 'kafka.partitions=4']);
     expect(over.status).not.toBe(0);
     expect(over.stderr).toMatch(/maxReplicas \(6\) is above kafka.partitions \(4\)/);
     const noBrokers = helm(['template', 'nightshift', CHART, ...kube, '--set', 'kafka.brokers=']);
     expect(noBrokers.status).not.toBe(0);
     expect(noBrokers.stderr).toMatch(/kafka.brokers is required/);
+    // values.schema.json: a misspelt key is an error, not a silently ignored setting.
+    const typo = helm(['template', 'nightshift', CHART, ...kube, '--set', 'serviceMonitor.enable=true']);
+    expect(typo.status).not.toBe(0);
+    expect(typo.stderr).toMatch(/serviceMonitor: Additional property enable is not allowed/);
+    const port = helm(['template', 'nightshift', CHART, ...kube, '--set', 'opsPort=70000']);
+    expect(port.status).not.toBe(0);
+    expect(port.stderr).toMatch(/opsPort/);
     const old = helm(['template', 'nightshift', CHART, '--kube-version', '1.24.0']);
     expect(old.status).not.toBe(0);
     expect(old.stderr).toMatch(/kubeVersion/);
