@@ -10,6 +10,8 @@ import { formatReport } from '../eval/report.js';
 import { runAndScore, runScenario, scenarioSpecs } from '../eval/run.js';
 import { GroundTruth, type ReplayRecord } from '../schemas/index.js';
 import { intOpt, numOpt, UsageError, type CliIo } from './io.js';
+import { formatLlmColumns, llmConfigFromEnv, llmEvalColumns, type ReasoningRun } from '../reasoning/llm/index.js';
+import { loadKnowledgeBase } from '../reasoning/rag/index.js';
 
 export const EVAL_HELP = `nightshift eval [--scenarios N] [--seed S] [--hours H] [--no-topology] [--json FILE] [--config FILE]
 nightshift eval --replay FILE --truth FILE [--topology FILE] [--json FILE]
@@ -42,6 +44,9 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
   const cfg = await loadConfig(values.config);
   const useTopology = !values['no-topology'];
   const reports: ScenarioReport[] = [];
+  const rankerReports: ScenarioReport[] = [];
+  const runs: ReasoningRun[] = [];
+  const llm = llmConfigFromEnv(process.env, cfg.llm, { mode: 'inline' });
   const started = process.hrtime.bigint();
   let command: string;
   if (values.replay) {
@@ -61,16 +66,20 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
       for await (const r of recs) yield { topic: r.topic, key: r.key, payload: r.payload, ...(r.ts !== undefined ? { ts: r.ts } : {}) };
     }
     const span = truth.length ? Math.max(...truth.map((t) => t.end)) - Math.min(...truth.map((t) => t.start)) : 0;
-    const res = await runAndScore(values.replay, cfg, asReplay(), truth, topology, useTopology && topology !== undefined, Math.max(span, 1));
+    const res = await runAndScore(values.replay, cfg, asReplay(), truth, topology, useTopology && topology !== undefined, Math.max(span, 1), llm);
     reports.push(res.report);
+    if (res.rankerReport) rankerReports.push(res.rankerReport);
+    runs.push(...res.runs);
     command = `nightshift eval --replay ${values.replay} --truth ${values.truth}${values.topology ? ` --topology ${values.topology}` : ''}`;
   } else {
     const n = intOpt(values.scenarios, 'scenarios', 20, 1, 1000);
     const seed = intOpt(values.seed, 'seed', 1, 0, 2 ** 31 - 1);
     const hours = numOpt(values.hours, 'hours', 6);
     for (const spec of scenarioSpecs(n, seed, hours)) {
-      const res = await runScenario(spec, cfg, useTopology);
+      const res = await runScenario(spec, cfg, useTopology, llm);
       reports.push(res.report);
+      if (res.rankerReport) rankerReports.push(res.rankerReport);
+      runs.push(...res.runs);
       if (!values.quiet) {
         const r = res.report;
         io.stderr.write(`${spec.name}: ${spec.services} services, ${r.raw_records} records, found ${r.detected}/${r.faults}, ${r.incidents} incidents\n`);
@@ -79,11 +88,13 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
     command = `nightshift eval --scenarios ${n} --seed ${seed} --hours ${hours}${useTopology ? '' : ' --no-topology'}`;
   }
   const summary = summarize(reports);
-  io.stdout.write(formatReport(reports, summary));
+  const llmCols = llm ? llmEvalColumns(reports, rankerReports, runs, loadKnowledgeBase(llm.knowledge)) : null;
+  io.stdout.write(formatReport(reports, summary) + (llmCols ? `\n${formatLlmColumns(llmCols)}` : ''));
+  if (llm) command = `NIGHTSHIFT_LLM_MODEL=${llm.model} ${command}`;
   if (values.json) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const machine = { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', mem_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}` };
-    await writeFile(values.json, `${JSON.stringify({ command, machine, seconds: Math.round(seconds), summary, scenarios: reports }, null, 2)}\n`);
+    await writeFile(values.json, `${JSON.stringify({ command, machine, seconds: Math.round(seconds), summary, llm: llmCols, scenarios: reports }, null, 2)}\n`);
   }
   return 0;
 }

@@ -7,6 +7,8 @@ import { createLogger } from '../core/log.js';
 import { replayRecords } from '../core/replay.js';
 import { NdjsonDeadLetters, NdjsonSink } from '../sinks/index.js';
 import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
+import { RunRecorder } from '../sinks/clickhouse/runs.js';
+import { formatRunSummary, llmConfigFromEnv, RunLog, summarizeRuns } from '../reasoning/llm/index.js';
 import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
 import type { Stage } from '../core/stage.js';
 import type { IncidentOutput } from '../schemas/index.js';
@@ -21,7 +23,8 @@ one NDJSON line per incident change to --out (default: stdout). A summary goes t
   --out FILE           incident output (default -: stdout)
   --dead-letters FILE  write rejected records as NDJSON (default: kept in memory, counted in the summary)
   --config FILE        configuration (YAML or JSON)
-  --quiet              no progress or summary`;
+  --quiet              no progress or summary
+Set NIGHTSHIFT_LLM_MODEL (and OPENAI_BASE_URL / OPENAI_API_KEY) to add LLM root-cause analysis.`;
 
 export interface ReplayResult {
   readonly stats: PipelineStats;
@@ -51,19 +54,26 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<ReplayRe
   const ticketing = tcfg ? createTicketingSink(tcfg, { log, deadLetters }) : null;
   if (ticketing) sinks.push(ticketing);
   const analytics = await createAnalyticsSink(process.env, { log, deadLetters });
-  const p = buildEmbedded(cfg, { log, deadLetters, analytics, ...(topology ? { topology } : {}) }, sinks);
+  // Inline: each LLM answer is awaited (after the ranker's output is published), so a replay is reproducible.
+  const llm = llmConfigFromEnv(process.env, cfg.llm, { mode: 'inline' });
+  const runLog = new RunLog();
+  const recorder = llm && analytics.store ? new RunRecorder(analytics.store, log) : null;
+  const onRun = recorder ? (r: Parameters<RunLog['add']>[0]): void => (runLog.add(r), recorder.record(r)) : runLog.add;
+  const p = buildEmbedded(cfg, { log, deadLetters, analytics, llm, onRun, ...(topology ? { topology } : {}) }, sinks);
   const progress = new Progress(io, 'replay', 100_000, values.quiet);
   const input = values.in === '-' ? process.stdin : values.in;
   try {
     await p.run(replayRecords(input, { maxLineBytes: cfg.pipeline.maxLineBytes, deadLetters, onLine: (n) => progress.tick(n) }));
   } finally {
     progress.done();
+    await recorder?.close();
     await analytics.close();
     dlFile?.close();
   }
   const stats = p.stats();
   if (!values.quiet) {
     io.stderr.write(formatSummary(stats));
+    if (llm) io.stderr.write(formatRunSummary(summarizeRuns(runLog.runs)));
     io.stderr.write(`analytics:         ${analytics.description}\n`);
     if (ticketing) io.stderr.write(`ticketing:         ${JSON.stringify(ticketing.stats())}\n`);
   }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { IngestStage } from '../ingest/stage.js';
 import { createPerception, type PerceptionStage } from '../perception/stage.js';
 import { ReasoningStage } from '../reasoning/stage.js';
+import { createLlmStage, LlmReasoningStage, type ActiveLlmConfig, type RunObserver } from '../reasoning/llm/index.js';
 import type { Event, IncidentBundle, IncidentOutput, TopologyFile } from '../schemas/index.js';
 import type { NightshiftConfig } from './config.js';
 import { Counters, type CounterSnapshot } from './counters.js';
@@ -36,13 +37,15 @@ export interface PipelineStats {
   readonly signals: number;
   readonly bundles: { readonly emitted: number; readonly bytesTotal: number; readonly bytesMax: number };
   readonly incidents: number;
+  /** LLM run outcomes by kind, or null when the ranker alone reasons. */
+  readonly llm: Readonly<Record<string, number>> | null;
 }
 
 export interface EmbeddedPipeline {
   readonly ingest: IngestStage;
   readonly perception: PerceptionStage;
   readonly meter: BundleMeter;
-  readonly reasoning: ReasoningStage;
+  readonly reasoning: Stage<IncidentBundle, IncidentOutput>;
   run(source: AsyncIterable<RawRecord>): Promise<void>;
   stats(): PipelineStats;
 }
@@ -56,6 +59,12 @@ export function buildEmbedded(
     readonly topology?: TopologyFile;
     /** Analytics (ClickHouse, chdb or NDJSON tables): taps on events and bundles, and a sink for incident outputs. */
     readonly analytics?: AnalyticsSink;
+    /** The LLM reasoner (`llmConfigFromEnv`); without it the ranker alone reasons. */
+    readonly llm?: ActiveLlmConfig | null;
+    /** Every reasoning run (evals, the replay summary). */
+    readonly onRun?: RunObserver;
+    /** The ranker's outputs before any LLM update: "without the LLM" in evals. */
+    readonly onRanked?: (o: IncidentOutput) => void;
   },
   sink: Stage<IncidentOutput, never> | readonly Stage<IncidentOutput, never>[],
 ): EmbeddedPipeline {
@@ -64,7 +73,15 @@ export function buildEmbedded(
   const ingest = new IngestStage(cfg.ingest, stageDeps);
   const perception = createPerception(cfg.perception, stageDeps, deps.topology, a?.onSignal);
   const meter = new BundleMeter();
-  const reasoning = new ReasoningStage(cfg.reasoning);
+  const ranker = new ReasoningStage(cfg.reasoning);
+  const reasoning: Stage<IncidentBundle, IncidentOutput> = deps.llm
+    ? createLlmStage(deps.llm, {
+        ranker,
+        log: deps.log,
+        ...(deps.onRun ? { onRun: deps.onRun } : {}),
+        ...(deps.onRanked ? { onRanked: deps.onRanked } : {}),
+      })
+    : ranker;
   const sinks = [...(Array.isArray(sink) ? sink : [sink as Stage<IncidentOutput, never>]), ...(a ? [a.incidentSink] : [])];
   const out = sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks);
   const c = a
@@ -86,6 +103,7 @@ export function buildEmbedded(
         signals: p.signals,
         bundles: { emitted: meter.counters.received, bytesTotal: meter.bytesTotal, bytesMax: meter.bytesMax },
         incidents: meter.incidents.size,
+        llm: reasoning instanceof LlmReasoningStage ? reasoning.runCounts() : null,
       };
     },
   };

@@ -24,6 +24,8 @@ export const NightshiftConfig = z.strictObject({
   pipeline: z.unknown().optional().transform((v, ctx) => parseSection(PipelineConfig, v, 'pipeline', ctx)),
   /** Validated by the ticketing sink itself (sinks/ticketing/config.ts), together with its environment variables. */
   ticketing: z.unknown().optional(),
+  /** Validated by the LLM stage (reasoning/llm/config.ts), together with its environment variables. */
+  llm: z.unknown().optional(),
 });
 export type NightshiftConfig = z.infer<typeof NightshiftConfig>;
 

@@ -7,6 +7,7 @@ import type { GroundTruth, IncidentOutput, ReplayRecord, TopologyFile } from '..
 import { simulate } from '../sim/index.js';
 import { MemorySink } from '../sinks/index.js';
 import { scoreScenario, type ScenarioReport } from './metrics.js';
+import { RunLog, type ActiveLlmConfig, type ReasoningRun } from '../reasoning/llm/index.js';
 
 export interface ScenarioSpec {
   readonly name: string;
@@ -40,6 +41,9 @@ export interface RunResult {
   readonly report: ScenarioReport;
   readonly outputs: readonly IncidentOutput[];
   readonly deadLetters: number;
+  /** With an LLM: the same scenario scored on the ranker's outputs alone, and every reasoning run. */
+  readonly rankerReport: ScenarioReport | null;
+  readonly runs: readonly ReasoningRun[];
 }
 
 /** Runs the embedded pipeline over records and scores the outputs against the ground truth. */
@@ -51,29 +55,42 @@ export async function runAndScore(
   topology: TopologyFile | undefined,
   useTopology: boolean,
   durationMs: number,
+  llm: ActiveLlmConfig | null = null,
 ): Promise<RunResult> {
   const sink = new MemorySink<IncidentOutput>();
   const deadLetters = new MemoryDeadLetters(100);
-  const p = buildEmbedded(cfg, { log: silentLogger(), deadLetters, ...(useTopology && topology ? { topology } : {}) }, sink);
+  const runs = new RunLog();
+  const ranked: IncidentOutput[] = [];
+  const p = buildEmbedded(
+    cfg,
+    {
+      log: silentLogger(),
+      deadLetters,
+      ...(useTopology && topology ? { topology } : {}),
+      ...(llm ? { llm, onRun: runs.add, onRanked: (o: IncidentOutput) => ranked.push(o) } : {}),
+    },
+    sink,
+  );
   await p.run(asRaw(records));
   const s = p.stats();
-  const report = scoreScenario({
+  const base = {
     name,
-    outputs: sink.items,
     truth,
     ...(topology ? { topology } : {}),
     rawRecords: s.rawRecords,
     rawAlerts: s.rawAlerts,
     bundles: s.bundles,
     durationMs,
-  });
-  return { report, outputs: sink.items, deadLetters: deadLetters.count };
+  };
+  const report = scoreScenario({ ...base, outputs: sink.items });
+  const rankerReport = llm ? scoreScenario({ ...base, outputs: ranked }) : null;
+  return { report, outputs: sink.items, deadLetters: deadLetters.count, rankerReport, runs: runs.runs };
 }
 
-export async function runScenario(spec: ScenarioSpec, cfg: NightshiftConfig, useTopology: boolean): Promise<RunResult> {
+export async function runScenario(spec: ScenarioSpec, cfg: NightshiftConfig, useTopology: boolean, llm: ActiveLlmConfig | null = null): Promise<RunResult> {
   const sim = simulate({ seed: spec.seed, services: spec.services, hours: spec.hours, faults: spec.faults });
   // Faults, topology and the time span are planned before generation; the record counts are final after it.
   const plan = sim.result();
-  const res = await runAndScore(spec.name, cfg, sim.records, plan.faults, plan.topology, useTopology, plan.endMs - plan.startMs);
+  const res = await runAndScore(spec.name, cfg, sim.records, plan.faults, plan.topology, useTopology, plan.endMs - plan.startMs, llm);
   return res;
 }

@@ -1,0 +1,191 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
+import { loadConfig, parseConfigText, type NightshiftConfig } from '../core/config.js';
+import { startCluster, type Cluster } from '../core/kafka/cluster.js';
+import { kafkaConfig, type KafkaConfig } from '../core/kafka/config.js';
+import { ALL_STAGES, type StageName } from '../core/kafka/runner.js';
+import { createLogger } from '../core/log.js';
+import { opsPortFromEnv, startOpsServer, type OpsServer } from '../core/ops.js';
+import type { Stage, StageDeps } from '../core/stage.js';
+import { loadTopologyFile } from '../ingest/topology.js';
+import type { IncidentOutput, TopologyFile } from '../schemas/index.js';
+import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
+import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
+import { FanoutSink, NdjsonSink } from '../sinks/index.js';
+import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
+import { UsageError, intOpt, processIo, type CliIo } from './io.js';
+
+export const RUN_HELP = `nightshift run [--stage STAGE]... [--config FILE] [--topology FILE] [--out FILE|-] [--brokers HOST:PORT,...] [--ops-port N]
+
+Runs the pipeline as a cluster service on Kafka. Each stage is its own consumer group (<groupPrefix>-<stage>); run
+them all in one process (the default) or one per process, as many instances as partitions, and add instances at
+any time: Kafka shares the partitions and a stage's state (perception templates and baselines, open incidents)
+moves with them through the checkpoint topic. Stops gracefully on SIGTERM or SIGINT (finishes in-flight records,
+writes checkpoints, commits, leaves the groups).
+  --stage STAGE        ingest, perception, reasoning, sinks or all (default all; repeat or comma-separate)
+  --config FILE        configuration (YAML or JSON); its kafka section holds the cluster settings
+  --topology FILE      CMDB file (YAML or JSON) for perception
+  --out FILE           where the sinks stage writes incident outputs as NDJSON (default -: stdout)
+  --brokers LIST       bootstrap brokers (default NIGHTSHIFT_KAFKA_BROKERS, then the config file)
+  --ops-port N         /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_PORT or 9464; 0 = any free port)
+Topics: raw input alerts logs metrics traces changes (ingest.topics), then nightshift.events (key: service),
+nightshift.bundles and nightshift.rca (key: incident id), nightshift.deadletters, nightshift.checkpoints (compacted).`;
+
+export interface RunOptions {
+  readonly stages: readonly StageName[];
+  readonly config: NightshiftConfig;
+  readonly kafka: KafkaConfig;
+  readonly topology?: TopologyFile;
+  readonly out: string;
+  readonly opsPort: number;
+  readonly log: Logger;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface RunHandle {
+  readonly cluster: Cluster;
+  readonly ops: OpsServer;
+  stop(): Promise<void>;
+}
+
+export function parseStages(values: readonly string[]): StageName[] {
+  const names = values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0 || names.includes('all')) return [...ALL_STAGES];
+  const out: StageName[] = [];
+  for (const n of names) {
+    if (!(ALL_STAGES as readonly string[]).includes(n)) throw new UsageError(`--stage must be one of ${ALL_STAGES.join(', ')} or all, got ${JSON.stringify(n)}`);
+    if (!out.includes(n as StageName)) out.push(n as StageName);
+  }
+  // Pipeline order, whatever the order on the command line.
+  return ALL_STAGES.filter((s) => out.includes(s));
+}
+
+/** The kafka section of a config file (read directly, so it works whether or not the main config knows the key). */
+async function kafkaSection(cfg: NightshiftConfig, path: string | undefined): Promise<unknown> {
+  const known = (cfg as { kafka?: unknown }).kafka;
+  if (known !== undefined || !path) return known;
+  const raw = parseConfigText(await readFile(path, 'utf8'), path) as Record<string, unknown> | null;
+  return raw?.kafka;
+}
+
+/** Loads the main config; a `kafka` section is taken out first so that the main schema need not know it. */
+async function loadRunConfig(path: string | undefined, env: NodeJS.ProcessEnv): Promise<{ cfg: NightshiftConfig; kafka: unknown }> {
+  try {
+    const cfg = await loadConfig(path, env);
+    return { cfg, kafka: await kafkaSection(cfg, path) };
+  } catch (e) {
+    if (!path || !/kafka/.test((e as Error).message)) throw e;
+    // The main schema rejects the kafka key: validate the rest through a copy without it.
+    const raw = parseConfigText(await readFile(path, 'utf8'), path) as Record<string, unknown>;
+    const { kafka, ...rest } = raw;
+    const { writeFile, mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'nightshift-config-'));
+    try {
+      const copy = join(dir, 'config.json');
+      await writeFile(copy, JSON.stringify(rest));
+      return { cfg: await loadConfig(copy, env), kafka };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The sinks stage's sink: NDJSON, plus ticketing and ClickHouse when their environment turns them on. */
+async function buildSink(opts: RunOptions, deps: StageDeps): Promise<{ sink: Stage<IncidentOutput, never>; close: () => Promise<void> }> {
+  const env = opts.env ?? process.env;
+  const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: opts.out })];
+  const tcfg = ticketingFromEnv(env, opts.config.ticketing);
+  if (tcfg) sinks.push(createTicketingSink(tcfg, deps));
+  let close = async (): Promise<void> => undefined;
+  // Only a shared ClickHouse server makes sense for a cluster (an embedded chdb file would be per instance).
+  if (clickhouseConfigFromEnv(env)) {
+    const analytics = await createAnalyticsSink(env, deps);
+    sinks.push(analytics.incidentSink);
+    close = () => analytics.close();
+  }
+  return { sink: sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks), close };
+}
+
+/** Starts the selected stages and the ops server. */
+export async function startRun(opts: RunOptions): Promise<RunHandle> {
+  let closeSink = async (): Promise<void> => undefined;
+  const env = opts.env ?? process.env;
+  const cluster = await startCluster({
+    config: opts.config,
+    kafka: opts.kafka,
+    stages: opts.stages,
+    log: opts.log,
+    ...(opts.topology ? { topology: opts.topology } : {}),
+    ...(env.POD_NAME ? { instance: env.POD_NAME } : {}),
+    createSink: async (deps) => {
+      const { sink, close } = await buildSink(opts, deps);
+      closeSink = close;
+      return sink;
+    },
+  });
+  let ops: OpsServer;
+  try {
+    ops = await startOpsServer({
+      port: opts.opsPort,
+      healthy: () => cluster.healthy(),
+      ready: () => cluster.ready(),
+      metrics: () => cluster.metrics.render(),
+    });
+  } catch (e) {
+    await cluster.stop();
+    await closeSink();
+    throw e;
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    cluster,
+    ops,
+    stop: () =>
+      (stopping ??= (async () => {
+        await cluster.stop();
+        await closeSink();
+        await ops.close();
+      })()),
+  };
+}
+
+/** `nightshift run`: resolves with the exit code once stopped (0 after SIGTERM/SIGINT, 1 after a fatal error). */
+export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      stage: { type: 'string', multiple: true },
+      config: { type: 'string' },
+      topology: { type: 'string' },
+      out: { type: 'string', default: '-' },
+      brokers: { type: 'string' },
+      'ops-port': { type: 'string' },
+    },
+    strict: true,
+  });
+  const stages = parseStages(values.stage ?? []);
+  const { cfg, kafka } = await loadRunConfig(values.config, env);
+  const kenv = values.brokers ? { ...env, NIGHTSHIFT_KAFKA_BROKERS: values.brokers } : env;
+  const kcfg = kafkaConfig(kafka, kenv);
+  const topology = values.topology ? await loadTopologyFile(values.topology) : undefined;
+  const opsPort = values['ops-port'] !== undefined ? intOpt(values['ops-port'], 'ops-port', 0, 0, 65_535) : opsPortFromEnv(env);
+  const log = createLogger();
+  const h = await startRun({ stages, config: cfg, kafka: kcfg, out: values.out, opsPort, log, env, ...(topology ? { topology } : {}) });
+  io.stderr.write(`nightshift run: stages ${stages.join(', ')} on ${kcfg.brokers.join(',')}; ops on port ${h.ops.port}\n`);
+  const signalled = new Promise<string>((resolve) => {
+    for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
+  });
+  const why = await Promise.race([signalled, h.cluster.failed.then((e) => e)]);
+  const code = typeof why === 'string' ? 0 : 1;
+  io.stderr.write(typeof why === 'string' ? `nightshift run: ${why}, stopping\n` : `nightshift run: ${why.message}\n`);
+  await h.stop();
+  return code;
+}
+
+/** Entry for a child process (tests, benchmarks): `node -e "import('dist/cli/run.js').then(m => m.runMain(argv))"`. */
+export async function runMain(argv: string[]): Promise<void> {
+  process.exitCode = await runCommand(argv, processIo());
+}

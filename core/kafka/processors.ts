@@ -1,0 +1,348 @@
+import { deserialize, serialize } from 'node:v8';
+import type { KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { IngestConfig } from '../../ingest/config.js';
+import { IngestStage } from '../../ingest/stage.js';
+import { learnedSummary, perceptionConfigDigest, restorePerception, snapshotPerception } from '../../perception/checkpoint.js';
+import { createPerception, type PerceptionStage } from '../../perception/stage.js';
+import { ReasoningStage, type ReasoningConfig } from '../../reasoning/stage.js';
+import type { Event, IncidentBundle, IncidentOutput, TopologyFile } from '../../schemas/index.js';
+import { IncidentOutput as IncidentOutputSchema } from '../../schemas/index.js';
+import { makeDeadLetter, type DeadLetter, type DeadLetterSink } from '../deadletter.js';
+import type { ErrorCode } from '../errors.js';
+import { NightshiftError } from '../errors.js';
+import { stableId } from '../hash.js';
+import type { RawRecord } from '../raw.js';
+import { isThenable, type Emitter, type Stage, type StageDeps } from '../stage.js';
+import type { KafkaTopics } from './config.js';
+import type { PartitionProcessor, StageContext } from './lane.js';
+import { ClassRegistry, encodeGraph, hydrateGraph } from './snapshot.js';
+
+/** Header of an event: where it came from (`rawTopic/partition/offset/index`), for duplicate suppression. */
+export const H_SOURCE = 'nightshift-src';
+/** Header of a root-cause result: its deterministic id (a digest of the record), for sinks to deduplicate. */
+export const H_OUTPUT_ID = 'nightshift-id';
+
+export function headerText(m: KafkaMessage, name: string): string | undefined {
+  const v = m.headers?.[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v[0]?.toString() : v.toString();
+}
+
+/** The deterministic id of an output record: the same record (a redelivery, a replay) has the same id. */
+export function outputId(json: string): string {
+  return stableId('out', json);
+}
+
+/** A dead-letter sink that writes into whatever record is being processed (set around each `process` call). */
+class ContextDeadLetters implements DeadLetterSink {
+  ctx: StageContext | null = null;
+  private readonly codes = new Map<string, number>();
+  /** @param loose where a dead letter written outside any record goes (a sink's background retries give up). */
+  constructor(private readonly loose?: (dl: DeadLetter) => void) {}
+  write(dl: DeadLetter): void {
+    this.codes.set(dl.code, (this.codes.get(dl.code) ?? 0) + 1);
+    if (this.ctx) this.ctx.deadLetter(dl);
+    else if (this.loose) this.loose(dl);
+    else throw new NightshiftError('INTERNAL', `dead letter outside a record: ${dl.error}`);
+  }
+  get count(): number {
+    let n = 0;
+    for (const v of this.codes.values()) n += v;
+    return n;
+  }
+  byCode(): Record<string, number> {
+    return Object.fromEntries([...this.codes.entries()].sort());
+  }
+}
+
+function badRecord(stage: string, code: ErrorCode, error: string, topic: string, partition: number, m: KafkaMessage): DeadLetter {
+  return makeDeadLetter({
+    stage,
+    code,
+    error,
+    topic,
+    key: m.key?.toString('utf8') ?? null,
+    source: { partition, offset: m.offset },
+    payload: m.value?.toString('utf8') ?? '',
+  });
+}
+
+/** Raw topics -> events keyed by service; the event's source position travels in a header. */
+export function ingestProcessor(cfg: IngestConfig, topics: KafkaTopics, log: Logger, topic: string, partition: number): PartitionProcessor {
+  const dls = new ContextDeadLetters();
+  const stage = new IngestStage(cfg, { log, deadLetters: dls });
+  return {
+    process(m, ctx) {
+      const raw: RawRecord = {
+        topic,
+        key: m.key?.toString('utf8') ?? null,
+        payload: m.value?.toString('utf8') ?? '',
+        ts: Number(m.timestamp),
+        source: { partition, offset: m.offset },
+      };
+      let i = 0;
+      const emitter: Emitter<Event> = {
+        emit: (ev) => ctx.emit({ topic: topics.events, key: ev.service, value: JSON.stringify(ev), headers: { [H_SOURCE]: `${topic}/${partition}/${m.offset}/${i++}` } }),
+      };
+      dls.ctx = ctx;
+      try {
+        stage.process(raw, emitter);
+      } finally {
+        dls.ctx = null;
+      }
+    },
+    dropped: () => stage.counters.snapshot().dropped,
+  };
+}
+
+function looksLikeEvent(v: unknown): v is Event {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as { kind?: unknown; service?: unknown; ts?: unknown };
+  return typeof e.kind === 'string' && typeof e.service === 'string' && typeof e.ts === 'number' && Number.isFinite(e.ts);
+}
+
+/** Sources whose high-water mark a perception partition remembers; beyond it the least recent is forgotten. */
+const MAX_SOURCES = 4096;
+const PERCEPTION_STATE_KIND = 'nightshift.kafka.perception/1';
+
+/**
+ * Events of one partition -> bundles keyed by incident id. One PerceptionStage per partition (its state is the
+ * partition's services'), plus the high-water mark per raw source partition: an event at or below it is a
+ * duplicate (ingest re-read its raw record after a rebalance or a crash) and is dropped, so redeliveries do not count
+ * twice in templates and detectors.
+ */
+export class PerceptionProcessor implements PartitionProcessor {
+  readonly stage: PerceptionStage;
+  private hwm = new Map<string, { offset: number; index: number }>();
+  duplicates = 0;
+  readonly stateDigest: string;
+
+  constructor(
+    config: unknown,
+    deps: StageDeps,
+    topology: TopologyFile | undefined,
+    private readonly topics: KafkaTopics,
+    private readonly topic: string,
+    private readonly partition: number,
+  ) {
+    this.stage = createPerception(config, deps, topology);
+    this.stateDigest = perceptionConfigDigest(this.stage);
+  }
+
+  process(m: KafkaMessage, ctx: StageContext): void {
+    const src = headerText(m, H_SOURCE);
+    if (src !== undefined && this.isDuplicate(src)) {
+      this.duplicates++;
+      return;
+    }
+    let ev: unknown;
+    try {
+      ev = JSON.parse(m.value?.toString('utf8') ?? '');
+    } catch (e) {
+      ctx.deadLetter(badRecord('perception', 'INVALID_JSON', `event is not JSON: ${(e as Error).message}`, this.topic, this.partition, m));
+      return;
+    }
+    if (!looksLikeEvent(ev)) {
+      ctx.deadLetter(badRecord('perception', 'SCHEMA_MISMATCH', 'event needs kind, service and a finite ts', this.topic, this.partition, m));
+      return;
+    }
+    this.stage.process(ev, { emit: (b: IncidentBundle) => ctx.emit({ topic: this.topics.bundles, key: b.incident_id, value: JSON.stringify(b) }) });
+  }
+
+  private isDuplicate(src: string): boolean {
+    const last = src.lastIndexOf('/');
+    const prev = src.lastIndexOf('/', last - 1);
+    if (last < 0 || prev < 0) return false;
+    const key = src.slice(0, prev);
+    const offset = Number(src.slice(prev + 1, last));
+    const index = Number(src.slice(last + 1));
+    if (!Number.isFinite(offset) || !Number.isFinite(index)) return false;
+    const seen = this.hwm.get(key);
+    if (seen && (offset < seen.offset || (offset === seen.offset && index <= seen.index))) return true;
+    if (seen) {
+      seen.offset = offset;
+      seen.index = index;
+    } else {
+      this.hwm.set(key, { offset, index });
+      if (this.hwm.size > MAX_SOURCES) this.hwm.delete(this.hwm.keys().next().value as string);
+    }
+    return false;
+  }
+
+  snapshot(): Buffer {
+    return serialize({ kind: PERCEPTION_STATE_KIND, hwm: [...this.hwm], duplicates: this.duplicates, stage: snapshotPerception(this.stage) });
+  }
+
+  restore(state: Buffer): void {
+    const s = deserialize(state) as { kind?: unknown; hwm?: Array<[string, { offset: number; index: number }]>; duplicates?: number; stage?: Buffer };
+    if (s.kind !== PERCEPTION_STATE_KIND || !Array.isArray(s.hwm) || !(s.stage instanceof Uint8Array)) {
+      throw new NightshiftError('SCHEMA_MISMATCH', `perception checkpoint is not ${PERCEPTION_STATE_KIND}`);
+    }
+    restorePerception(this.stage, Buffer.from(s.stage));
+    this.hwm = new Map(s.hwm);
+    this.duplicates = s.duplicates ?? 0;
+  }
+
+  describe(): Record<string, unknown> {
+    return { ...learnedSummary(this.stage), duplicates: this.duplicates };
+  }
+
+  dropped(): Record<string, number> {
+    return { ...this.stage.counters.snapshot().dropped, ...(this.duplicates > 0 ? { duplicate: this.duplicates } : {}) };
+  }
+}
+
+const REASONING_STATE_KIND = 'nightshift.kafka.reasoning/1';
+
+/** Bundles of one partition -> root-cause results keyed by incident id, each with its deterministic id. */
+export class ReasoningProcessor implements PartitionProcessor {
+  readonly stage: ReasoningStage;
+  private readonly registry = new ClassRegistry();
+  readonly stateDigest: string;
+
+  constructor(
+    cfg: ReasoningConfig,
+    private readonly topics: KafkaTopics,
+    private readonly topic: string,
+    private readonly partition: number,
+  ) {
+    this.stage = new ReasoningStage(cfg);
+    this.registry.discover(this.stage);
+    this.registry.keep('ReasoningStage', ['cfg', 'counters']);
+    this.stateDigest = stableId('cfg', JSON.stringify(cfg));
+  }
+
+  process(m: KafkaMessage, ctx: StageContext): void {
+    let b: IncidentBundle;
+    try {
+      b = JSON.parse(m.value?.toString('utf8') ?? '') as IncidentBundle;
+    } catch (e) {
+      ctx.deadLetter(badRecord('reasoning', 'INVALID_JSON', `bundle is not JSON: ${(e as Error).message}`, this.topic, this.partition, m));
+      return;
+    }
+    if (typeof b !== 'object' || b === null || typeof b.incident_id !== 'string' || !Array.isArray(b.services) || !Array.isArray(b.signals)) {
+      ctx.deadLetter(badRecord('reasoning', 'SCHEMA_MISMATCH', 'bundle needs incident_id, services and signals', this.topic, this.partition, m));
+      return;
+    }
+    this.stage.process(b, {
+      emit: (o: IncidentOutput) => {
+        const value = JSON.stringify(o);
+        ctx.emit({ topic: this.topics.rca, key: o.incident_id, value, headers: { [H_OUTPUT_ID]: outputId(value) } });
+      },
+    });
+  }
+
+  snapshot(): Buffer {
+    return serialize({ kind: REASONING_STATE_KIND, stage: encodeGraph(this.stage, this.registry) });
+  }
+
+  restore(state: Buffer): void {
+    const s = deserialize(state) as { kind?: unknown; stage?: Uint8Array };
+    if (s.kind !== REASONING_STATE_KIND || !(s.stage instanceof Uint8Array)) throw new NightshiftError('SCHEMA_MISMATCH', `reasoning checkpoint is not ${REASONING_STATE_KIND}`);
+    hydrateGraph(this.stage, Buffer.from(s.stage), this.registry);
+  }
+
+  dropped(): Record<string, number> {
+    return this.stage.counters.snapshot().dropped;
+  }
+}
+
+/** Bounded set of recently seen ids (least recently seen forgotten first). */
+class RecentIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly capacity: number) {}
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  add(id: string): void {
+    if (this.capacity <= 0) return;
+    this.ids.delete(id);
+    this.ids.add(id);
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as string);
+  }
+}
+
+/**
+ * The sinks stage: one sink (NDJSON, ticketing, analytics, or a fan-out of them) shared by all partitions of the
+ * process, fed one output at a time (a sink is usually one file or one API), skipping outputs whose id it has
+ * delivered recently. `process` resolves when the sink accepted the output, so the offset commits after delivery.
+ */
+export class SharedSink {
+  readonly deadLetters: ContextDeadLetters;
+  private readonly recent: RecentIds;
+  private chain: Promise<void> = Promise.resolve();
+  duplicates = 0;
+  delivered = 0;
+  private readonly none: Emitter<never> = { emit: () => undefined };
+
+  private sink: Stage<IncidentOutput, never> | null = null;
+
+  /** @param loose where dead letters the sink writes outside a delivery go (not tied to an offset). */
+  constructor(dedupIds: number, loose: (dl: DeadLetter) => void) {
+    this.recent = new RecentIds(dedupIds);
+    this.deadLetters = new ContextDeadLetters(loose);
+  }
+
+  /** The sink is built after this object, with `deadLetters` as its dead-letter sink. */
+  attach(sink: Stage<IncidentOutput, never>): void {
+    this.sink = sink;
+  }
+
+  get stage(): Stage<IncidentOutput, never> {
+    if (!this.sink) throw new NightshiftError('INTERNAL', 'SharedSink used before attach()');
+    return this.sink;
+  }
+
+  processor(topic: string, partition: number): PartitionProcessor {
+    return {
+      process: (m, ctx) => this.enqueue(m, ctx, topic, partition),
+      dropped: () => ({}),
+    };
+  }
+
+  private enqueue(m: KafkaMessage, ctx: StageContext, topic: string, partition: number): Promise<void> {
+    const run = this.chain.then(() => this.deliver(m, ctx, topic, partition));
+    // The chain continues past a failure; the failing record's lane sees the rejection and dead-letters it.
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async deliver(m: KafkaMessage, ctx: StageContext, topic: string, partition: number): Promise<void> {
+    const text = m.value?.toString('utf8') ?? '';
+    const id = headerText(m, H_OUTPUT_ID) ?? outputId(text);
+    if (this.recent.has(id)) {
+      this.duplicates++;
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      ctx.deadLetter(badRecord('sinks', 'INVALID_JSON', `result is not JSON: ${(e as Error).message}`, topic, partition, m));
+      return;
+    }
+    const r = IncidentOutputSchema.safeParse(parsed);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      ctx.deadLetter(badRecord('sinks', 'SCHEMA_MISMATCH', `result is not an incident output: ${i ? `${i.path.join('.')}: ${i.message}` : 'invalid'}`, topic, partition, m));
+      return;
+    }
+    const sink = this.stage;
+    this.deadLetters.ctx = ctx;
+    try {
+      sink.counters.received++;
+      const res = sink.process(r.data, this.none);
+      if (isThenable(res)) await res;
+    } finally {
+      this.deadLetters.ctx = null;
+    }
+    this.delivered++;
+    this.recent.add(id);
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    if (this.sink?.close) await this.sink.close();
+  }
+}

@@ -1,0 +1,397 @@
+import { performance } from 'node:perf_hooks';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { Counters } from '../counters.js';
+import { NightshiftError } from '../errors.js';
+import { Histogram } from '../metrics.js';
+import { checkpointKey, type CheckpointStore } from './checkpoints.js';
+import type { KafkaConfig } from './config.js';
+import { Lane, type LaneHost, type PartitionProcessor } from './lane.js';
+import type { AckCallback, OutMessage, ProducerBatcher } from './producer.js';
+
+export type StageName = 'ingest' | 'perception' | 'reasoning' | 'sinks';
+export const ALL_STAGES: readonly StageName[] = ['ingest', 'perception', 'reasoning', 'sinks'];
+
+/** One stage as a consumer group: its input topics and how to build a partition's processor. */
+export interface StageSpec {
+  readonly name: StageName;
+  readonly groupId: string;
+  readonly inputs: readonly string[];
+  /** Its state is checkpointed per partition and restored when the partition is assigned. */
+  readonly stateful: boolean;
+  createProcessor(topic: string, partition: number): PartitionProcessor;
+}
+
+/** A partition restored from a checkpoint: where, and what its state held before any new input. */
+export interface RestoreRecord {
+  readonly key: string;
+  readonly next: number;
+  readonly learned: Readonly<Record<string, unknown>>;
+}
+
+const MAX_RESTORE_LOG = 1000;
+
+/**
+ * Runs one stage over Kafka: a consumer group whose partitions become lanes (core/kafka/lane.ts).
+ *
+ * Delivery: offsets are committed by this runner (kafkajs autoCommit off), only up to the lane's committable
+ * offset (every record below it finished: processed and all its outputs acknowledged with acks=-1). Stateful stages
+ * commit only together with a checkpoint: the snapshot taken at position P is written once every record below P
+ * finished, and P is committed once the checkpoint is acknowledged. On assignment a stateful lane restores the newest
+ * checkpoint and seeks to its position. On a rebalance, lanes of partitions no longer assigned are stopped and their
+ * pending commits dropped; a retained lane is kept only if nobody else committed the partition meanwhile.
+ */
+export class StageRunner {
+  readonly counters = new Counters();
+  readonly latency = new Histogram();
+  private readonly lanes = new Map<string, Lane>();
+  private assigned = new Set<string>();
+  private consumer: Consumer | null = null;
+  private settle: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private stopping = false;
+  /** Drops counted inside stage instances of lanes that are gone, so totals never go down. */
+  private readonly retiredDrops = new Map<string, number>();
+  joined = false;
+  generations = 0;
+  restored = 0;
+  coldStarts = 0;
+  revoked = 0;
+  staleLanes = 0;
+  commits = 0;
+  commitErrors = 0;
+  checkpointsWritten = 0;
+  pauses = 0;
+  readonly restores: RestoreRecord[] = [];
+  private readonly host: LaneHost;
+
+  constructor(
+    readonly spec: StageSpec,
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly batcher: ProducerBatcher,
+    private readonly checkpoints: CheckpointStore | null,
+    private readonly cfg: KafkaConfig,
+    private readonly log: Logger,
+    private readonly onFatal: (err: Error) => void,
+  ) {
+    if (spec.stateful && !checkpoints) throw new NightshiftError('INTERNAL', `stage ${spec.name} is stateful and needs a checkpoint store`);
+    const runner = this;
+    this.host = {
+      stage: spec.name,
+      deadLetterTopic: cfg.topics.deadLetters,
+      limits: { maxInFlightRecords: cfg.maxInFlightRecords, maxInFlightBytes: cfg.maxInFlightBytes },
+      produce(out: OutMessage, cb: AckCallback) {
+        runner.batcher.enqueue(out, (err) => {
+          if (!err && out.topic !== cfg.topics.deadLetters) runner.counters.sent++;
+          cb(err);
+        });
+      },
+      pause: (lane) => this.pauseLane(lane),
+      resume: (lane) => this.resumeLane(lane),
+      finished: (_lane, ms) => this.latency.observe(ms / 1000),
+      deadLettered: (code) => this.counters.drop(`dead_letter:${code}`),
+      fatal: (err) => this.onFatal(err),
+      now: () => performance.now(),
+    };
+  }
+
+  get name(): StageName {
+    return this.spec.name;
+  }
+
+  /** Live lanes, for metrics and tests. */
+  laneList(): Lane[] {
+    return [...this.lanes.values()];
+  }
+
+  assignment(): string[] {
+    return [...this.assigned].sort();
+  }
+
+  async start(): Promise<void> {
+    const c = this.kafka.consumer({
+      groupId: this.spec.groupId,
+      sessionTimeout: this.cfg.sessionTimeoutMs,
+      heartbeatInterval: this.cfg.heartbeatIntervalMs,
+      rebalanceTimeout: this.cfg.rebalanceTimeoutMs,
+      maxBytesPerPartition: this.cfg.maxBytesPerPartition,
+      maxBytes: Math.max(this.cfg.maxBytesPerPartition * 4, 10 * 1_048_576),
+      maxWaitTimeInMs: this.cfg.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = c;
+    c.on(c.events.GROUP_JOIN, (e) => {
+      const next = new Set<string>();
+      for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) for (const p of parts) next.add(`${topic}:${p}`);
+      const prev = this.settle;
+      this.settle = prev.then(() => this.onAssignment(next));
+    });
+    c.on(c.events.CRASH, (e) => {
+      if (e.payload.restart) {
+        this.log.warn({ stage: this.spec.name, err: e.payload.error.message }, 'consumer crashed; kafkajs restarts it');
+        // After a restart the consumer re-joins; lanes are reconciled at the next GROUP_JOIN.
+      } else this.onFatal(new NightshiftError('IO_ERROR', `consumer of ${this.spec.name} stopped: ${e.payload.error.message}`, { cause: e.payload.error }));
+    });
+    await c.connect();
+    await c.subscribe({ topics: [...this.spec.inputs], fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (p) => this.onBatch(p),
+    });
+    this.timer = setInterval(() => void this.tick(), Math.min(this.cfg.commitIntervalMs, this.cfg.checkpointIntervalMs));
+  }
+
+  private async onAssignment(next: Set<string>): Promise<void> {
+    this.joined = true;
+    this.generations++;
+    for (const [key, lane] of this.lanes) {
+      if (next.has(key)) continue;
+      this.retire(lane);
+      this.revoked++;
+    }
+    const retained = [...this.lanes.values()];
+    if (retained.length > 0) {
+      // A partition we keep may have been owned by another member in between (we missed a generation): then its
+      // committed offset moved past what this lane knows, and the lane's state is stale.
+      try {
+        const committed = await this.committedOffsets([...new Set(retained.map((l) => l.topic))]);
+        for (const lane of retained) {
+          const c = committed.get(lane.key);
+          const mine = lane.lastCommitted ?? lane.startOffset;
+          if (c !== undefined && c >= 0 && mine !== null && c > mine) {
+            this.staleLanes++;
+            this.retire(lane);
+          }
+        }
+      } catch (e) {
+        this.log.warn({ stage: this.spec.name, err: (e as Error).message }, 'could not check retained partitions; restarting them from their checkpoints');
+        for (const lane of retained) this.retire(lane);
+      }
+    }
+    this.assigned = next;
+    this.log.info({ stage: this.spec.name, partitions: [...next].sort(), generation: this.generations }, 'assignment');
+  }
+
+  private async committedOffsets(topics: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const res = await this.admin.fetchOffsets({ groupId: this.spec.groupId, topics });
+    for (const t of res) for (const p of t.partitions) out.set(`${t.topic}:${p.partition}`, Number(p.offset));
+    return out;
+  }
+
+  private retire(lane: Lane): void {
+    lane.stop();
+    this.lanes.delete(lane.key);
+    const d = lane.processor.dropped?.() ?? {};
+    for (const [k, v] of Object.entries(d)) this.retiredDrops.set(k, (this.retiredDrops.get(k) ?? 0) + v);
+    if (lane.paused) {
+      lane.paused = false;
+      this.consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+    }
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.stopping || !isRunning() || isStale()) return;
+    await this.settle;
+    const key = `${batch.topic}:${batch.partition}`;
+    if (!this.assigned.has(key) || this.stopping) return;
+    const msgs = batch.messages;
+    if (msgs.length === 0) return;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      const first = Number(msgs[0]!.offset);
+      const made = await this.createLane(batch.topic, batch.partition, first, heartbeat);
+      if (!made) return;
+      lane = made.lane;
+      if (made.seekTo !== null) {
+        // The checkpoint's position is not where the consumer stands: continue from the checkpoint.
+        this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: String(made.seekTo) });
+        return;
+      }
+    }
+    lane.highWatermark = Number(batch.highWatermark);
+    let i = 0;
+    // After a rebalance the consumer restarts a kept partition at its committed offset: skip what the lane has.
+    if (lane.nextFetch !== null) while (i < msgs.length && Number(msgs[i]!.offset) < lane.nextFetch) i++;
+    if (i > 0 && lane.nextFetch !== null && Number(msgs[0]!.offset) < lane.nextFetch && i === msgs.length) {
+      this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: String(lane.nextFetch) });
+      return;
+    }
+    const n = lane.accept(msgs, i);
+    this.counters.received += n;
+    if (n > 0) resolveOffset(msgs[i + n - 1]!.offset);
+    if (lane.full && !lane.paused) this.pauseLane(lane);
+  }
+
+  private async createLane(topic: string, partition: number, first: number, heartbeat: () => Promise<void>): Promise<{ lane: Lane; seekTo: number | null } | null> {
+    let processor = this.spec.createProcessor(topic, partition);
+    let seekTo: number | null = null;
+    let restoredAt: number | null = null;
+    if (this.spec.stateful && this.checkpoints && processor.restore) {
+      const ckey = checkpointKey(this.spec.groupId, topic, partition);
+      let cp;
+      try {
+        cp = await this.checkpoints.latest(ckey, heartbeat);
+      } catch (e) {
+        // Without the checkpoint topic read to its end we cannot know the state: wait for the next batch.
+        this.log.warn({ stage: this.spec.name, partition: ckey, err: (e as Error).message }, 'checkpoint not available yet');
+        return null;
+      }
+      if (this.stopping || !this.assigned.has(`${topic}:${partition}`)) return null;
+      if (cp && cp.digest === processor.stateDigest) {
+        try {
+          processor.restore(cp.state);
+          restoredAt = cp.next;
+        } catch (e) {
+          this.log.error({ stage: this.spec.name, partition: ckey, err: (e as Error).message }, 'checkpoint does not fit; the partition restarts cold');
+          processor = this.spec.createProcessor(topic, partition);
+        }
+      } else if (cp) {
+        this.log.warn({ stage: this.spec.name, partition: ckey }, 'checkpoint was written with another configuration; the partition restarts cold');
+      }
+    }
+    const lane = new Lane(topic, partition, processor, this.host);
+    if (restoredAt !== null) {
+      lane.startAt(restoredAt);
+      this.restored++;
+      const rec = { key: lane.key, next: restoredAt, learned: processor.describe?.() ?? {} };
+      if (this.restores.length < MAX_RESTORE_LOG) this.restores.push(rec);
+      this.log.info({ stage: this.spec.name, ...rec }, 'partition state restored from its checkpoint');
+      if (restoredAt !== first) seekTo = restoredAt;
+    } else {
+      if (this.spec.stateful) this.coldStarts++;
+      lane.startAt(first);
+    }
+    this.lanes.set(lane.key, lane);
+    return { lane, seekTo };
+  }
+
+  private pauseLane(lane: Lane): void {
+    if (lane.paused || lane.stopped) return;
+    lane.paused = true;
+    lane.pauses++;
+    this.pauses++;
+    this.consumer?.pause([{ topic: lane.topic, partitions: [lane.partition] }]);
+  }
+
+  private resumeLane(lane: Lane): void {
+    if (!lane.paused || this.stopping) return;
+    lane.paused = false;
+    this.consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+  }
+
+  /** Periodic: snapshots of idle-enough stateful lanes, checkpoint writes, commits. */
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopping) return;
+    this.ticking = true;
+    try {
+      await this.commitRound(false);
+    } catch (e) {
+      this.log.warn({ stage: this.spec.name, err: (e as Error).message }, 'commit round failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async commitRound(final: boolean): Promise<void> {
+    const now = performance.now();
+    const commits: Array<{ lane: Lane; offset: number }> = [];
+    const writes: Promise<void>[] = [];
+    for (const lane of this.lanes.values()) {
+      if (lane.stopped) continue;
+      if (this.spec.stateful) {
+        const due = final || now - lane.lastSnapshotAt >= this.cfg.checkpointIntervalMs;
+        if (due && !lane.pendingCheckpoint && !lane.checkpointInFlight && lane.nextProcess !== null && lane.nextProcess !== lane.lastSnapshotNext) lane.snapshot();
+        const cp = lane.pendingCheckpoint;
+        if (cp && !lane.checkpointInFlight && (lane.tracker.committable ?? -1) >= cp.next) writes.push(this.writeCheckpoint(lane, cp));
+      } else {
+        const c = lane.tracker.committable;
+        if (c !== null && c !== lane.lastCommitted) commits.push({ lane, offset: c });
+      }
+    }
+    if (commits.length > 0) await this.commit(commits);
+    if (writes.length > 0) await Promise.all(writes);
+  }
+
+  private async writeCheckpoint(lane: Lane, cp: { readonly next: number; readonly state: Buffer }): Promise<void> {
+    lane.checkpointInFlight = true;
+    try {
+      const digest = lane.processor.stateDigest ?? '';
+      await this.checkpoints!.write(this.batcher, checkpointKey(this.spec.groupId, lane.topic, lane.partition), cp.next, digest, cp.state);
+      this.checkpointsWritten++;
+      if (lane.pendingCheckpoint === cp) lane.pendingCheckpoint = null;
+      if (!lane.stopped) await this.commit([{ lane, offset: cp.next }]);
+    } catch (e) {
+      this.log.warn({ stage: this.spec.name, partition: lane.key, err: (e as Error).message }, 'checkpoint not written; retried at the next round');
+    } finally {
+      lane.checkpointInFlight = false;
+    }
+  }
+
+  private async commit(list: ReadonlyArray<{ lane: Lane; offset: number }>): Promise<void> {
+    // Only partitions still ours: a revoked partition's pending commit is dropped.
+    const live = list.filter((x) => !x.lane.stopped && this.lanes.get(x.lane.key) === x.lane && this.assigned.has(x.lane.key));
+    if (live.length === 0 || !this.consumer) return;
+    try {
+      await this.consumer.commitOffsets(live.map((x) => ({ topic: x.lane.topic, partition: x.lane.partition, offset: String(x.offset) })));
+      for (const x of live) x.lane.lastCommitted = x.offset;
+      this.commits++;
+    } catch (e) {
+      // Typically "the group is rebalancing": the next round commits again if the partition is still ours.
+      this.commitErrors++;
+      this.log.debug({ stage: this.spec.name, err: (e as Error).message }, 'commit failed');
+    }
+  }
+
+  /** Records waiting per partition (high watermark minus the next offset to process). */
+  lag(): Array<{ topic: string; partition: number; lag: number }> {
+    return this.laneList()
+      .filter((l) => l.highWatermark !== null)
+      .map((l) => ({ topic: l.topic, partition: l.partition, lag: Math.max(0, l.highWatermark! - (l.nextProcess ?? l.highWatermark!)) }));
+  }
+
+  /** Stage-internal drops of live and retired lanes, by reason. */
+  dropped(): Map<string, number> {
+    const out = new Map(this.retiredDrops);
+    for (const l of this.lanes.values()) for (const [k, v] of Object.entries(l.processor.dropped?.() ?? {})) out.set(k, (out.get(k) ?? 0) + v);
+    return out;
+  }
+
+  /**
+   * Graceful stop: no new records, in-flight ones finished (outputs acknowledged), final checkpoints written and
+   * offsets committed, then the consumer leaves the group so its partitions move at once. Bounded by `timeoutMs`.
+   */
+  async stop(timeoutMs = this.cfg.shutdownTimeoutMs): Promise<void> {
+    if (this.stopping) return;
+    const deadline = performance.now() + timeoutMs;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const c = this.consumer;
+    try {
+      c?.pause(this.spec.inputs.map((topic) => ({ topic })));
+    } catch {
+      /* not running */
+    }
+    // Stop taking batches before draining, but let the commit machinery run.
+    this.stopping = true;
+    const lanes = [...this.lanes.values()];
+    await Promise.all(lanes.map((l) => l.drained(Math.max(0, deadline - performance.now()))));
+    while (this.ticking && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (lanes.some((l) => l.checkpointInFlight) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (performance.now() < deadline) {
+      this.stopping = false;
+      try {
+        await Promise.race([this.commitRound(true), new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now())))]);
+      } finally {
+        this.stopping = true;
+      }
+    }
+    for (const l of lanes) this.retire(l);
+    if (c) await c.disconnect().catch((e: Error) => this.log.warn({ stage: this.spec.name, err: e.message }, 'consumer disconnect failed'));
+    this.consumer = null;
+  }
+}

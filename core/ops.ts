@@ -1,0 +1,77 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * The operations endpoints of a cluster-mode process (`nightshift run`, `nightshift gateway`):
+ *   GET /healthz  200 while the process works (liveness), 503 after a fatal error
+ *   GET /readyz   200 once it is connected and has joined its consumer groups (readiness), 503 before or while stopping
+ *   GET /metrics  Prometheus text exposition (core/metrics.ts)
+ * Anything else is 404 (405 for another method). The port comes from NIGHTSHIFT_OPS_PORT (default 9464).
+ */
+export interface OpsOptions {
+  readonly port: number;
+  readonly host?: string;
+  readonly healthy: () => boolean;
+  readonly ready: () => boolean;
+  readonly metrics: () => string;
+}
+
+export interface OpsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_OPS_PORT = 9464;
+
+export function opsPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_OPS_PORT): number {
+  const v = env.NIGHTSHIFT_OPS_PORT;
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new RangeError(`NIGHTSHIFT_OPS_PORT must be a port number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function reply(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function handle(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0];
+  const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
+  if (!known) return reply(res, 404, 'not found: try /healthz, /readyz or /metrics\n');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return reply(res, 405, 'method not allowed\n');
+  }
+  try {
+    if (path === '/healthz') return opts.healthy() ? reply(res, 200, 'ok\n') : reply(res, 503, 'unhealthy\n');
+    if (path === '/readyz') return opts.ready() ? reply(res, 200, 'ready\n') : reply(res, 503, 'not ready\n');
+    return reply(res, 200, opts.metrics(), 'text/plain; version=0.0.4; charset=utf-8');
+  } catch (e) {
+    return reply(res, 500, `error: ${(e as Error).message}\n`);
+  }
+}
+
+/** Starts the server (port 0: any free port, see `.port`). */
+export async function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
+  const server: Server = createServer((req, res) => handle(opts, req, res));
+  server.keepAliveTimeout = 5000;
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
