@@ -6,7 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
+import { kafkaConfig } from '../core/kafka/config.js';
 import { METRIC } from '../core/metrics.js';
+import { opsPortFromEnv } from '../core/ops.js';
 
 /**
  * The Helm chart in deploy/helm/nightshift, rendered by the real `helm template` and checked by kubeconform against
@@ -193,6 +195,14 @@ describe('helm chart: what it renders', () => {
       expect(c.args).toEqual(name === 'gateway' ? ['gateway', '--config', '/etc/nightshift/config.yaml'] : ['run', '--stage', name, '--config', '/etc/nightshift/config.yaml']);
       expect(c.env?.find((e) => e.name === 'NIGHTSHIFT_KAFKA_BROKERS')?.value).toBe('kafka:9092');
       expect(c.env?.find((e) => e.name === 'NIGHTSHIFT_OPS_PORT')?.value).toBe('9464');
+      // The partition counts nightshift creates its topics with are the ones the chart's checks assume.
+      expect(Object.fromEntries((c.env ?? []).filter((e) => e.name.startsWith('NIGHTSHIFT_KAFKA_PARTITIONS_')).map((e) => [e.name, e.value]))).toEqual({
+        NIGHTSHIFT_KAFKA_PARTITIONS_RAW: '6',
+        NIGHTSHIFT_KAFKA_PARTITIONS_EVENTS: '12',
+        NIGHTSHIFT_KAFKA_PARTITIONS_BUNDLES: '6',
+        NIGHTSHIFT_KAFKA_PARTITIONS_RCA: '6',
+      });
+      expect(c.env?.find((e) => e.name === 'NIGHTSHIFT_KAFKA_GROUP_PREFIX')?.value).toBe('nightshift');
       // An HPA owns the replica count: a rendered `replicas` would reset it on every upgrade.
       expect((d.spec as { replicas?: number }).replicas).toBeUndefined();
     }
@@ -206,6 +216,24 @@ describe('helm chart: what it renders', () => {
     expect(containerOf(deployments.find((d) => component(d) === 'sinks')!).env?.find((e) => e.name === 'NIGHTSHIFT_ANALYTICS')?.value).toBe('off');
   });
 
+  it.each(Object.entries(VALUES))('%s values: the pipeline\'s own parsers accept each container\'s Kafka and ops environment', (_name, files) => {
+    const { docs } = render(files);
+    for (const d of byKind(docs, 'Deployment')) {
+      const c = containerOf(d);
+      const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+      const k = kafkaConfig({}, env);
+      expect(k.brokers.join(','), component(d)).toBe(env.NIGHTSHIFT_KAFKA_BROKERS);
+      expect(k.groupPrefix).toBe(env.NIGHTSHIFT_KAFKA_GROUP_PREFIX);
+      expect(k.partitions.events).toBe(Number(env.NIGHTSHIFT_KAFKA_PARTITIONS_EVENTS));
+      expect(opsPortFromEnv(env)).toBe(c.ports.find((p) => p.name === 'ops')!.containerPort);
+      // KEDA watches <groupPrefix>-<stage>, the groups the pipeline joins.
+      for (const so of byKind(docs, 'ScaledObject').filter((x) => component(x) === component(d))) {
+        const groups = (so.spec as { triggers: Array<{ metadata: { consumerGroup: string } }> }).triggers.map((t) => t.metadata.consumerGroup);
+        for (const g of groups) expect(g.startsWith(`${k.groupPrefix}-`), g).toBe(true);
+      }
+    }
+  });
+
   it('full: KEDA ScaledObjects on consumer lag replace the consumers\' HPAs; the gateway keeps its HPA; a ServiceMonitor scrapes ops', () => {
     const { docs } = render(VALUES.full);
     const sos = byKind(docs, 'ScaledObject');
@@ -213,10 +241,11 @@ describe('helm chart: what it renders', () => {
     for (const so of sos) {
       const spec = so.spec as { scaleTargetRef: { name: string }; maxReplicaCount: number; triggers: Array<{ type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }> };
       expect(spec.scaleTargetRef.name).toBe(so.metadata.name);
-      expect(spec.maxReplicaCount).toBeLessThanOrEqual(24);
+      // Never more replicas than the partitions the stage reads (full values: raw 12, events 24, bundles 6, rca 6).
+      expect(spec.maxReplicaCount).toBe({ ingest: 6, perception: 24, reasoning: 4, sinks: 4 }[component(so)]);
       expect(spec.triggers).toHaveLength(1);
       expect(spec.triggers[0]!.type).toBe('kafka');
-      expect(spec.triggers[0]!.metadata.consumerGroup).toBe(`nightshift-${component(so)}`);
+      expect(spec.triggers[0]!.metadata.consumerGroup).toBe(`nightshift-prod-${component(so)}`);
       expect(spec.triggers[0]!.authenticationRef?.name).toBe('kafka-sasl-auth');
     }
     expect(byKind(docs, 'HorizontalPodAutoscaler').map(component)).toEqual(['gateway']);
@@ -314,9 +343,9 @@ describe('helm chart: what it renders', () => {
     const mode = helm(['template', 'nightshift', CHART, ...kube, '--set', 'mode=stage']);
     expect(mode.status).not.toBe(0);
     expect(mode.stderr).toMatch(/mode must be one of the following: "stages", "allInOne"/);
-    const over = helm(['template', 'nightshift', CHART, ...kube, '--set', 'kafka.partitions=4']);
+    const over = helm(['template', 'nightshift', CHART, ...kube, '--set', 'kafka.partitions.events=4']);
     expect(over.status).not.toBe(0);
-    expect(over.stderr).toMatch(/maxReplicas \(6\) is above kafka.partitions \(4\)/);
+    expect(over.stderr).toMatch(/components.perception.autoscaling.maxReplicas \(6\) is above the 4 partitions it reads/);
     const noBrokers = helm(['template', 'nightshift', CHART, ...kube, '--set', 'kafka.brokers=']);
     expect(noBrokers.status).not.toBe(0);
     expect(noBrokers.stderr).toMatch(/kafka.brokers is required/);

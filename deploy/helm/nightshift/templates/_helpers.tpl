@@ -79,13 +79,25 @@ Consumers of Kafka are every component but the gateway.
 
 {{/* The consumer groups a component reads, for KEDA's lag triggers. */}}
 {{- define "nightshift.consumerGroups" -}}
-{{- $groups := .root.Values.kafka.consumerGroups -}}
+{{- $prefix := .root.Values.kafka.groupPrefix -}}
+{{- $stages := list .name -}}
+{{- if eq .name "pipeline" -}}{{- $stages = list "ingest" "perception" "reasoning" "sinks" -}}{{- end -}}
+{{- if eq .name "gateway" -}}{{- $stages = list -}}{{- end -}}
+{{- $out := list -}}
+{{- range $s := $stages -}}{{- $out = append $out (printf "%s-%s" $prefix $s) -}}{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/* Partitions of the topics a component reads: the most instances it can use. 0 for the gateway (reads none). */}}
+{{- define "nightshift.partitionsRead" -}}
+{{- $p := .root.Values.kafka.partitions -}}
+{{- $by := dict "ingest" $p.raw "perception" $p.events "reasoning" $p.bundles "sinks" $p.rca -}}
 {{- if eq .name "pipeline" -}}
-{{- toJson (list $groups.ingest $groups.perception $groups.reasoning $groups.sinks) -}}
+{{- min (int $p.raw) (int $p.events) (int $p.bundles) (int $p.rca) -}}
 {{- else if eq .name "gateway" -}}
-{{- toJson (list) -}}
+0
 {{- else -}}
-{{- toJson (list (index $groups .name)) -}}
+{{- int (index $by .name) -}}
 {{- end -}}
 {{- end -}}
 
@@ -127,6 +139,16 @@ Consumers of Kafka are every component but the gateway.
 {{- $v := .root.Values -}}
 - name: NIGHTSHIFT_KAFKA_BROKERS
   value: {{ required "kafka.brokers is required" $v.kafka.brokers | quote }}
+- name: NIGHTSHIFT_KAFKA_GROUP_PREFIX
+  value: {{ $v.kafka.groupPrefix | quote }}
+- name: NIGHTSHIFT_KAFKA_PARTITIONS_RAW
+  value: {{ $v.kafka.partitions.raw | quote }}
+- name: NIGHTSHIFT_KAFKA_PARTITIONS_EVENTS
+  value: {{ $v.kafka.partitions.events | quote }}
+- name: NIGHTSHIFT_KAFKA_PARTITIONS_BUNDLES
+  value: {{ $v.kafka.partitions.bundles | quote }}
+- name: NIGHTSHIFT_KAFKA_PARTITIONS_RCA
+  value: {{ $v.kafka.partitions.rca | quote }}
 - name: NIGHTSHIFT_OPS_PORT
   value: {{ $v.opsPort | quote }}
 - name: NODE_OPTIONS
