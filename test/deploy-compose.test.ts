@@ -182,6 +182,7 @@ describe('produce-replay.mjs (the simulator\'s producer) on a real broker', () =
       expect(match!.timestamp).toBe(String(first.ts));
     } finally {
       await admin.deleteTopics({ topics: [...expected.keys()] }).catch(() => undefined);
+      await admin.deleteGroups([`${prefix}check`]).catch(() => undefined);
       await admin.disconnect();
     }
   }, 240_000);

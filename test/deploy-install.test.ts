@@ -4,6 +4,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '../core/metrics.js';
 
@@ -122,6 +123,29 @@ function dashboardMetrics(): string[] {
   return [...out].sort();
 }
 
+/** Topics and consumer groups of this test's own, so the shared broker's other users are never joined or written to. */
+const PREFIX = `deploytest-install-${process.pid}`;
+function isolation(): Record<string, string> {
+  const env: Record<string, string> = { NIGHTSHIFT_KAFKA_GROUP_PREFIX: PREFIX };
+  for (const k of ['ALERTS', 'LOGS', 'METRICS', 'TRACES', 'CHANGES']) env[`NIGHTSHIFT_TOPIC_${k}`] = `${PREFIX}.${k.toLowerCase()}`;
+  for (const k of ['EVENTS', 'BUNDLES', 'RCA', 'DEADLETTERS', 'CHECKPOINTS']) env[`NIGHTSHIFT_KAFKA_TOPIC_${k}`] = `${PREFIX}.${k.toLowerCase()}`;
+  for (const k of ['RAW', 'EVENTS', 'BUNDLES', 'RCA']) env[`NIGHTSHIFT_KAFKA_PARTITIONS_${k}`] = '1';
+  return env;
+}
+
+async function deleteOwnTopicsAndGroups(brokers: string): Promise<void> {
+  const admin = new Kafka({ clientId: 'deploy-install-test', brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${PREFIX}.`));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(PREFIX));
+    if (groups.length > 0) await admin.deleteGroups(groups);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 describe('production install (the runtime stage, without Docker)', () => {
   let dir = '';
   let child: ChildProcess | undefined;
@@ -150,6 +174,7 @@ describe('production install (the runtime stage, without Docker)', () => {
       await new Promise((r) => child!.once('exit', r));
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (brokers) await deleteOwnTopicsAndGroups(brokers).catch(() => undefined);
   });
 
   it('installs production dependencies only', () => {
@@ -178,7 +203,7 @@ describe('production install (the runtime stage, without Docker)', () => {
     opsPort = await freePort();
     child = spawn('node', ['bin/nightshift.js', 'run'], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', NIGHTSHIFT_OPS_PORT: String(opsPort), NIGHTSHIFT_KAFKA_BROKERS: brokers, NIGHTSHIFT_ANALYTICS: 'off' },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', NIGHTSHIFT_OPS_PORT: String(opsPort), NIGHTSHIFT_KAFKA_BROKERS: brokers, NIGHTSHIFT_ANALYTICS: 'off', ...isolation() },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr!.setEncoding('utf8');
