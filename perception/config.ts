@@ -9,13 +9,13 @@ const nonNegMs = z.number().int().nonnegative();
 const unit = z.number().min(0).max(1);
 
 /**
- * Detector defaults for perception: an HOURLY season (60 one-minute phases, a day of cycles), because hourly cron
- * and batch bursts are the commonest regular pattern inside a day, and slower (daily) drift is followed by the
- * rolling and residual medians anyway. Novelty scoring (new extremes of a long window) is off: in a stream that
- * started minutes ago every new extreme is "novel", which is noise for incident opening; the deviation score alone
- * decides.
+ * Perception's metric detectors run with the detector's own defaults: the ones `npm run bench:nab` scores, so the
+ * benchmark measures what the pipeline runs. Novelty (a new extreme of a long window) only scores once a series has
+ * a day of history (`noveltyMinHistoryMs`): in a stream that started minutes ago every new high is "novel".
+ * Measured both ways on held-out simulated scenarios (seeds 101-108 at 6 h, 201-204 at 24 h): the same recall and
+ * no false incidents as the hourly-season, novelty-off settings used before.
  */
-const SEASON = { seasonPeriodMs: 60 * MIN, seasonBuckets: 60, seasonCycles: 24, seasonMinCycles: 1, noveltyWindow: 0 } as const;
+const SEASON = {} as const;
 
 /** Log templating and the two log signals. */
 export const LogsConfig = z.object({

@@ -25,6 +25,11 @@ export const DetectorConfig = z.object({
   absFloor: z.number().positive().default(1e-6),
   /** Novelty: points whose range a new extreme must break (~3 weeks of 5-minute points); 0 turns novelty off. */
   noveltyWindow: z.number().int().nonnegative().max(1_000_000).default(6000),
+  /**
+   * Novelty: event time a series must have been watched before a new extreme may score. A young stream sets new
+   * extremes all the time; a day covers the daily cycle, after which a new extreme means something.
+   */
+  noveltyMinHistoryMs: z.number().int().nonnegative().default(86_400_000),
   /** Points per block of the range memory (memory: 4 numbers per block). */
   noveltyBlock: z.number().int().min(1).max(100_000).default(200),
   /** Points in the recent mean whose range is tracked too (at most `window`). */

@@ -59,6 +59,8 @@ const Snapshot = z.object({
   version: z.union([z.literal(1), z.literal(2)]),
   config: DetectorConfig,
   seen: z.number().int().nonnegative(),
+  /** Absent in snapshots from before noveltyMinHistoryMs: the history counts from the restore. */
+  first_ts: z.number().nullable().optional(),
   values: z.array(z.number()),
   residuals: z.array(z.number()),
   diffs: z.array(z.number()),
@@ -97,6 +99,8 @@ class RobustDetector implements AnomalyDetector {
   private readonly novelty: NoveltyTracker | null;
   /** Finite points seen (drives warm-up). */
   private seen = 0;
+  /** Event time of the first finite point: novelty needs `noveltyMinHistoryMs` of history behind it. */
+  private firstTs: number | null = null;
 
   constructor(
     private readonly cfg: DetectorConfig,
@@ -137,6 +141,7 @@ class RobustDetector implements AnomalyDetector {
       for (const r of restore.residuals) this.residuals.push(r);
       for (const d of restore.diffs) this.diffs.push(d);
       this.seen = restore.seen;
+      this.firstTs = restore.first_ts ?? null;
     }
   }
 
@@ -200,7 +205,9 @@ class RobustDetector implements AnomalyDetector {
     }
 
     const scoring = this.seen > c.warmupPoints;
-    const novelty = this.novelty?.observe(x, mean, z, c.direction, scoring) ?? 0;
+    if (this.firstTs === null) this.firstTs = ts;
+    const aged = ts - this.firstTs >= c.noveltyMinHistoryMs;
+    const novelty = this.novelty?.observe(x, mean, z, c.direction, scoring && aged) ?? 0;
     if (!scoring) return { score: 0, expected, deviation: z };
     const directed = c.direction === 'up' ? z : c.direction === 'down' ? -z : Math.abs(z);
     const over = directed - c.zThreshold;
@@ -217,6 +224,7 @@ class RobustDetector implements AnomalyDetector {
       version: 2,
       config: this.cfg,
       seen: this.seen,
+      first_ts: this.firstTs,
       values: this.values.values(),
       residuals: this.residuals.values(),
       diffs: this.diffs.values(),
