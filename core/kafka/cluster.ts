@@ -107,6 +107,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       groupId: groupId(kcfg, 'ingest'),
       inputs: raw,
       stateful: false,
+      alignTimestamps: true,
       createProcessor: (topic, partition) => ingestProcessor(config.ingest, kcfg.topics, log, topic, partition),
     }),
     perception: () => ({
@@ -114,7 +115,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       groupId: groupId(kcfg, 'perception'),
       inputs: [kcfg.topics.events],
       stateful: true,
-      createProcessor: (topic, partition) => new PerceptionProcessor(config.perception, deps(log), opts.topology, kcfg.topics, topic, partition),
+      createProcessor: (topic, partition) => new PerceptionProcessor(config.perception, deps(log), opts.topology, kcfg.topics, topic, partition, {
+          idleMs: kcfg.alignIdleMs,
+          maxBuffered: kcfg.alignMaxEvents,
+        }),
     }),
     reasoning: () => ({
       name: 'reasoning',

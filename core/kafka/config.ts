@@ -58,6 +58,17 @@ export const KafkaConfig = z.object({
   /** Fetch limits of the consumers. */
   maxBytesPerPartition: z.number().int().min(1024).max(64 * 1_048_576).default(1_048_576),
   maxWaitTimeMs: z.number().int().min(0).max(10_000).default(100),
+  /** Ingest: records are processed in Kafka-timestamp order across partitions, within this slack (ms)... */
+  alignSlackMs: z.number().int().min(0).max(86_400_000).default(1000),
+  /** ...waiting at most this long (wall ms) for a partition that has records not fetched yet. */
+  alignWaitMs: z.number().int().min(0).max(60_000).default(200),
+  /**
+   * Perception: events wait until every source (raw topic partition) active within this much event time has
+   * reached theirs, so sources that progress at different speeds meet in time order (see core/kafka/align.ts).
+   */
+  alignIdleMs: z.number().int().min(0).max(86_400_000).default(300_000),
+  /** Perception: events waiting for alignment per partition; beyond it the oldest go on early. */
+  alignMaxEvents: z.number().int().min(1).max(10_000_000).default(50_000),
   /** Output ids a sink instance remembers to drop redelivered outputs (least recently seen forgotten first). */
   sinkDedupIds: z.number().int().min(0).max(10_000_000).default(100_000),
   /** How long SIGTERM waits for in-flight work to finish before leaving anyway. */

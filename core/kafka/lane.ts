@@ -43,6 +43,13 @@ export interface LaneHost {
   deadLettered(code: string): void;
   fatal(err: Error): void;
   now(): number;
+  /**
+   * Timestamp alignment across the runner's lanes (ingest): resolves when a record with Kafka timestamp `ts` may be
+   * processed, with the timestamp up to which this lane may go on without asking again.
+   */
+  turn?(lane: Lane, ts: number): Promise<number>;
+  /** Told when a lane took or processed records (wakes lanes waiting for their turn). */
+  progressed?(): void;
 }
 
 export function recordBytes(m: KafkaMessage): number {
@@ -83,6 +90,9 @@ export class Lane {
   lastSnapshotAt: number;
   lastSnapshotNext: number | null = null;
   private current: InFlightRecord | null = null;
+  /** Kafka timestamp of the last record processed, and up to which timestamp the lane may go without a new turn. */
+  lastTs = -Infinity;
+  private grant = -Infinity;
   private wake: (() => void) | null = null;
   private idleWaiters: Array<() => void> = [];
   readonly done: Promise<void>;
@@ -105,6 +115,16 @@ export class Lane {
 
   get queued(): number {
     return this.inbox.length - this.inboxHead;
+  }
+
+  /** Kafka timestamp of the next record to process, if one is waiting. */
+  get headTs(): number | undefined {
+    return this.queued > 0 ? Number(this.inbox[this.inboxHead]!.timestamp) : undefined;
+  }
+
+  /** The broker has records of this partition the lane has not taken yet. */
+  get lagging(): boolean {
+    return this.highWatermark !== null && this.nextFetch !== null && this.highWatermark > this.nextFetch;
   }
 
   get full(): boolean {
@@ -148,6 +168,7 @@ export class Lane {
       this.wake = null;
       w();
     }
+    if (n > 0) this.host.progressed?.();
     return n;
   }
 
@@ -196,7 +217,15 @@ export class Lane {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }
-      const m = this.inbox[this.inboxHead]!;
+      let m = this.inbox[this.inboxHead]!;
+      if (this.host.turn) {
+        const ts = Number(m.timestamp);
+        if (ts > this.grant) {
+          this.grant = await this.host.turn(this, ts);
+          if (this.stopped || this.queued === 0) continue;
+          m = this.inbox[this.inboxHead]!;
+        }
+      }
       this.inbox[this.inboxHead] = undefined as unknown as KafkaMessage;
       this.inboxHead++;
       if (this.inboxHead > 4096 && this.inboxHead * 2 > this.inbox.length) {
@@ -232,6 +261,8 @@ export class Lane {
       rec.sealed = true;
       this.processed++;
       this.nextProcess = off + 1;
+      this.lastTs = Number(m.timestamp);
+      this.host.progressed?.();
       this.maybeFinish(rec);
       if (++sinceYield >= 128) {
         sinceYield = 0;

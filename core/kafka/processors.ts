@@ -16,6 +16,7 @@ import type { RawRecord } from '../raw.js';
 import { isThenable, type Emitter, type Stage, type StageDeps } from '../stage.js';
 import type { KafkaTopics } from './config.js';
 import type { PartitionProcessor, StageContext } from './lane.js';
+import { EventTimeAligner, type AlignerOptions } from './align.js';
 import { ClassRegistry, encodeGraph, hydrateGraph } from './snapshot.js';
 
 /** Header of an event: where it came from (`rawTopic/partition/offset/index`), for duplicate suppression. */
@@ -104,17 +105,19 @@ function looksLikeEvent(v: unknown): v is Event {
 
 /** Sources whose high-water mark a perception partition remembers; beyond it the least recent is forgotten. */
 const MAX_SOURCES = 4096;
-const PERCEPTION_STATE_KIND = 'nightshift.kafka.perception/1';
+const PERCEPTION_STATE_KIND = 'nightshift.kafka.perception/2';
 
 /**
  * Events of one partition -> bundles keyed by incident id. One PerceptionStage per partition (its state is the
- * partition's services'), plus the high-water mark per raw source partition: an event at or below it is a
- * duplicate (ingest re-read its raw record after a rebalance or a crash) and is dropped, so redeliveries do not count
- * twice in templates and detectors.
+ * partition's services'), fed through an event-time aligner (core/kafka/align.ts) so that the raw sources meet in
+ * time order, plus the high-water mark per raw source partition: an event at or below it is a duplicate (ingest
+ * re-read its raw record after a rebalance or a crash) and is dropped, so redeliveries do not count twice in
+ * templates and detectors.
  */
 export class PerceptionProcessor implements PartitionProcessor {
   readonly stage: PerceptionStage;
   private hwm = new Map<string, { offset: number; index: number }>();
+  private readonly aligner: EventTimeAligner<Event>;
   duplicates = 0;
   readonly stateDigest: string;
 
@@ -125,9 +128,11 @@ export class PerceptionProcessor implements PartitionProcessor {
     private readonly topics: KafkaTopics,
     private readonly topic: string,
     private readonly partition: number,
+    align: Omit<AlignerOptions, 'maxSources'>,
   ) {
     this.stage = createPerception(config, deps, topology);
-    this.stateDigest = perceptionConfigDigest(this.stage);
+    this.aligner = new EventTimeAligner<Event>({ ...align, maxSources: MAX_SOURCES });
+    this.stateDigest = stableId('cfg', perceptionConfigDigest(this.stage), align.idleMs, align.maxBuffered);
   }
 
   process(m: KafkaMessage, ctx: StageContext): void {
@@ -136,6 +141,7 @@ export class PerceptionProcessor implements PartitionProcessor {
       this.duplicates++;
       return;
     }
+    const source = src === undefined ? '' : src.slice(0, src.lastIndexOf('/', src.lastIndexOf('/') - 1));
     let ev: unknown;
     try {
       ev = JSON.parse(m.value?.toString('utf8') ?? '');
@@ -147,7 +153,8 @@ export class PerceptionProcessor implements PartitionProcessor {
       ctx.deadLetter(badRecord('perception', 'SCHEMA_MISMATCH', 'event needs kind, service and a finite ts', this.topic, this.partition, m));
       return;
     }
-    this.stage.process(ev, { emit: (b: IncidentBundle) => ctx.emit({ topic: this.topics.bundles, key: b.incident_id, value: JSON.stringify(b) }) });
+    const out: Emitter<IncidentBundle> = { emit: (b) => ctx.emit({ topic: this.topics.bundles, key: b.incident_id, value: JSON.stringify(b) }) };
+    this.aligner.push(source, ev.ts, ev, (e) => this.stage.process(e, out));
   }
 
   private isDuplicate(src: string): boolean {
@@ -171,21 +178,34 @@ export class PerceptionProcessor implements PartitionProcessor {
   }
 
   snapshot(): Buffer {
-    return serialize({ kind: PERCEPTION_STATE_KIND, hwm: [...this.hwm], duplicates: this.duplicates, stage: snapshotPerception(this.stage) });
+    return serialize({
+      kind: PERCEPTION_STATE_KIND,
+      hwm: [...this.hwm],
+      duplicates: this.duplicates,
+      aligner: this.aligner.state(),
+      stage: snapshotPerception(this.stage),
+    });
   }
 
   restore(state: Buffer): void {
-    const s = deserialize(state) as { kind?: unknown; hwm?: Array<[string, { offset: number; index: number }]>; duplicates?: number; stage?: Buffer };
-    if (s.kind !== PERCEPTION_STATE_KIND || !Array.isArray(s.hwm) || !(s.stage instanceof Uint8Array)) {
+    const s = deserialize(state) as {
+      kind?: unknown;
+      hwm?: Array<[string, { offset: number; index: number }]>;
+      duplicates?: number;
+      aligner?: ReturnType<EventTimeAligner<Event>['state']>;
+      stage?: Buffer;
+    };
+    if (s.kind !== PERCEPTION_STATE_KIND || !Array.isArray(s.hwm) || !(s.stage instanceof Uint8Array) || !s.aligner || !Array.isArray(s.aligner.heap)) {
       throw new NightshiftError('SCHEMA_MISMATCH', `perception checkpoint is not ${PERCEPTION_STATE_KIND}`);
     }
     restorePerception(this.stage, Buffer.from(s.stage));
     this.hwm = new Map(s.hwm);
     this.duplicates = s.duplicates ?? 0;
+    this.aligner.load(s.aligner);
   }
 
   describe(): Record<string, unknown> {
-    return { ...learnedSummary(this.stage), duplicates: this.duplicates };
+    return { ...learnedSummary(this.stage), duplicates: this.duplicates, aligning: this.aligner.size, late: this.aligner.late, forced: this.aligner.forced };
   }
 
   dropped(): Record<string, number> {

@@ -19,6 +19,11 @@ export interface StageSpec {
   readonly inputs: readonly string[];
   /** Its state is checkpointed per partition and restored when the partition is assigned. */
   readonly stateful: boolean;
+  /**
+   * Process the partitions' records in Kafka-timestamp order across lanes (ingest: raw topics filled at different
+   * rates would otherwise reach perception far apart in event time).
+   */
+  readonly alignTimestamps?: boolean;
   createProcessor(topic: string, partition: number): PartitionProcessor;
 }
 
@@ -94,8 +99,106 @@ export class StageRunner {
       deadLettered: (code) => this.counters.drop(`dead_letter:${code}`),
       fatal: (err) => this.onFatal(err),
       now: () => performance.now(),
+      ...(spec.alignTimestamps ? { turn: (lane: Lane, ts: number) => this.turn(lane, ts), progressed: () => this.wakeTurns() } : {}),
     };
   }
+
+  private turnWaiters: Array<() => void> = [];
+  alignWaits = 0;
+  alignTimeouts = 0;
+
+  private wakeTurns(): void {
+    if (this.turnWaiters.length > 0) for (const w of this.turnWaiters.splice(0)) w();
+  }
+
+  /** Partitions assigned but not fetched yet that have records to read (from the broker's offsets). */
+  private unfetched = new Set<string>();
+  /** Committed offsets of assigned partitions at assignment time (for partitions without a lane yet). */
+  private committedAtAssignment = new Map<string, number>();
+  private endsTimer: NodeJS.Timeout | null = null;
+  private refreshing = false;
+
+  /**
+   * Align runners only: the broker's end offsets of the input partitions, so that a lane knows it lags (records on
+   * the broker it has not fetched) even before its next fetch, and partitions without a lane yet count too.
+   */
+  private async refreshEnds(): Promise<void> {
+    if (this.refreshing || this.stopping) return;
+    this.refreshing = true;
+    try {
+      const next = new Set<string>();
+      for (const t of this.spec.inputs) {
+        for (const e of await this.admin.fetchTopicOffsets(t)) {
+          const key = `${t}:${e.partition}`;
+          if (!this.assigned.has(key)) continue;
+          const high = Number(e.high);
+          const lane = this.lanes.get(key);
+          if (lane) {
+            if (lane.highWatermark === null || high > lane.highWatermark) lane.highWatermark = high;
+          } else if (high > Math.max(Number(e.low), this.committedAtAssignment.get(key) ?? -1)) next.add(key);
+        }
+      }
+      this.unfetched = next;
+    } catch (e) {
+      this.log.debug({ stage: this.spec.name, err: (e as Error).message }, 'end offsets not refreshed');
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  /**
+   * The smallest timestamp another lane may still process next: a waiting head (`queued`: that lane is working on
+   * it), or, for a lane with records on the broker it has not fetched yet, its last one (`queued` false).
+   */
+  private frontier(self: Lane): { ts: number; queued: boolean } {
+    let f = Infinity;
+    let queued = true;
+    for (const k of this.unfetched) if (!this.lanes.has(k)) return { ts: -Infinity, queued: false };
+    for (const l of this.lanes.values()) {
+      if (l === self || l.stopped) continue;
+      const h = l.headTs;
+      if (h !== undefined) {
+        if (h < f) {
+          f = h;
+          queued = true;
+        }
+      } else if (l.lagging && l.lastTs < f) {
+        f = l.lastTs;
+        queued = false;
+      }
+    }
+    return { ts: f, queued };
+  }
+
+  /**
+   * A lane may process a record once no other lane can still have an older one (within alignSlackMs). Behind a lane
+   * that has older records queued it waits as long as that lane works through them (it always can: the oldest head
+   * never waits); behind a lane whose older records are still on the broker it waits at most alignWaitMs, then goes
+   * on (progress over order). Returns the timestamp up to which the lane may go on without asking again.
+   */
+  private async turn(lane: Lane, ts: number): Promise<number> {
+    const slack = this.cfg.alignSlackMs;
+    const deadline = performance.now() + this.cfg.alignWaitMs;
+    for (;;) {
+      const f = this.frontier(lane);
+      // A finite grant: a partition idle now may receive older records later, so ask again past it.
+      if (ts <= f.ts + slack) return Number.isFinite(f.ts) ? f.ts + slack : ts + slack;
+      if (lane.stopped || this.stopping) return ts;
+      const left = f.queued ? this.cfg.shutdownTimeoutMs : deadline - performance.now();
+      if (left <= 0) {
+        this.alignTimeouts++;
+        return ts;
+      }
+      this.alignWaits++;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.turnWaiters.push(resolve);
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+    }
+  }
+
 
   get name(): StageName {
     return this.spec.name;
@@ -143,6 +246,7 @@ export class StageRunner {
       eachBatch: (p) => this.onBatch(p),
     });
     this.timer = setInterval(() => void this.tick(), Math.min(this.cfg.commitIntervalMs, this.cfg.checkpointIntervalMs));
+    if (this.spec.alignTimestamps) this.endsTimer = setInterval(() => void this.refreshEnds(), Math.max(50, this.cfg.alignWaitMs));
   }
 
   private async onAssignment(next: Set<string>): Promise<void> {
@@ -173,6 +277,10 @@ export class StageRunner {
       }
     }
     this.assigned = next;
+    if (this.spec.alignTimestamps) {
+      this.committedAtAssignment = await this.committedOffsets([...this.spec.inputs]).catch(() => new Map<string, number>());
+      await this.refreshEnds();
+    }
     this.log.info({ stage: this.spec.name, partitions: [...next].sort(), generation: this.generations }, 'assignment');
   }
 
@@ -370,6 +478,8 @@ export class StageRunner {
     const deadline = performance.now() + timeoutMs;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.endsTimer) clearInterval(this.endsTimer);
+    this.endsTimer = null;
     const c = this.consumer;
     try {
       c?.pause(this.spec.inputs.map((topic) => ({ topic })));

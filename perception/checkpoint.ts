@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { ClassRegistry, encodeGraph, hydrateGraph } from '../core/kafka/snapshot.js';
+import { NightshiftError } from '../core/errors.js';
+import { createDetector } from './anomaly/index.js';
+import type { PerceptionConfig } from './config.js';
+import { SignalGate } from './metrics.js';
+import type { PerceptionStage } from './stage.js';
+import { TemplateMiner } from './templates/index.js';
+import { LruMap } from './util.js';
+
+/**
+ * Snapshot and restore of a PerceptionStage's learned state (template miners and template history, detector
+ * baselines, RED buckets and scopes, learned call edges, alert fingerprints, open incidents and pending symptoms),
+ * for cluster mode: the state of one partition's stage is checkpointed to Kafka and restored on another instance.
+ *
+ * The whole object graph is captured (core/kafka/snapshot.ts), so a restored stage produces exactly what the
+ * original would have from the same next input. Not captured: the stage's config (a checkpoint is only restored
+ * into a stage built from a config with the same digest), its counters (process metrics) and its dependencies.
+ */
+export const PERCEPTION_SNAPSHOT_KIND = 'nightshift.perception/1';
+
+/** Classes only created while running (not by the constructor), seeded so that discovery finds their prototypes. */
+function dynamicSeeds(config: PerceptionConfig): unknown[] {
+  const seeds: unknown[] = [new TemplateMiner(config.logs.miner), new SignalGate(1, 1), new LruMap(1)];
+  for (const d of [config.metrics.detector, config.red.detector]) seeds.push(createDetector(d));
+  // Every optional part of a detector (seasonal profile, novelty ranges), whatever the configured ones turn on.
+  seeds.push(createDetector({ seasonPeriodMs: 60_000, seasonBuckets: 2, noveltyWindow: 1000, noveltyBlock: 10 }));
+  return seeds;
+}
+
+const registries = new WeakMap<PerceptionStage, ClassRegistry>();
+
+/** The class registry for a stage: every class reachable from it or from the seeds. */
+export function perceptionRegistry(stage: PerceptionStage): ClassRegistry {
+  const hit = registries.get(stage);
+  if (hit) return hit;
+  const reg = new ClassRegistry();
+  reg.discover(stage);
+  for (const s of dynamicSeeds(configOf(stage))) reg.discover(s);
+  reg.keep('PerceptionStage', ['config', 'opts', 'counters']);
+  registries.set(stage, reg);
+  return reg;
+}
+
+function configOf(stage: PerceptionStage): PerceptionConfig {
+  // The config is a private constructor parameter; reading it here keeps PerceptionStage's API unchanged.
+  return (stage as unknown as { config: PerceptionConfig }).config;
+}
+
+/** A digest of the config: a checkpoint restores only into a stage configured the same way. */
+export function perceptionConfigDigest(stage: PerceptionStage): string {
+  return createHash('sha1').update(JSON.stringify(configOf(stage))).digest('hex').slice(0, 16);
+}
+
+/** The stage's state as bytes (v8 serialization of the tagged graph). */
+export function snapshotPerception(stage: PerceptionStage): Buffer {
+  return encodeGraph(stage, perceptionRegistry(stage));
+}
+
+/**
+ * Loads a snapshot into `fresh`, a stage that has processed nothing yet and was built with the same config.
+ * Throws SCHEMA_MISMATCH when the snapshot does not fit; `fresh` must then be discarded.
+ */
+export function restorePerception(fresh: PerceptionStage, snapshot: Buffer): void {
+  const st = fresh.stats();
+  if (st.signals > 0 || Object.values(st.events).some((n) => n > 0)) {
+    throw new NightshiftError('INTERNAL', 'restorePerception needs a stage that has processed nothing yet');
+  }
+  hydrateGraph(fresh, snapshot, perceptionRegistry(fresh));
+}
+
+/** What a stage has learned, for logs and tests: a restored stage shows the original's figures before any input. */
+export interface LearnedSummary {
+  readonly logServices: number;
+  readonly templates: number;
+  readonly series: number;
+  readonly redScopes: number;
+  readonly learnedEdges: number;
+  readonly openIncidents: number;
+  /** A digest of the learned template ids (service-scoped), to compare two stages' vocabularies. */
+  readonly templateDigest: string;
+}
+
+export function learnedSummary(stage: PerceptionStage): LearnedSummary {
+  const st = stage.stats();
+  const ids: string[] = [];
+  // Template ids live in per-service LRU maps inside LogPerception; read them without changing their recency.
+  const logs = (stage as unknown as { logs: { services: LruMap<string, { templates: LruMap<string, unknown> }> } }).logs;
+  for (const [, svc] of logs.services.entries()) for (const [id] of svc.templates.entries()) ids.push(id);
+  ids.sort();
+  return {
+    logServices: st.logs.services,
+    templates: ids.length,
+    series: st.metrics.series,
+    redScopes: st.red.scopes,
+    learnedEdges: st.topology.learnedEdges,
+    openIncidents: st.correlator.open,
+    templateDigest: createHash('sha1').update(ids.join('\n')).digest('hex').slice(0, 16),
+  };
+}

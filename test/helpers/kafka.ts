@@ -1,0 +1,168 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, Partitioners, logLevel, type KafkaMessage, type Producer } from 'kafkajs';
+import { defaultConfig, type NightshiftConfig } from '../../core/config.js';
+import { kafkaConfig, type KafkaConfig } from '../../core/kafka/config.js';
+import type { IngestTopics } from '../../ingest/config.js';
+
+/**
+ * The real broker for tests: scripts/kafka.sh starts (or finds) one single-node KRaft Kafka 3.9 shared by all test
+ * files, which isolate themselves with their own topic names and consumer groups. Nothing is skipped: when the
+ * broker cannot start (no java, no network for the first jar fetch), the tests fail with the script's message.
+ */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCRIPT = join(ROOT, 'scripts', 'kafka.sh');
+
+let cached: string | null = null;
+
+export function kafkaUp(): string {
+  if (cached) return cached;
+  try {
+    cached = execFileSync('bash', [SCRIPT, 'up'], { encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!;
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(
+      `the Kafka broker for these tests did not start (scripts/kafka.sh up): ${(err.stderr ?? '').trim() || err.message}\n` +
+        'It needs java 17 and, the first time, mvn with access to Maven Central (CI installs both in .ci/run).',
+    );
+  }
+  return cached;
+}
+
+/** A unique prefix so that test files and runs never share topics or groups. */
+export function uniquePrefix(name: string): string {
+  return `t-${name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface TestCluster {
+  readonly prefix: string;
+  readonly brokers: string;
+  readonly config: NightshiftConfig;
+  readonly kafka: KafkaConfig;
+  readonly raw: IngestTopics;
+}
+
+/** Config with topic and group names of its own; `kafka` overrides the cluster settings (small partitions, fast commits). */
+export function testCluster(name: string, kafka: Record<string, unknown> = {}): TestCluster {
+  const brokers = kafkaUp();
+  const prefix = uniquePrefix(name);
+  const raw: IngestTopics = {
+    alerts: `${prefix}.alerts`,
+    logs: `${prefix}.logs`,
+    metrics: `${prefix}.metrics`,
+    traces: `${prefix}.traces`,
+    changes: `${prefix}.changes`,
+  };
+  const base = defaultConfig();
+  const config: NightshiftConfig = { ...base, ingest: { ...base.ingest, topics: raw } };
+  const k = kafkaConfig(
+    {
+      groupPrefix: prefix,
+      topics: {
+        events: `${prefix}.events`,
+        bundles: `${prefix}.bundles`,
+        rca: `${prefix}.rca`,
+        deadLetters: `${prefix}.deadletters`,
+        checkpoints: `${prefix}.checkpoints`,
+      },
+      partitions: { raw: 2, events: 4, bundles: 2, rca: 2, deadLetters: 1, checkpoints: 2 },
+      commitIntervalMs: 200,
+      checkpointIntervalMs: 1000,
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1000,
+      ...kafka,
+    },
+    { NIGHTSHIFT_KAFKA_BROKERS: brokers },
+  );
+  return { prefix, brokers, config, kafka: k, raw };
+}
+
+export function testKafka(brokers: string): Kafka {
+  return new Kafka({ clientId: 'nightshift-test', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
+}
+
+export interface RawLine {
+  readonly topic: string;
+  readonly key: string | null;
+  readonly payload: string;
+  readonly ts?: number;
+}
+
+/** Produces replay records into their raw topics (topic names mapped by kind), in order, acks from all replicas. */
+export async function produceLines(
+  producer: Producer,
+  lines: Iterable<RawLine>,
+  raw: IngestTopics,
+  opts: { readonly batch?: number; readonly onBatch?: (n: number) => Promise<void> | void } = {},
+): Promise<number> {
+  const kinds = raw as unknown as Record<string, string>;
+  const batchSize = opts.batch ?? 2000;
+  let buf = new Map<string, Array<{ key: string | null; value: string; timestamp?: string }>>();
+  let inBuf = 0;
+  let n = 0;
+  const flush = async (): Promise<void> => {
+    if (inBuf === 0) return;
+    await producer.sendBatch({ acks: -1, topicMessages: [...buf].map(([topic, messages]) => ({ topic, messages })) });
+    n += inBuf;
+    buf = new Map();
+    inBuf = 0;
+    await opts.onBatch?.(n);
+  };
+  for (const l of lines) {
+    const topic = kinds[l.topic] ?? l.topic;
+    let list = buf.get(topic);
+    if (!list) buf.set(topic, (list = []));
+    list.push({ key: l.key, value: l.payload, ...(l.ts !== undefined ? { timestamp: String(l.ts) } : {}) });
+    if (++inBuf >= batchSize) await flush();
+  }
+  await flush();
+  return n;
+}
+
+export async function testProducer(brokers: string): Promise<Producer> {
+  const p = testKafka(brokers).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await p.connect();
+  return p;
+}
+
+/**
+ * Reads a topic from the beginning with a throwaway group until `done(messages)` holds or `timeoutMs` passes;
+ * returns what it read (in partition order, partitions interleaved as fetched).
+ */
+export async function readTopic(
+  brokers: string,
+  topic: string,
+  done: (msgs: readonly KafkaMessage[]) => boolean,
+  timeoutMs: number,
+): Promise<KafkaMessage[]> {
+  const c = testKafka(brokers).consumer({ groupId: uniquePrefix('reader'), maxWaitTimeInMs: 100 });
+  const out: KafkaMessage[] = [];
+  await c.connect();
+  await c.subscribe({ topic, fromBeginning: true });
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((r) => (finish = r));
+  await c.run({
+    eachBatch: async ({ batch }) => {
+      out.push(...batch.messages);
+      if (done(out)) finish();
+    },
+  });
+  const timer = setTimeout(finish, timeoutMs);
+  if (done(out)) finish();
+  await finished;
+  clearTimeout(timer);
+  await c.disconnect();
+  return out;
+}
+
+/** Waits until `cond` holds (checked every `everyMs`), or throws with `what` after `timeoutMs`. */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
