@@ -4,6 +4,7 @@ import { EVAL_HELP, evalCommand } from './eval.js';
 import { processIo, UsageError, type CliIo } from './io.js';
 import { QUERY_HELP, queryCommand } from './query.js';
 import { REPLAY_HELP, replayCommand } from './replay.js';
+import { RUN_HELP, runCommand } from './run.js';
 import { SIMULATE_HELP, simulateCommand } from './simulate.js';
 
 const HELP = `nightshift: streaming AIOps pipeline
@@ -14,6 +15,7 @@ Commands:
   simulate   write a seeded simulated world: replay file, ground truth, topology
   eval       score the pipeline on simulated scenarios or on a labelled replay file
   query      run a saved analyst query on the analytics store
+  run        cluster mode: run stages on Kafka (all, or --stage ingest|perception|reasoning|sinks)
   help CMD   details of a command
 
 ${REPLAY_HELP}
@@ -25,6 +27,8 @@ ${EVAL_HELP}
 ${DEMO_HELP}
 
 ${QUERY_HELP}
+
+${RUN_HELP}
 `;
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
@@ -44,6 +48,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return await demoCommand(rest, io);
       case 'query':
         return await queryCommand(rest, io);
+      case 'run':
+        return await runCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':
