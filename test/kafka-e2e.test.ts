@@ -11,7 +11,8 @@ import { scoreScenario } from '../eval/metrics.js';
 import { IncidentOutput } from '../schemas/index.js';
 import { simulate } from '../sim/index.js';
 import { MemorySink } from '../sinks/index.js';
-import { produceLines, readTopic, testCluster, testProducer, waitFor, type TestCluster } from './helpers/kafka.js';
+import { produceLines, readPartitions, readTopic, testCluster, testProducer, waitQuiet, type TestCluster } from './helpers/kafka.js';
+import { expectedResultIds, resultIds } from './helpers/kafka-oracle.js';
 
 /**
  * The Done-when end-to-end test on the real broker: a simulated world with known faults is produced into the raw
@@ -34,31 +35,6 @@ afterAll(async () => {
   await producer?.disconnect();
 });
 
-/** Quiet: every stage has no lag and nothing in flight, for `quietMs` in a row. */
-export async function waitQuiet(c: Cluster, quietMs: number, timeoutMs: number): Promise<void> {
-  let since = Date.now();
-  let last = -1;
-  await waitFor(
-    'the pipeline to go quiet',
-    () => {
-      let moved = 0;
-      let busy = false;
-      for (const r of c.runners.values()) {
-        moved += r.counters.received + r.counters.sent;
-        if (r.lag().some((l) => l.lag > 0) || r.laneList().some((l) => !l.idle)) busy = true;
-      }
-      if (busy || moved !== last || c.batcher.depth > 0) {
-        last = moved;
-        since = Date.now();
-        return false;
-      }
-      return Date.now() - since >= quietMs;
-    },
-    timeoutMs,
-    100,
-  );
-}
-
 describe('cluster mode on a real Kafka broker', () => {
   it('raw topics -> nightshift.rca: every fault of a simulated world has its incident, keyed and identified', async () => {
     const sim = simulate(SIM);
@@ -80,7 +56,7 @@ describe('cluster mode on a real Kafka broker', () => {
     cluster = await startCluster({ config: tc.config, kafka: tc.kafka, stages: ALL_STAGES, log: silentLogger(), topology: result.topology, createSink: () => sink });
     const produced = await produceLines(producer, lines, tc.raw);
     expect(produced).toBe(lines.length);
-    await waitQuiet(cluster, 2000, 180_000);
+    await waitQuiet([cluster], 2000, 180_000);
     const ingest = cluster.runners.get('ingest')!;
     expect(ingest.counters.received).toBe(lines.length);
     const rca = await readTopic(tc.brokers, tc.kafka.topics.rca, (m) => m.length >= cluster!.runners.get('reasoning')!.counters.sent, 30_000);
@@ -97,6 +73,9 @@ describe('cluster mode on a real Kafka broker', () => {
     const why = JSON.stringify({ kafka: score.per_fault, embedded: embeddedScore.per_fault, incidents: score.incidents });
     expect(score.faults, why).toBe(SIM.faults);
     expect(score.detected, why).toBe(score.faults);
+    // Exactly what an offline recomputation from the events topic gives.
+    const events = await readPartitions(tc.brokers, tc.kafka.topics.events, 30_000);
+    expect(resultIds(rca)).toEqual(expectedResultIds(events, tc.config, tc.kafka, result.topology));
     // The sinks group delivered exactly the records of the topic (no redelivery happened in this run).
     expect(sink.items.map((o) => JSON.stringify(o)).sort()).toEqual(outputs.map((o) => JSON.stringify(o)).sort());
   }, 300_000);

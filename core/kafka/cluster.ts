@@ -132,6 +132,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       groupId: groupId(kcfg, 'sinks'),
       inputs: [kcfg.topics.rca],
       stateful: false,
+      delivered: () => sink?.delivered ?? 0,
       createProcessor: (topic, partition) => sink!.processor(topic, partition),
     }),
   };
@@ -174,7 +175,7 @@ export function clusterMetrics(runners: ReadonlyMap<StageName, StageRunner>, bat
       // Transport counters plus the drops counted inside the stage instances of the runner's lanes.
       const c = new Counters();
       c.received = r.counters.received;
-      c.sent = r.counters.sent;
+      c.sent = r.spec.delivered ? r.spec.delivered() : r.counters.sent;
       for (const [k, v] of Object.entries(r.counters.snapshot().dropped)) c.drop(k, v);
       for (const [k, v] of r.dropped()) if (!k.startsWith('dead_letter:')) c.drop(k, v);
       return { name: r.name, counters: c };

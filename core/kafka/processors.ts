@@ -213,13 +213,23 @@ export class PerceptionProcessor implements PartitionProcessor {
   }
 }
 
-const REASONING_STATE_KIND = 'nightshift.kafka.reasoning/1';
+const REASONING_STATE_KIND = 'nightshift.kafka.reasoning/2';
+/** Incidents whose newest bundle a reasoning partition remembers (least recently updated forgotten first). */
+const MAX_INCIDENTS = 50_000;
 
-/** Bundles of one partition -> root-cause results keyed by incident id, each with its deterministic id. */
+/**
+ * Bundles of one partition -> root-cause results keyed by incident id, each with its deterministic id.
+ * Bundles arrive at least once: after a failover perception re-emits a stretch of bundles it had already sent. A
+ * bundle older than the newest one seen for its incident (or the same one again) is stale and skipped, so reasoning
+ * sees each incident's bundles once, in order, and writes exactly the results an uninterrupted run would.
+ */
 export class ReasoningProcessor implements PartitionProcessor {
   readonly stage: ReasoningStage;
   private readonly registry = new ClassRegistry();
   readonly stateDigest: string;
+  /** incident id -> newest bundle time and the digests of the bundles seen at that time. */
+  private newest = new Map<string, { at: number; digests: string[] }>();
+  stale = 0;
 
   constructor(
     cfg: ReasoningConfig,
@@ -241,8 +251,12 @@ export class ReasoningProcessor implements PartitionProcessor {
       ctx.deadLetter(badRecord('reasoning', 'INVALID_JSON', `bundle is not JSON: ${(e as Error).message}`, this.topic, this.partition, m));
       return;
     }
-    if (typeof b !== 'object' || b === null || typeof b.incident_id !== 'string' || !Array.isArray(b.services) || !Array.isArray(b.signals)) {
-      ctx.deadLetter(badRecord('reasoning', 'SCHEMA_MISMATCH', 'bundle needs incident_id, services and signals', this.topic, this.partition, m));
+    if (typeof b !== 'object' || b === null || typeof b.incident_id !== 'string' || !Array.isArray(b.services) || !Array.isArray(b.signals) || typeof b.updated_at !== 'number') {
+      ctx.deadLetter(badRecord('reasoning', 'SCHEMA_MISMATCH', 'bundle needs incident_id, updated_at, services and signals', this.topic, this.partition, m));
+      return;
+    }
+    if (this.isStale(b.incident_id, b.updated_at, stableId('b', m.value!.toString('utf8')))) {
+      this.stale++;
       return;
     }
     this.stage.process(b, {
@@ -253,18 +267,40 @@ export class ReasoningProcessor implements PartitionProcessor {
     });
   }
 
+  private isStale(id: string, at: number, digest: string): boolean {
+    const n = this.newest.get(id);
+    if (n && (at < n.at || (at === n.at && n.digests.includes(digest)))) return true;
+    if (n && at === n.at) {
+      // Several bundles of one incident at one watermark (an update and its resolution): all of them count.
+      if (n.digests.length < 16) n.digests.push(digest);
+    } else {
+      this.newest.delete(id);
+      this.newest.set(id, { at, digests: [digest] });
+      if (this.newest.size > MAX_INCIDENTS) this.newest.delete(this.newest.keys().next().value as string);
+    }
+    return false;
+  }
+
   snapshot(): Buffer {
-    return serialize({ kind: REASONING_STATE_KIND, stage: encodeGraph(this.stage, this.registry) });
+    return serialize({ kind: REASONING_STATE_KIND, newest: [...this.newest], stale: this.stale, stage: encodeGraph(this.stage, this.registry) });
   }
 
   restore(state: Buffer): void {
-    const s = deserialize(state) as { kind?: unknown; stage?: Uint8Array };
-    if (s.kind !== REASONING_STATE_KIND || !(s.stage instanceof Uint8Array)) throw new NightshiftError('SCHEMA_MISMATCH', `reasoning checkpoint is not ${REASONING_STATE_KIND}`);
+    const s = deserialize(state) as { kind?: unknown; newest?: Array<[string, { at: number; digests: string[] }]>; stale?: number; stage?: Uint8Array };
+    if (s.kind !== REASONING_STATE_KIND || !(s.stage instanceof Uint8Array) || !Array.isArray(s.newest)) {
+      throw new NightshiftError('SCHEMA_MISMATCH', `reasoning checkpoint is not ${REASONING_STATE_KIND}`);
+    }
     hydrateGraph(this.stage, Buffer.from(s.stage), this.registry);
+    this.newest = new Map(s.newest);
+    this.stale = s.stale ?? 0;
+  }
+
+  describe(): Record<string, unknown> {
+    return { incidents: this.newest.size, stale: this.stale };
   }
 
   dropped(): Record<string, number> {
-    return this.stage.counters.snapshot().dropped;
+    return { ...this.stage.counters.snapshot().dropped, ...(this.stale > 0 ? { stale_bundle: this.stale } : {}) };
   }
 }
 

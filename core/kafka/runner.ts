@@ -24,6 +24,8 @@ export interface StageSpec {
    * rates would otherwise reach perception far apart in event time).
    */
   readonly alignTimestamps?: boolean;
+  /** A terminal stage (sinks) produces nothing: what it delivered is its `sent`. */
+  readonly delivered?: () => number;
   createProcessor(topic: string, partition: number): PartitionProcessor;
 }
 

@@ -166,3 +166,70 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Reads every partition of a topic up to its end offsets as of now; messages per partition in offset order. */
+export async function readPartitions(brokers: string, topic: string, timeoutMs: number): Promise<Map<number, KafkaMessage[]>> {
+  const k = testKafka(brokers);
+  const admin = k.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const want = new Map(ends.map((e) => [e.partition, Number(e.high)]));
+  const out = new Map<number, KafkaMessage[]>(ends.map((e) => [e.partition, []]));
+  const pos = new Map(ends.map((e) => [e.partition, Number(e.low)]));
+  const complete = (): boolean => [...want].every(([p, h]) => (pos.get(p) ?? 0) >= h);
+  if (complete()) return out;
+  const c = k.consumer({ groupId: uniquePrefix('reader'), maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1_048_576 });
+  await c.connect();
+  await c.subscribe({ topic, fromBeginning: true });
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((r) => (finish = r));
+  await c.run({
+    eachBatch: async ({ batch }) => {
+      const list = out.get(batch.partition)!;
+      for (const m of batch.messages) if (Number(m.offset) < (want.get(batch.partition) ?? 0)) list.push(m);
+      pos.set(batch.partition, Number(batch.lastOffset()) + 1);
+      if (complete()) finish();
+    },
+  });
+  const timer = setTimeout(finish, timeoutMs);
+  await finished;
+  clearTimeout(timer);
+  await c.disconnect();
+  if (!complete()) throw new Error(`reading ${topic} to its end took more than ${timeoutMs} ms`);
+  return out;
+}
+
+/** Something with runners and a producer, like a started Cluster. */
+interface Quietable {
+  readonly runners: ReadonlyMap<string, { readonly counters: { received: number; sent: number }; lag(): Array<{ lag: number }>; laneList(): Array<{ idle: boolean }> }>;
+  readonly batcher: { readonly depth: number };
+}
+
+/** Quiet: in every cluster, no stage has lag or records in flight and no counter moved, for `quietMs` in a row. */
+export async function waitQuiet(clusters: readonly Quietable[], quietMs: number, timeoutMs: number): Promise<void> {
+  let since = Date.now();
+  let last = -1;
+  await waitFor(
+    'the pipeline to go quiet',
+    () => {
+      let moved = 0;
+      let busy = false;
+      for (const c of clusters) {
+        for (const r of c.runners.values()) {
+          moved += r.counters.received + r.counters.sent;
+          if (r.lag().some((l) => l.lag > 0) || r.laneList().some((l) => !l.idle)) busy = true;
+        }
+        if (c.batcher.depth > 0) busy = true;
+      }
+      if (busy || moved !== last) {
+        last = moved;
+        since = Date.now();
+        return false;
+      }
+      return Date.now() - since >= quietMs;
+    },
+    timeoutMs,
+    100,
+  );
+}
