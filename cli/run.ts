@@ -70,7 +70,7 @@ async function kafkaSection(cfg: NightshiftConfig, path: string | undefined): Pr
 }
 
 /** Loads the main config; a `kafka` section is taken out first so that the main schema need not know it. */
-async function loadRunConfig(path: string | undefined, env: NodeJS.ProcessEnv): Promise<{ cfg: NightshiftConfig; kafka: unknown }> {
+export async function loadRunConfig(path: string | undefined, env: NodeJS.ProcessEnv): Promise<{ cfg: NightshiftConfig; kafka: unknown }> {
   try {
     const cfg = await loadConfig(path, env);
     return { cfg, kafka: await kafkaSection(cfg, path) };

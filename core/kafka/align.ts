@@ -59,6 +59,20 @@ export class EventTimeAligner<T> {
     this.release(emit);
   }
 
+  /**
+   * A source says it has delivered everything up to `ts` (a heartbeat written into the partition by ingest): it
+   * no longer holds back events up to that time.
+   */
+  advance(source: string, ts: number, emit: (item: T) => void): void {
+    const prev = this.sources.get(source);
+    if (prev !== undefined && ts <= prev) return;
+    this.sources.delete(source);
+    this.sources.set(source, ts);
+    if (this.sources.size > this.opts.maxSources) this.sources.delete(this.sources.keys().next().value as string);
+    if (ts > this.newest) this.newest = ts;
+    this.release(emit);
+  }
+
   /** Releases everything (end of a finite input). */
   flush(emit: (item: T) => void): void {
     while (this.heap.length > 0) this.emitTop(emit);

@@ -7,9 +7,9 @@ import type { DeadLetter } from '../deadletter.js';
 import { METRIC, MetricsRegistry, type Sample } from '../metrics.js';
 import type { Stage, StageDeps } from '../stage.js';
 import { CheckpointStore } from './checkpoints.js';
-import { createKafka, ensureTopics, topicSpecs } from './client.js';
+import { createKafka, ensureTopics, partitionCounts, topicSpecs } from './client.js';
 import type { KafkaConfig } from './config.js';
-import { PerceptionProcessor, ReasoningProcessor, SharedSink, ingestProcessor } from './processors.js';
+import { PerceptionProcessor, ReasoningProcessor, SharedSink, eventKeyer, ingestProcessor } from './processors.js';
 import { ProducerBatcher } from './producer.js';
 import { StageRunner, type StageName, type StageSpec } from './runner.js';
 
@@ -100,6 +100,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   }
 
   const raw = Object.values(config.ingest.topics);
+  const keyOf = eventKeyer(kcfg.eventKey, opts.topology);
+  const eventPartitions = opts.stages.includes('ingest') ? ((await partitionCounts(admin, [kcfg.topics.events])).get(kcfg.topics.events) ?? 0) : 0;
   const deps = (dlLog: Logger): StageDeps => ({ log: dlLog, deadLetters: { write: loose, count: 0, byCode: () => ({}) } });
   const specs: Record<StageName, () => StageSpec> = {
     ingest: () => ({
@@ -108,7 +110,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       inputs: raw,
       stateful: false,
       alignTimestamps: true,
-      createProcessor: (topic, partition) => ingestProcessor(config.ingest, kcfg.topics, log, topic, partition),
+      ...(eventPartitions > 0 ? { heartbeats: { topic: kcfg.topics.events, partitions: eventPartitions } } : {}),
+      createProcessor: (topic, partition) => ingestProcessor(config.ingest, kcfg.topics, log, topic, partition, keyOf),
     }),
     perception: () => ({
       name: 'perception',

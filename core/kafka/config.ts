@@ -36,6 +36,13 @@ export const KafkaConfig = z.object({
   groupPrefix: z.string().min(1).default('nightshift'),
   topics: KafkaTopics.prefault({}),
   partitions: KafkaPartitions.prefault({}),
+  /**
+   * Key of the events topic. `service`: every service's records meet in one perception instance (most parallel;
+   * services in different partitions are correlated separately). `component`: services connected in the CMDB
+   * (--topology) share a key, so incidents spanning them are correlated as one (less parallel); services the CMDB
+   * does not know keep their own name.
+   */
+  eventKey: z.enum(['service', 'component']).default('service'),
   /** Create missing topics at start (admin client); never relies on broker auto-creation. */
   createTopics: z.boolean().default(true),
   /** Per partition: records taken but not finished (waiting, processing, or with unacknowledged outputs); full -> pause. */
@@ -67,6 +74,8 @@ export const KafkaConfig = z.object({
    * reached theirs, so sources that progress at different speeds meet in time order (see core/kafka/align.ts).
    */
   alignIdleMs: z.number().int().min(0).max(86_400_000).default(300_000),
+  /** Ingest: how often each raw partition's progress is written to every events partition (heartbeats). */
+  alignHeartbeatMs: z.number().int().min(50).max(60_000).default(1000),
   /** Perception: events waiting for alignment per partition; beyond it the oldest go on early. */
   alignMaxEvents: z.number().int().min(1).max(10_000_000).default(50_000),
   /** Output ids a sink instance remembers to drop redelivered outputs (least recently seen forgotten first). */

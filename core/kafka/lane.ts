@@ -24,6 +24,8 @@ export interface PartitionProcessor {
   describe?(): Readonly<Record<string, unknown>>;
   /** Drops counted inside the stage (by reason). */
   dropped?(): Readonly<Record<string, number>>;
+  /** Ingest: the newest event time this partition's records produced so far (for heartbeats). */
+  progress?(): number;
 }
 
 export interface LaneLimits {

@@ -21,6 +21,11 @@ import { ClassRegistry, encodeGraph, hydrateGraph } from './snapshot.js';
 
 /** Header of an event: where it came from (`rawTopic/partition/offset/index`), for duplicate suppression. */
 export const H_SOURCE = 'nightshift-src';
+/**
+ * Header of a heartbeat on the events topic (`rawTopic/partition/eventTimeMs`, empty value): ingest says that raw
+ * partition has delivered everything up to that event time, so perception's alignment need not wait for it.
+ */
+export const H_HEARTBEAT = 'nightshift-heartbeat';
 /** Header of a root-cause result: its deterministic id (a digest of the record), for sinks to deduplicate. */
 export const H_OUTPUT_ID = 'nightshift-id';
 
@@ -69,11 +74,52 @@ function badRecord(stage: string, code: ErrorCode, error: string, topic: string,
   });
 }
 
-/** Raw topics -> events keyed by service; the event's source position travels in a header. */
-export function ingestProcessor(cfg: IngestConfig, topics: KafkaTopics, log: Logger, topic: string, partition: number): PartitionProcessor {
+/**
+ * The events topic's key of a service: itself, or (eventKey `component`) the first name, in sort order, of its
+ * connected component in the CMDB, so that services that can be correlated meet in one perception instance.
+ */
+export function eventKeyer(mode: 'service' | 'component', topology: TopologyFile | undefined): (service: string) => string {
+  if (mode === 'service' || !topology) return (s) => s;
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    let c = x;
+    while (c !== r) {
+      const n = parent.get(c)!;
+      parent.set(c, r);
+      c = n;
+    }
+    return r;
+  };
+  const union = (a: string, b: string): void => {
+    if (!parent.has(a)) parent.set(a, a);
+    if (!parent.has(b)) parent.set(b, b);
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+  };
+  for (const s of topology.services) {
+    union(s.name, s.name);
+    for (const d of s.depends_on ?? []) union(s.name, d);
+  }
+  return (s) => (parent.has(s) ? find(s) : s);
+}
+
+/** Raw topics -> events keyed by service (or component); the event's source position travels in a header. */
+export function ingestProcessor(
+  cfg: IngestConfig,
+  topics: KafkaTopics,
+  log: Logger,
+  topic: string,
+  partition: number,
+  keyOf: (service: string) => string = (s) => s,
+): PartitionProcessor {
   const dls = new ContextDeadLetters();
   const stage = new IngestStage(cfg, { log, deadLetters: dls });
+  let newest = -Infinity;
   return {
+    progress: () => newest,
     process(m, ctx) {
       const raw: RawRecord = {
         topic,
@@ -84,7 +130,10 @@ export function ingestProcessor(cfg: IngestConfig, topics: KafkaTopics, log: Log
       };
       let i = 0;
       const emitter: Emitter<Event> = {
-        emit: (ev) => ctx.emit({ topic: topics.events, key: ev.service, value: JSON.stringify(ev), headers: { [H_SOURCE]: `${topic}/${partition}/${m.offset}/${i++}` } }),
+        emit: (ev) => {
+          if (ev.ts > newest) newest = ev.ts;
+          ctx.emit({ topic: topics.events, key: keyOf(ev.service), value: JSON.stringify(ev), headers: { [H_SOURCE]: `${topic}/${partition}/${m.offset}/${i++}` } });
+        },
       };
       dls.ctx = ctx;
       try {
@@ -119,6 +168,7 @@ export class PerceptionProcessor implements PartitionProcessor {
   private hwm = new Map<string, { offset: number; index: number }>();
   private readonly aligner: EventTimeAligner<Event>;
   duplicates = 0;
+  heartbeats = 0;
   readonly stateDigest: string;
 
   constructor(
@@ -136,6 +186,17 @@ export class PerceptionProcessor implements PartitionProcessor {
   }
 
   process(m: KafkaMessage, ctx: StageContext): void {
+    const out: Emitter<IncidentBundle> = { emit: (b) => ctx.emit({ topic: this.topics.bundles, key: b.incident_id, value: JSON.stringify(b) }) };
+    const hb = headerText(m, H_HEARTBEAT);
+    if (hb !== undefined) {
+      const cut = hb.lastIndexOf('/');
+      const ts = Number(hb.slice(cut + 1));
+      if (cut > 0 && Number.isFinite(ts)) {
+        this.heartbeats++;
+        this.aligner.advance(hb.slice(0, cut), ts, (e) => this.stage.process(e, out));
+      }
+      return;
+    }
     const src = headerText(m, H_SOURCE);
     if (src !== undefined && this.isDuplicate(src)) {
       this.duplicates++;
@@ -153,7 +214,6 @@ export class PerceptionProcessor implements PartitionProcessor {
       ctx.deadLetter(badRecord('perception', 'SCHEMA_MISMATCH', 'event needs kind, service and a finite ts', this.topic, this.partition, m));
       return;
     }
-    const out: Emitter<IncidentBundle> = { emit: (b) => ctx.emit({ topic: this.topics.bundles, key: b.incident_id, value: JSON.stringify(b) }) };
     this.aligner.push(source, ev.ts, ev, (e) => this.stage.process(e, out));
   }
 
@@ -205,7 +265,7 @@ export class PerceptionProcessor implements PartitionProcessor {
   }
 
   describe(): Record<string, unknown> {
-    return { ...learnedSummary(this.stage), duplicates: this.duplicates, aligning: this.aligner.size, late: this.aligner.late, forced: this.aligner.forced };
+    return { ...learnedSummary(this.stage), duplicates: this.duplicates, aligning: this.aligner.size, late: this.aligner.late, forced: this.aligner.forced, heartbeats: this.heartbeats };
   }
 
   dropped(): Record<string, number> {

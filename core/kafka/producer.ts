@@ -8,6 +8,8 @@ export interface OutMessage {
   readonly key: string | null;
   readonly value: string | Buffer;
   readonly headers?: Readonly<Record<string, string>>;
+  /** An explicit partition (heartbeats go to every partition); otherwise the key decides. */
+  readonly partition?: number;
 }
 
 export type AckCallback = (err?: Error) => void;
@@ -150,6 +152,7 @@ export class ProducerBatcher {
           if (!list) byTopic.set(q.msg.topic, (list = []));
           const m: Message = { key: q.msg.key, value: q.msg.value };
           if (q.msg.headers) m.headers = q.msg.headers as IHeaders;
+          if (q.msg.partition !== undefined) m.partition = q.msg.partition;
           list.push(m);
         }
         const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));

@@ -7,6 +7,7 @@ import { Histogram } from '../metrics.js';
 import { checkpointKey, type CheckpointStore } from './checkpoints.js';
 import type { KafkaConfig } from './config.js';
 import { Lane, type LaneHost, type PartitionProcessor } from './lane.js';
+import { H_HEARTBEAT } from './processors.js';
 import type { AckCallback, OutMessage, ProducerBatcher } from './producer.js';
 
 export type StageName = 'ingest' | 'perception' | 'reasoning' | 'sinks';
@@ -24,6 +25,11 @@ export interface StageSpec {
    * rates would otherwise reach perception far apart in event time).
    */
   readonly alignTimestamps?: boolean;
+  /**
+   * Ingest: every alignHeartbeatMs, tell each partition of this topic how far each raw partition has delivered
+   * (in event time), so that perception's alignment does not wait for a source that is merely quiet.
+   */
+  readonly heartbeats?: { readonly topic: string; readonly partitions: number };
   /** A terminal stage (sinks) produces nothing: what it delivered is its `sent`. */
   readonly delivered?: () => number;
   createProcessor(topic: string, partition: number): PartitionProcessor;
@@ -111,6 +117,33 @@ export class StageRunner {
 
   private wakeTurns(): void {
     if (this.turnWaiters.length > 0) for (const w of this.turnWaiters.splice(0)) w();
+  }
+
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly lastClaim = new Map<string, number>();
+  heartbeatsSent = 0;
+
+  /**
+   * For each raw partition: how far it has delivered in event time. A busy partition claims the newest event time
+   * it produced (its events are already queued ahead of the heartbeat in the producer, which keeps order); a
+   * caught-up quiet one claims this instance's newest, as it has nothing older to deliver.
+   */
+  private heartbeat(): void {
+    const hb = this.spec.heartbeats;
+    if (!hb || this.stopping) return;
+    const lanes = this.laneList().filter((l) => !l.stopped);
+    let frontier = -Infinity;
+    for (const l of lanes) frontier = Math.max(frontier, l.processor.progress?.() ?? -Infinity);
+    for (const l of lanes) {
+      const claim = l.idle && !l.lagging ? frontier : (l.processor.progress?.() ?? -Infinity);
+      if (!Number.isFinite(claim) || claim <= (this.lastClaim.get(l.key) ?? -Infinity)) continue;
+      this.lastClaim.set(l.key, claim);
+      const value = `${l.topic}/${l.partition}/${claim}`;
+      for (let p = 0; p < hb.partitions; p++) {
+        this.batcher.enqueue({ topic: hb.topic, key: null, value: '', partition: p, headers: { [H_HEARTBEAT]: value } }, () => undefined);
+        this.heartbeatsSent++;
+      }
+    }
   }
 
   /** Partitions assigned but not fetched yet that have records to read (from the broker's offsets). */
@@ -249,6 +282,7 @@ export class StageRunner {
     });
     this.timer = setInterval(() => void this.tick(), Math.min(this.cfg.commitIntervalMs, this.cfg.checkpointIntervalMs));
     if (this.spec.alignTimestamps) this.endsTimer = setInterval(() => void this.refreshEnds(), Math.max(50, this.cfg.alignWaitMs));
+    if (this.spec.heartbeats) this.heartbeatTimer = setInterval(() => this.heartbeat(), this.cfg.alignHeartbeatMs);
   }
 
   private async onAssignment(next: Set<string>): Promise<void> {
@@ -482,6 +516,8 @@ export class StageRunner {
     this.timer = null;
     if (this.endsTimer) clearInterval(this.endsTimer);
     this.endsTimer = null;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
     const c = this.consumer;
     try {
       c?.pause(this.spec.inputs.map((topic) => ({ topic })));

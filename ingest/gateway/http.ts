@@ -1,0 +1,186 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { Counters } from '../../core/counters.js';
+import { Histogram } from '../../core/metrics.js';
+import type { RawRecord } from '../../core/raw.js';
+import type { IngestConfig, InputKind } from '../config.js';
+import { parseRecord } from '../parse.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/** Where accepted bodies go; resolves once the broker acknowledged the record (acks from all in-sync replicas). */
+export type Publish = (kind: InputKind, key: string | null, body: string) => Promise<void>;
+
+export interface GatewayOptions {
+  readonly ingest: IngestConfig;
+  /** Largest request body (after gzip decoding); larger ones get 413. At most ingest.maxRecordBytes makes sense. */
+  readonly maxBodyBytes: number;
+  /** How long a request waits for the broker's acknowledgement before 503. */
+  readonly ackTimeoutMs: number;
+}
+
+type Route = { readonly kind: InputKind; readonly format: 'otlp' | 'alertmanager' | 'change'; readonly field?: string };
+
+/** Paths: OTLP/HTTP's standard ones, an Alertmanager webhook receiver, and change events. */
+export const ROUTES: Readonly<Record<string, Route>> = {
+  '/v1/logs': { kind: 'logs', format: 'otlp', field: 'resourceLogs' },
+  '/v1/metrics': { kind: 'metrics', format: 'otlp', field: 'resourceMetrics' },
+  '/v1/traces': { kind: 'traces', format: 'otlp', field: 'resourceSpans' },
+  '/alertmanager': { kind: 'alerts', format: 'alertmanager' },
+  '/v1/alerts': { kind: 'alerts', format: 'alertmanager' },
+  '/v1/changes': { kind: 'changes', format: 'change' },
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads the body, refusing more than `max` bytes as soon as they arrive (no unbounded buffering). */
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) throw new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${max} bytes`, 'too_large');
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > max) throw new HttpError(413, `request body exceeds the limit of ${max} bytes`, 'too_large');
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The service of the first OTLP resource (service.name), so one service's records share a raw partition. */
+function otlpService(root: Record<string, unknown>, field: string): string | null {
+  const first = (root[field] as unknown[] | undefined)?.[0];
+  const attrs = isObj(first) && isObj(first.resource) ? first.resource.attributes : undefined;
+  if (!Array.isArray(attrs)) return null;
+  for (const a of attrs) if (isObj(a) && a.key === 'service.name' && isObj(a.value) && typeof a.value.stringValue === 'string') return a.value.stringValue;
+  return null;
+}
+
+function keyOf(route: Route, root: Record<string, unknown>): string | null {
+  if (route.format === 'otlp') return otlpService(root, route.field!);
+  if (route.format === 'change') return typeof root.service === 'string' ? root.service : null;
+  for (const f of ['commonLabels', 'groupLabels'] as const) {
+    const l = root[f];
+    if (isObj(l) && typeof l.service === 'string') return l.service;
+  }
+  return typeof root.groupKey === 'string' ? root.groupKey : null;
+}
+
+/**
+ * The HTTP gateway's request handler. A body is checked the way ingest will read it (the same parser); a body
+ * with nothing usable is refused with 400 and the parser's message, a partly bad batch is accepted (ingest
+ * dead-letters the bad entries; OTLP callers are told in `partialSuccess`). 200 comes only after the broker
+ * acknowledged the record; if it does not within ackTimeoutMs (or the producer failed), 503 with Retry-After.
+ */
+export class GatewayHandler {
+  readonly counters = new Counters();
+  readonly latency = new Histogram();
+
+  constructor(
+    private readonly opts: GatewayOptions,
+    private readonly publish: Publish,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = performance.now();
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = ROUTES[path];
+    try {
+      if (!route) throw new HttpError(404, `no route ${path}; POST to ${Object.keys(ROUTES).join(', ')}`, 'not_found');
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        throw new HttpError(405, `${req.method} is not allowed on ${path}; use POST`, 'bad_method');
+      }
+      const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') {
+        const hint = route.format === 'otlp' ? ' (configure the OTLP exporter for http/json, not http/protobuf)' : '';
+        throw new HttpError(415, `content-type must be application/json, got ${JSON.stringify(type || '(none)')}${hint}`, 'unsupported_media_type');
+      }
+      this.counters.received++;
+      let body = await readBody(req, this.opts.maxBodyBytes);
+      const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+      if (enc === 'gzip') {
+        try {
+          body = await gunzipAsync(body, { maxOutputLength: this.opts.maxBodyBytes });
+        } catch (e) {
+          const tooBig = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || /buffer|output length/i.test((e as Error).message);
+          throw tooBig
+            ? new HttpError(413, `decompressed body exceeds the limit of ${this.opts.maxBodyBytes} bytes`, 'too_large')
+            : new HttpError(400, `body is not valid gzip: ${(e as Error).message}`, 'bad_request');
+        }
+      } else if (enc !== 'identity') throw new HttpError(415, `content-encoding ${enc} is not supported (use gzip or none)`, 'unsupported_media_type');
+      const text = body.toString('utf8');
+      let root: unknown;
+      try {
+        root = JSON.parse(text);
+      } catch (e) {
+        throw new HttpError(400, `body is not JSON: ${(e as Error).message}`, 'bad_request');
+      }
+      if (!isObj(root)) throw new HttpError(400, 'body must be a JSON object', 'bad_request');
+      if (route.field && root[route.field] === undefined) {
+        throw new HttpError(400, `expected an OTLP export request with "${route.field}"`, 'bad_request');
+      }
+      if (route.format === 'alertmanager' && !Array.isArray(root.alerts)) throw new HttpError(400, 'expected an Alertmanager webhook (version 4) with "alerts"', 'bad_request');
+      const topic = this.opts.ingest.topics[route.kind];
+      const rec: RawRecord = { topic, key: keyOf(route, root), payload: text, ts: Date.now(), source: {} };
+      const parsed = parseRecord(rec, this.opts.ingest);
+      if (parsed.events.length === 0 && parsed.errors.length > 0) {
+        throw new HttpError(400, parsed.errors.map((e) => `[${e.code}] ${e.message}`).slice(0, 5).join('; '), `bad_request`);
+      }
+      if (parsed.events.length > 0) await this.publishWithin(route.kind, rec.key, text);
+      this.counters.sent++;
+      this.latency.observe((performance.now() - t0) / 1000);
+      if (route.format === 'otlp') {
+        const rejected = parsed.badEntries;
+        const partial = rejected > 0 ? { partialSuccess: { [rejectedField(route.kind)]: rejected, errorMessage: parsed.errors.map((e) => e.message).slice(0, 3).join('; ') } } : {};
+        return send(res, 200, JSON.stringify(partial), 'application/json');
+      }
+      return send(res, 200, JSON.stringify({ status: 'accepted', events: parsed.events.length, rejected: parsed.badEntries }), 'application/json');
+    } catch (e) {
+      const err = e instanceof HttpError ? e : new HttpError(500, `internal error: ${(e as Error).message}`, 'internal');
+      this.counters.drop(err.reason);
+      if (err.status === 503) res.setHeader('retry-after', '5');
+      const body = route?.format === 'otlp' ? { code: err.status === 400 ? 3 : err.status === 503 ? 14 : 2, message: err.message } : { error: err.message };
+      return send(res, err.status, JSON.stringify(body), 'application/json');
+    }
+  }
+
+  private async publishWithin(kind: InputKind, key: string | null, body: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.publish(kind, key, body),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new HttpError(503, `the broker did not acknowledge within ${this.opts.ackTimeoutMs} ms; retry`, 'unavailable')), this.opts.ackTimeoutMs))),
+      ]);
+    } catch (e) {
+      if (e instanceof HttpError) throw e;
+      throw new HttpError(503, `the broker did not take the record: ${(e as Error).message}; retry`, 'unavailable');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function rejectedField(kind: InputKind): string {
+  return kind === 'logs' ? 'rejectedLogRecords' : kind === 'metrics' ? 'rejectedDataPoints' : 'rejectedSpans';
+}
+
+function send(res: ServerResponse, status: number, body: string, type: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,113 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Partitioners, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { createKafka, ensureTopics, topicSpecs } from '../../core/kafka/client.js';
+import type { KafkaConfig } from '../../core/kafka/config.js';
+import { ProducerBatcher } from '../../core/kafka/producer.js';
+import { METRIC, MetricsRegistry } from '../../core/metrics.js';
+import type { IngestConfig } from '../config.js';
+import { GatewayHandler } from './http.js';
+
+export { GatewayHandler, ROUTES, type GatewayOptions, type Publish } from './http.js';
+
+export interface GatewayStartOptions {
+  readonly ingest: IngestConfig;
+  readonly kafka: KafkaConfig;
+  readonly log: Logger;
+  readonly port: number;
+  readonly host?: string;
+  /** Default: ingest.maxRecordBytes (a larger body would be dead-lettered by ingest anyway). */
+  readonly maxBodyBytes?: number;
+  readonly ackTimeoutMs?: number;
+}
+
+export interface Gateway {
+  readonly port: number;
+  readonly handler: GatewayHandler;
+  readonly metrics: MetricsRegistry;
+  ready(): boolean;
+  healthy(): boolean;
+  /** Stops accepting, lets requests in flight finish (their records acknowledged), then disconnects. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_GATEWAY_PORT = 8080;
+
+export function gatewayPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_GATEWAY_PORT): number {
+  const v = env.NIGHTSHIFT_GATEWAY_PORT;
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new RangeError(`NIGHTSHIFT_GATEWAY_PORT must be a port number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/**
+ * `nightshift gateway`: Alertmanager webhooks and OTLP/HTTP JSON into the raw topics, through the same idempotent,
+ * acks=-1 producer as the pipeline. The raw topics are created if missing.
+ */
+export async function startGateway(opts: GatewayStartOptions): Promise<Gateway> {
+  const kafka = createKafka(opts.kafka, opts.log, '-gateway');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (opts.kafka.createTopics) {
+      const raw = new Set(Object.values(opts.ingest.topics));
+      await ensureTopics(admin, topicSpecs(opts.kafka, opts.ingest.topics).filter((s) => raw.has(s.topic)));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  let fatal: Error | null = null;
+  const batcher = new ProducerBatcher(
+    producer,
+    { lingerMs: opts.kafka.lingerMs, maxBatchRecords: opts.kafka.maxBatchRecords, maxBatchBytes: opts.kafka.maxBatchBytes, maxQueuedBytes: opts.kafka.maxQueuedBytes },
+    opts.log,
+    (e) => (fatal = e),
+  );
+  const handler = new GatewayHandler(
+    { ingest: opts.ingest, maxBodyBytes: opts.maxBodyBytes ?? opts.ingest.maxRecordBytes, ackTimeoutMs: opts.ackTimeoutMs ?? 30_000 },
+    async (kind, key, body) => {
+      // Bounded: a request waits while the producer holds maxQueuedBytes, instead of queueing without end.
+      await batcher.whenRoom();
+      await batcher.send({ topic: opts.ingest.topics[kind], key, value: body });
+    },
+  );
+  const server: Server = createServer((req, res) => void handler.handle(req, res));
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const metrics = new MetricsRegistry();
+  metrics.registerStages(() => [{ name: 'gateway', counters: handler.counters }]);
+  metrics.register(METRIC.processingLatency, 'Time from a request arriving to its record acknowledged by the broker.', 'histogram', () => handler.latency.samples({ stage: 'gateway' }));
+  metrics.register(METRIC.up, '1 while the gateway works.', 'gauge', () => [{ labels: {}, value: fatal === null ? 1 : 0 }]);
+  let stopping = false;
+  let stopped: Promise<void> | null = null;
+  return {
+    port,
+    handler,
+    metrics,
+    ready: () => !stopping && fatal === null && batcher.failed === null,
+    healthy: () => fatal === null,
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await batcher.flush();
+        await producer.disconnect().catch(() => undefined);
+      })()),
+  };
+}
