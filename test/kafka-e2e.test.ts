@@ -7,6 +7,7 @@ import { startCluster, type Cluster } from '../core/kafka/cluster.js';
 import { H_OUTPUT_ID, headerText, outputId } from '../core/kafka/processors.js';
 import { ALL_STAGES } from '../core/kafka/runner.js';
 import { silentLogger } from '../core/log.js';
+import { startOpsServer } from '../core/ops.js';
 import { scoreScenario } from '../eval/metrics.js';
 import { IncidentOutput } from '../schemas/index.js';
 import { simulate } from '../sim/index.js';
@@ -57,6 +58,23 @@ describe('cluster mode on a real Kafka broker', () => {
     const produced = await produceLines(producer, lines, tc.raw);
     expect(produced).toBe(lines.length);
     await waitQuiet([cluster], 2000, 180_000);
+    // Operations: the ops server over the cluster answers health, readiness and Prometheus metrics.
+    const ops = await startOpsServer({ port: 0, host: '127.0.0.1', healthy: cluster.healthy, ready: cluster.ready, metrics: () => cluster!.metrics.render() });
+    try {
+      const base = `http://127.0.0.1:${ops.port}`;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const text = await (await fetch(`${base}/metrics`)).text();
+      for (const stage of ALL_STAGES) {
+        expect(text).toMatch(new RegExp(`nightshift_records_received_total\\{stage="${stage}"\\} [1-9]`));
+        expect(text).toMatch(new RegExp(`nightshift_processing_latency_seconds_count\\{stage="${stage}"\\} [1-9]`));
+      }
+      expect(text).toMatch(/nightshift_consumer_lag\{partition="0",stage="perception",topic="[^"]+\.events"\} 0/);
+      expect(text).toMatch(/nightshift_up 1/);
+    } finally {
+      await ops.close();
+    }
+
     const ingest = cluster.runners.get('ingest')!;
     expect(ingest.counters.received).toBe(lines.length);
     const rca = await readTopic(tc.brokers, tc.kafka.topics.rca, (m) => m.length >= cluster!.runners.get('reasoning')!.counters.sent, 30_000);
