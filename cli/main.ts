@@ -5,6 +5,7 @@ import { processIo, UsageError, type CliIo } from './io.js';
 import { QUERY_HELP, queryCommand } from './query.js';
 import { REPLAY_HELP, replayCommand } from './replay.js';
 import { RUN_HELP, runCommand } from './run.js';
+import { GATEWAY_HELP, gatewayCommand } from './gateway.js';
 import { SIMULATE_HELP, simulateCommand } from './simulate.js';
 
 const HELP = `nightshift: streaming AIOps pipeline
@@ -16,6 +17,7 @@ Commands:
   eval       score the pipeline on simulated scenarios or on a labelled replay file
   query      run a saved analyst query on the analytics store
   run        cluster mode: run stages on Kafka (all, or --stage ingest|perception|reasoning|sinks)
+  gateway    HTTP gateway: Alertmanager webhooks and OTLP/HTTP JSON into the raw Kafka topics
   help CMD   details of a command
 
 ${REPLAY_HELP}
@@ -29,6 +31,8 @@ ${DEMO_HELP}
 ${QUERY_HELP}
 
 ${RUN_HELP}
+
+${GATEWAY_HELP}
 `;
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
@@ -50,6 +54,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return await queryCommand(rest, io);
       case 'run':
         return await runCommand(rest, io);
+      case 'gateway':
+        return await gatewayCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':
