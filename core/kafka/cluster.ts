@@ -1,3 +1,4 @@
+import { registerPipelineMetrics } from './pipeline-metrics.js';
 import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { IncidentOutput, TopologyFile } from '../../schemas/index.js';
@@ -198,5 +199,6 @@ export function clusterMetrics(runners: ReadonlyMap<StageName, StageRunner>, bat
     [...runners.values()].flatMap((r) => r.latency.samples({ stage: r.name })),
   );
   reg.register(METRIC.up, '1 while the process works (no fatal error).', 'gauge', () => [{ labels: {}, value: up() && batcher.failed === null ? 1 : 0 }]);
+  registerPipelineMetrics(reg, () => [...runners.values()]);
   return reg;
 }
