@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NightshiftError } from '../../core/errors.js';
 import { KnowledgeConfig } from '../rag/kb.js';
 import { RedactConfig } from '../redact/patterns.js';
+import { LOCAL_MODEL_PREFIX } from './local.js';
 
 /** How the answer is constrained: a JSON schema, a forced tool call, plain JSON mode, or the prompt alone. */
 export const ResponseFormatKind = z.enum(['json_schema', 'tools', 'json_object', 'none']);
@@ -105,7 +106,8 @@ function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
  *
  * Environment: NIGHTSHIFT_LLM_MODEL, OPENAI_BASE_URL, OPENAI_API_KEY, NIGHTSHIFT_LLM_TIMEOUT_MS,
  * NIGHTSHIFT_LLM_CONCURRENCY, NIGHTSHIFT_LLM_TOKEN_BUDGET, NIGHTSHIFT_LLM_MAX_INPUT_TOKENS, NIGHTSHIFT_LLM_MODE,
- * NIGHTSHIFT_LLM_RESPONSE_FORMAT, NIGHTSHIFT_EMBEDDINGS_MODEL, NIGHTSHIFT_KNOWLEDGE_DIR.
+ * NIGHTSHIFT_LLM_RESPONSE_FORMAT, NIGHTSHIFT_EMBEDDINGS_MODEL, NIGHTSHIFT_KNOWLEDGE_DIR, and
+ * NIGHTSHIFT_LLM_LOCAL_MODEL=<path.gguf> (short for NIGHTSHIFT_LLM_MODEL=local:<path.gguf>: an in-process model).
  */
 export function llmConfigFromEnv(env: NodeJS.ProcessEnv, fileSection?: unknown, defaults: Partial<LlmConfig> = {}): ActiveLlmConfig | null {
   if (fileSection !== undefined && fileSection !== null && (typeof fileSection !== 'object' || Array.isArray(fileSection))) {
@@ -117,6 +119,14 @@ export function llmConfigFromEnv(env: NodeJS.ProcessEnv, fileSection?: unknown, 
     if (v !== undefined && v !== '') raw[key] = v;
   };
   set('model', env.NIGHTSHIFT_LLM_MODEL);
+  if (env.NIGHTSHIFT_LLM_LOCAL_MODEL) {
+    const local = LOCAL_MODEL_PREFIX + env.NIGHTSHIFT_LLM_LOCAL_MODEL;
+    // Two different models named in the environment is a mistake to report, not to settle silently.
+    if (env.NIGHTSHIFT_LLM_MODEL && env.NIGHTSHIFT_LLM_MODEL !== local) {
+      throw new NightshiftError('CONFIG_INVALID', `NIGHTSHIFT_LLM_LOCAL_MODEL and NIGHTSHIFT_LLM_MODEL=${env.NIGHTSHIFT_LLM_MODEL} name different models; set one`);
+    }
+    raw.model = local;
+  }
   set('baseUrl', env.OPENAI_BASE_URL);
   set('apiKey', env.OPENAI_API_KEY);
   set('timeoutMs', intEnv(env, 'NIGHTSHIFT_LLM_TIMEOUT_MS'));
@@ -140,6 +150,8 @@ export function llmConfigFromEnv(env: NodeJS.ProcessEnv, fileSection?: unknown, 
 export function priceOf(model: string, prices: Readonly<Record<string, ModelPrice>>): ModelPrice | null {
   const table = { ...DEFAULT_PRICES, ...prices };
   if (table[model]) return table[model];
+  // An in-process model is paid in CPU time, not per token.
+  if (model.startsWith(LOCAL_MODEL_PREFIX)) return { input: 0, output: 0 };
   const base = model.replace(/-\d{4}-\d{2}-\d{2}$/, '');
   return table[base] ?? null;
 }
