@@ -23,12 +23,17 @@ export interface OpsServer {
 
 export const DEFAULT_OPS_PORT = 9464;
 
-export function opsPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_OPS_PORT): number {
-  const v = env.NIGHTSHIFT_OPS_PORT;
+/** A TCP port from an environment variable (0 = any free port); a bad value is an error, not a silent default. */
+export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new RangeError(`NIGHTSHIFT_OPS_PORT must be a port number, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new RangeError(`${name} must be a port number, got ${JSON.stringify(v)}`);
   return n;
+}
+
+export function opsPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_OPS_PORT): number {
+  return portFromEnv(env, 'NIGHTSHIFT_OPS_PORT', fallback);
 }
 
 function reply(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {

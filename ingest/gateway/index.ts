@@ -1,3 +1,4 @@
+import { portFromEnv } from '../../core/ops.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Partitioners, type Producer } from 'kafkajs';
@@ -35,11 +36,7 @@ export interface Gateway {
 export const DEFAULT_GATEWAY_PORT = 8080;
 
 export function gatewayPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_GATEWAY_PORT): number {
-  const v = env.NIGHTSHIFT_GATEWAY_PORT;
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new RangeError(`NIGHTSHIFT_GATEWAY_PORT must be a port number, got ${JSON.stringify(v)}`);
-  return n;
+  return portFromEnv(env, 'NIGHTSHIFT_GATEWAY_PORT', fallback);
 }
 
 /**

@@ -7,6 +7,7 @@ import { Redactor } from '../redact/redactor.js';
 import type { LlmClient } from './client.js';
 import type { ActiveLlmConfig } from './config.js';
 import { DRY_RUN_MODEL, DryRunLlmClient } from './dryrun.js';
+import { localClientFromConfig } from './local.js';
 import { OpenAiEmbedder, OpenAiLlmClient, type OpenAiClientOptions } from './openai-client.js';
 import { LlmReasoner } from './reasoner.js';
 import type { RunObserver } from './run.js';
@@ -37,7 +38,8 @@ export function createLlmStage(cfg: ActiveLlmConfig, deps: LlmStageDeps): LlmRea
   const embedder =
     deps.embedder !== undefined ? deps.embedder : cfg.embeddings.model && cfg.model !== DRY_RUN_MODEL ? new OpenAiEmbedder(cfg.embeddings.model, cfg, deps.clientOptions) : null;
   const retriever = kb.docs.length > 0 ? new Retriever(kb, cfg.knowledge, embedder, cfg.embeddings.weight) : null;
-  const client = deps.client ?? (cfg.model === DRY_RUN_MODEL ? new DryRunLlmClient() : new OpenAiLlmClient(cfg, deps.clientOptions));
+  const client =
+    deps.client ?? localClientFromConfig(cfg) ?? (cfg.model === DRY_RUN_MODEL ? new DryRunLlmClient() : new OpenAiLlmClient(cfg, deps.clientOptions));
   const reasoner = new LlmReasoner({ client, cfg, kb, retriever, redactor: new Redactor(cfg.redact) });
   deps.log?.info({ model: cfg.model, base_url: cfg.baseUrl, mode: cfg.mode, knowledge_docs: kb.docs.length, embeddings: cfg.embeddings.model ?? null }, 'LLM reasoning on');
   return new LlmReasoningStage({

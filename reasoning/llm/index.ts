@@ -10,3 +10,4 @@ export * from './prompt.js';
 export * from './reasoner.js';
 export * from './run.js';
 export * from './stage.js';
+export * from './local.js';
