@@ -65,8 +65,11 @@ export const KafkaConfig = z.object({
   /** Fetch limits of the consumers. */
   maxBytesPerPartition: z.number().int().min(1024).max(64 * 1_048_576).default(1_048_576),
   maxWaitTimeMs: z.number().int().min(0).max(10_000).default(100),
-  /** Ingest: records are processed in Kafka-timestamp order across partitions, within this slack (ms)... */
-  alignSlackMs: z.number().int().min(0).max(86_400_000).default(1000),
+  /**
+   * Ingest: records are processed in Kafka-timestamp order across partitions, within this slack (ms; perception
+   * re-sorts by event time within alignIdleMs, so ingest only needs to keep sources roughly together)...
+   */
+  alignSlackMs: z.number().int().min(0).max(86_400_000).default(30_000),
   /** ...waiting at most this long (wall ms) for a partition that has records not fetched yet. */
   alignWaitMs: z.number().int().min(0).max(60_000).default(200),
   /**

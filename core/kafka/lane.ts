@@ -66,6 +66,8 @@ export function recordBytes(m: KafkaMessage): number {
 export class Lane {
   readonly key: string;
   private inbox: KafkaMessage[] = [];
+  /** Kafka timestamps of the inbox's records, parsed once (alignment reads the head's often). */
+  private inboxTs: number[] = [];
   private inboxHead = 0;
   inFlightRecords = 0;
   inFlightBytes = 0;
@@ -121,7 +123,7 @@ export class Lane {
 
   /** Kafka timestamp of the next record to process, if one is waiting. */
   get headTs(): number | undefined {
-    return this.queued > 0 ? Number(this.inbox[this.inboxHead]!.timestamp) : undefined;
+    return this.queued > 0 ? this.inboxTs[this.inboxHead] : undefined;
   }
 
   /** The broker has records of this partition the lane has not taken yet. */
@@ -158,6 +160,7 @@ export class Lane {
       const off = Number(m.offset);
       if (this.nextFetch === null) this.startAt(off);
       this.inbox.push(m);
+      this.inboxTs.push(Number(m.timestamp));
       this.inFlightRecords++;
       this.inFlightBytes += recordBytes(m);
       this.nextFetch = off + 1;
@@ -178,6 +181,7 @@ export class Lane {
   stop(): void {
     this.stopped = true;
     this.inbox = [];
+    this.inboxTs = [];
     this.inboxHead = 0;
     if (this.wake) {
       const w = this.wake;
@@ -221,17 +225,19 @@ export class Lane {
       }
       let m = this.inbox[this.inboxHead]!;
       if (this.host.turn) {
-        const ts = Number(m.timestamp);
+        const ts = this.inboxTs[this.inboxHead]!;
         if (ts > this.grant) {
           this.grant = await this.host.turn(this, ts);
           if (this.stopped || this.queued === 0) continue;
           m = this.inbox[this.inboxHead]!;
         }
       }
+      const mts = this.inboxTs[this.inboxHead]!;
       this.inbox[this.inboxHead] = undefined as unknown as KafkaMessage;
       this.inboxHead++;
       if (this.inboxHead > 4096 && this.inboxHead * 2 > this.inbox.length) {
         this.inbox = this.inbox.slice(this.inboxHead);
+        this.inboxTs = this.inboxTs.slice(this.inboxHead);
         this.inboxHead = 0;
       }
       const off = Number(m.offset);
@@ -263,7 +269,7 @@ export class Lane {
       rec.sealed = true;
       this.processed++;
       this.nextProcess = off + 1;
-      this.lastTs = Number(m.timestamp);
+      this.lastTs = mts;
       this.host.progressed?.();
       this.maybeFinish(rec);
       if (++sinceYield >= 128) {

@@ -128,11 +128,16 @@ export function ingestProcessor(
         ts: Number(m.timestamp),
         source: { partition, offset: m.offset },
       };
-      let i = 0;
+      // One message per key and raw record (an OTLP batch of a service is one message, not one per log line):
+      // fewer, larger messages are what the Kafka client spends its time on.
+      const groups = new Map<string, Event[]>();
       const emitter: Emitter<Event> = {
         emit: (ev) => {
           if (ev.ts > newest) newest = ev.ts;
-          ctx.emit({ topic: topics.events, key: keyOf(ev.service), value: JSON.stringify(ev), headers: { [H_SOURCE]: `${topic}/${partition}/${m.offset}/${i++}` } });
+          const k = keyOf(ev.service);
+          const g = groups.get(k);
+          if (g) g.push(ev);
+          else groups.set(k, [ev]);
         },
       };
       dls.ctx = ctx;
@@ -140,6 +145,10 @@ export function ingestProcessor(
         stage.process(raw, emitter);
       } finally {
         dls.ctx = null;
+      }
+      let i = 0;
+      for (const [key, evs] of groups) {
+        ctx.emit({ topic: topics.events, key, value: JSON.stringify(evs.length === 1 ? evs[0] : evs), headers: { [H_SOURCE]: `${topic}/${partition}/${m.offset}/${i++}` } });
       }
     },
     dropped: () => stage.counters.snapshot().dropped,
@@ -210,11 +219,13 @@ export class PerceptionProcessor implements PartitionProcessor {
       ctx.deadLetter(badRecord('perception', 'INVALID_JSON', `event is not JSON: ${(e as Error).message}`, this.topic, this.partition, m));
       return;
     }
-    if (!looksLikeEvent(ev)) {
-      ctx.deadLetter(badRecord('perception', 'SCHEMA_MISMATCH', 'event needs kind, service and a finite ts', this.topic, this.partition, m));
+    // A message holds one event, or the events of one raw record for one key.
+    const list = Array.isArray(ev) ? (ev as unknown[]) : [ev];
+    if (list.length === 0 || !list.every(looksLikeEvent)) {
+      ctx.deadLetter(badRecord('perception', 'SCHEMA_MISMATCH', 'an event (or each of a list of events) needs kind, service and a finite ts', this.topic, this.partition, m));
       return;
     }
-    this.aligner.push(source, ev.ts, ev, (e) => this.stage.process(e, out));
+    for (const e of list as Event[]) this.aligner.push(source, e.ts, e, (x) => this.stage.process(x, out));
   }
 
   private isDuplicate(src: string): boolean {
