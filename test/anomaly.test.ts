@@ -206,14 +206,5 @@ describe('anomaly detector', () => {
     expect(() => createDetector({ window: 1 })).toThrow(NightshiftError);
   });
 
-  it('is cheap: well under 20 microseconds per update', () => {
-    const noise = gaussian(prng(12));
-    const d = createDetector();
-    const n = 200_000;
-    const values = Array.from({ length: n }, (_, i) => daily(i * STEP) + noise());
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) d.update(i * STEP, values[i] as number);
-    const usPerUpdate = ((performance.now() - t0) * 1000) / n;
-    expect(usPerUpdate).toBeLessThan(20);
-  });
+  // Its cost per point is a benchmark figure (npm run bench:nab: us_per_point), not a timed test.
 });
