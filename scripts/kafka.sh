@@ -126,7 +126,6 @@ EOF
 }
 
 cmd_up() {
-  fetch
   if running_pid >/dev/null && answers; then write_env; bootstrap; return 0; fi
   if ! running_pid >/dev/null; then
     # Keep the ports across down/up so that a client keeps its bootstrap address over an outage.
@@ -137,7 +136,7 @@ cmd_up() {
     # setsid: the broker outlives the shell that started it (a test's setup), and `down` stops it by pid.
     setsid java "-Xmx${NIGHTSHIFT_KAFKA_HEAP:-512m}" "-Xms${NIGHTSHIFT_KAFKA_HEAP:-512m}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -Djava.awt.headless=true -cp "$CACHE/libs/*" -Dlog4j.configuration="file:$DIR/log4j.properties" \
-      kafka.Kafka "$DIR/server.properties" >"$DIR/log/stdout.log" 2>&1 </dev/null &
+      kafka.Kafka "$DIR/server.properties" >"$DIR/log/stdout.log" 2>&1 </dev/null 9>&- &
     echo $! >"$PIDFILE"
   fi
   for _ in $(seq 1 120); do
@@ -163,10 +162,20 @@ cmd_down() {
   rm -f "$PIDFILE"
 }
 
+# Test files start in parallel and may all call `up` at once: one at a time per data directory (and per cache for
+# the first fetch), the others then find the broker running.
+locked() {
+  local lock="$1"; shift
+  mkdir -p "$(dirname "$lock")"
+  exec 9>"$lock"
+  flock -w 600 9 || die "waited 600 s for $lock"
+  "$@"
+}
+
 case "${1:-}" in
-  fetch) fetch; echo "$CACHE/libs" ;;
-  up) cmd_up ;;
-  down) cmd_down ;;
+  fetch) locked "$CACHE.lock" fetch; echo "$CACHE/libs" ;;
+  up) locked "$CACHE.lock" fetch; locked "$DIR.lock" cmd_up ;;
+  down) locked "$DIR.lock" cmd_down ;;
   status) if running_pid >/dev/null && answers; then bootstrap; else exit 1; fi ;;
   clean) cmd_down; rm -rf "$DIR"; [[ "$ENVFILE" == "$DIR/"* ]] || rm -f "$ENVFILE" ;;
   *) echo "usage: $0 fetch|up|down|status|clean" >&2; exit 2 ;;
