@@ -26,6 +26,8 @@ export const NightshiftConfig = z.strictObject({
   ticketing: z.unknown().optional(),
   /** Validated by the LLM stage (reasoning/llm/config.ts), together with its environment variables. */
   llm: z.unknown().optional(),
+  /** Cluster mode: validated by core/kafka/config.ts, together with its environment variables. */
+  kafka: z.unknown().optional(),
 });
 export type NightshiftConfig = z.infer<typeof NightshiftConfig>;
 
