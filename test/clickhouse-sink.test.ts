@@ -3,7 +3,7 @@ import { MemoryDeadLetters } from '../core/deadletter.js';
 import { silentLogger } from '../core/log.js';
 import type { IncidentOutput } from '../schemas/index.js';
 import { analyticsChoiceFromEnv, clickhouseConfigFromEnv, ClickHouseSinkConfig, DEFAULT_CHDB_PATH, WriterConfig } from '../sinks/clickhouse/config.js';
-import { LruMap } from '../sinks/clickhouse/lru.js';
+import { LruMap } from '../core/lru.js';
 import { incidentVersion } from '../sinks/clickhouse/rows.js';
 import { ClickHouseAnalytics } from '../sinks/clickhouse/sink.js';
 import { PipelineStatsRecorder } from '../sinks/clickhouse/stats.js';

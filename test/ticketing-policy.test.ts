@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NightshiftError } from '../core/errors.js';
 import { parseTicketingConfig } from '../sinks/ticketing/config.js';
 import { codeForStatus, parseRetryAfter, retryDelay, TicketingHttpError, withRetry } from '../sinks/ticketing/http.js';
-import { LruMap } from '../sinks/ticketing/lru.js';
+import { LruMap } from '../core/lru.js';
 import { compareVersion, encodeVersion, incidentSeverity, parseVersion, ticketDigest, versionOf } from '../sinks/ticketing/policy.js';
 import { cause, lifecycle, noise, output } from './fakes/incidents.js';
 

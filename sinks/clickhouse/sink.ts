@@ -6,7 +6,7 @@ import { backoffDelay, realSleep, seededRandom } from './backoff.js';
 import { openClickHouse, type ClickHouseLike } from './client.js';
 import type { ClickHouseSinkConfig } from './config.js';
 import { migrate, type MigrationReport } from './migrate.js';
-import { LruMap } from './lru.js';
+import { LruMap } from '../../core/lru.js';
 import { firstSignalAt, incidentRow, incidentVersion, ReasoningRunRow, rootCauseRows, signalRow, templateRows } from './rows.js';
 import { PipelineStatsRecorder } from './stats.js';
 import { RowWriter, type RowWriterDeps } from './writer.js';

@@ -6,7 +6,7 @@ import type { StageDeps } from '../../core/stage.js';
 import type { IncidentOutput, Severity } from '../../schemas/index.js';
 import type { HttpPolicy } from './config.js';
 import { withRetry, type RetryHooks } from './http.js';
-import { LruMap } from './lru.js';
+import { LruMap } from '../../core/lru.js';
 import { compareVersion, encodeVersion, severityAtLeast, topConfidence, versionOf } from './policy.js';
 import type { IntegrationName, TicketContext, TicketingClient, TicketOperation, TicketRef } from './types.js';
 
