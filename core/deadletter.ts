@@ -37,14 +37,13 @@ export interface DeadLetterSink {
   byCode(): Readonly<Record<string, number>>;
 }
 
-export class MemoryDeadLetters implements DeadLetterSink {
-  readonly items: DeadLetter[] = [];
+/** The counting every dead-letter sink shares: `write` tallies the code, then `deliver` puts the record somewhere. */
+export abstract class CountingDeadLetters implements DeadLetterSink {
   private readonly codes = new Map<string, number>();
-  /** Bounded: beyond `keep` records only the counts grow, so a flood of bad input cannot exhaust memory. */
-  constructor(private readonly keep = 10_000) {}
+  protected abstract deliver(dl: DeadLetter): void;
   write(dl: DeadLetter): void {
     this.codes.set(dl.code, (this.codes.get(dl.code) ?? 0) + 1);
-    if (this.items.length < this.keep) this.items.push(dl);
+    this.deliver(dl);
   }
   get count(): number {
     let n = 0;
@@ -53,5 +52,16 @@ export class MemoryDeadLetters implements DeadLetterSink {
   }
   byCode(): Record<string, number> {
     return Object.fromEntries([...this.codes.entries()].sort());
+  }
+}
+
+export class MemoryDeadLetters extends CountingDeadLetters {
+  readonly items: DeadLetter[] = [];
+  /** Bounded: beyond `keep` records only the counts grow, so a flood of bad input cannot exhaust memory. */
+  constructor(private readonly keep = 10_000) {
+    super();
+  }
+  protected deliver(dl: DeadLetter): void {
+    if (this.items.length < this.keep) this.items.push(dl);
   }
 }

@@ -8,7 +8,7 @@ import { createPerception, type PerceptionStage } from '../../perception/stage.j
 import { ReasoningStage, type ReasoningConfig } from '../../reasoning/stage.js';
 import type { Event, IncidentBundle, IncidentOutput, TopologyFile } from '../../schemas/index.js';
 import { IncidentOutput as IncidentOutputSchema } from '../../schemas/index.js';
-import { makeDeadLetter, type DeadLetter, type DeadLetterSink } from '../deadletter.js';
+import { CountingDeadLetters, makeDeadLetter, type DeadLetter } from '../deadletter.js';
 import type { ErrorCode } from '../errors.js';
 import { NightshiftError } from '../errors.js';
 import { stableId } from '../hash.js';
@@ -41,24 +41,16 @@ export function outputId(json: string): string {
 }
 
 /** A dead-letter sink that writes into whatever record is being processed (set around each `process` call). */
-class ContextDeadLetters implements DeadLetterSink {
+class ContextDeadLetters extends CountingDeadLetters {
   ctx: StageContext | null = null;
-  private readonly codes = new Map<string, number>();
   /** @param loose where a dead letter written outside any record goes (a sink's background retries give up). */
-  constructor(private readonly loose?: (dl: DeadLetter) => void) {}
-  write(dl: DeadLetter): void {
-    this.codes.set(dl.code, (this.codes.get(dl.code) ?? 0) + 1);
+  constructor(private readonly loose?: (dl: DeadLetter) => void) {
+    super();
+  }
+  protected deliver(dl: DeadLetter): void {
     if (this.ctx) this.ctx.deadLetter(dl);
     else if (this.loose) this.loose(dl);
     else throw new NightshiftError('INTERNAL', `dead letter outside a record: ${dl.error}`);
-  }
-  get count(): number {
-    let n = 0;
-    for (const v of this.codes.values()) n += v;
-    return n;
-  }
-  byCode(): Record<string, number> {
-    return Object.fromEntries([...this.codes.entries()].sort());
   }
 }
 
