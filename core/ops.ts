@@ -58,19 +58,24 @@ function handle(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): vo
   }
 }
 
+/** Listens on `port` (0: any free port) and resolves with the port bound; a bind error rejects. */
+export async function listen(server: Server, port: number, host = '0.0.0.0'): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 /** Starts the server (port 0: any free port, see `.port`). */
 export async function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
   const server: Server = createServer((req, res) => handle(opts, req, res));
   server.keepAliveTimeout = 5000;
   server.requestTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, opts.host);
   return {
     port,
     close: () =>

@@ -1,6 +1,5 @@
-import { portFromEnv } from '../../core/ops.js';
+import { listen, portFromEnv } from '../../core/ops.js';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createKafka, ensureTopics, topicSpecs } from '../../core/kafka/client.js';
@@ -76,14 +75,7 @@ export async function startGateway(opts: GatewayStartOptions): Promise<Gateway> 
   server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, opts.host);
   const metrics = new MetricsRegistry();
   metrics.registerStages(() => [{ name: 'gateway', counters: handler.counters }]);
   metrics.register(METRIC.processingLatency, 'Time from a request arriving to its record acknowledged by the broker.', 'histogram', () => handler.latency.samples({ stage: 'gateway' }));
