@@ -8,7 +8,7 @@ import { loadTopologyFile } from '../ingest/topology.js';
 import { summarize, type ScenarioReport } from '../eval/metrics.js';
 import { formatReport } from '../eval/report.js';
 import { runAndScore, runScenario, scenarioSpecs } from '../eval/run.js';
-import { GroundTruth, type ReplayRecord } from '../schemas/index.js';
+import { GroundTruth } from '../schemas/index.js';
 import { intOpt, numOpt, UsageError, type CliIo } from './io.js';
 import { formatLlmColumns, llmConfigFromEnv, llmEvalColumns, type ReasoningRun } from '../reasoning/llm/index.js';
 import { loadKnowledgeBase } from '../reasoning/rag/index.js';
@@ -62,11 +62,8 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
     const topology = values.topology ? await loadTopologyFile(values.topology) : undefined;
     const dl = new MemoryDeadLetters(100);
     const recs = replayRecords(values.replay, { maxLineBytes: cfg.pipeline.maxLineBytes, deadLetters: dl });
-    async function* asReplay(): AsyncGenerator<ReplayRecord> {
-      for await (const r of recs) yield { topic: r.topic, key: r.key, payload: r.payload, ...(r.ts !== undefined ? { ts: r.ts } : {}) };
-    }
     const span = truth.length ? Math.max(...truth.map((t) => t.end)) - Math.min(...truth.map((t) => t.start)) : 0;
-    const res = await runAndScore(values.replay, cfg, asReplay(), truth, topology, useTopology && topology !== undefined, Math.max(span, 1), llm);
+    const res = await runAndScore(values.replay, cfg, recs, truth, topology, useTopology && topology !== undefined, Math.max(span, 1), llm);
     reports.push(res.report);
     if (res.rankerReport) rankerReports.push(res.rankerReport);
     runs.push(...res.runs);

@@ -29,7 +29,8 @@ export function scenarioSpecs(count: number, baseSeed: number, hours: number): S
   return specs;
 }
 
-async function* asRaw(records: Iterable<ReplayRecord> | AsyncIterable<ReplayRecord>): AsyncGenerator<RawRecord> {
+/** Simulator records as raw records, numbered as the lines of the replay file they would be. */
+export async function* asRaw(records: Iterable<ReplayRecord> | AsyncIterable<ReplayRecord>): AsyncGenerator<RawRecord> {
   let line = 0;
   for await (const r of records) {
     line++;
@@ -50,7 +51,7 @@ export interface RunResult {
 export async function runAndScore(
   name: string,
   cfg: NightshiftConfig,
-  records: Iterable<ReplayRecord> | AsyncIterable<ReplayRecord>,
+  records: AsyncIterable<RawRecord>,
   truth: readonly GroundTruth[],
   topology: TopologyFile | undefined,
   useTopology: boolean,
@@ -71,7 +72,7 @@ export async function runAndScore(
     },
     sink,
   );
-  await p.run(asRaw(records));
+  await p.run(records);
   const s = p.stats();
   const base = {
     name,
@@ -91,6 +92,6 @@ export async function runScenario(spec: ScenarioSpec, cfg: NightshiftConfig, use
   const sim = simulate({ seed: spec.seed, services: spec.services, hours: spec.hours, faults: spec.faults });
   // Faults, topology and the time span are planned before generation; the record counts are final after it.
   const plan = sim.result();
-  const res = await runAndScore(spec.name, cfg, sim.records, plan.faults, plan.topology, useTopology, plan.endMs - plan.startMs, llm);
+  const res = await runAndScore(spec.name, cfg, asRaw(sim.records), plan.faults, plan.topology, useTopology, plan.endMs - plan.startMs, llm);
   return res;
 }
