@@ -58,7 +58,10 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<ReplayRe
   const llm = llmConfigFromEnv(process.env, cfg.llm, { mode: 'inline' });
   const runLog = new RunLog();
   const recorder = llm && analytics.store ? new RunRecorder(analytics.store, log) : null;
-  const onRun = recorder ? (r: Parameters<RunLog['add']>[0]): void => (runLog.add(r), recorder.record(r)) : runLog.add;
+  const onRun = (r: Parameters<RunLog['add']>[0]): void => {
+    runLog.add(r);
+    recorder?.record(r);
+  };
   const p = buildEmbedded(cfg, { log, deadLetters, analytics, llm, onRun, ...(topology ? { topology } : {}) }, sinks);
   const progress = new Progress(io, 'replay', 100_000, values.quiet);
   const input = values.in === '-' ? process.stdin : values.in;
