@@ -75,6 +75,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.stderr.write(`nightshift ${cmd}: ${err.code}: ${err.message}\n`);
       return err.code === 'CONFIG_INVALID' ? 2 : 1;
     }
+    const code = err instanceof Error ? String((err as NodeJS.ErrnoException).code ?? '') : '';
+    if (code.startsWith('Z_') || code.startsWith('ERR_ZLIB') || code.startsWith('ERR_BUFFER')) {
+      io.stderr.write(`nightshift ${cmd}: the input is not a readable gzip or text stream: ${(err as Error).message}\n`);
+      return 1;
+    }
     if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT') {
       io.stderr.write(`nightshift ${cmd}: ${err.message}\n`);
       return 1;

@@ -11,6 +11,7 @@ import { RunRecorder } from '../sinks/clickhouse/runs.js';
 import { formatRunSummary, llmConfigFromEnv, RunLog, summarizeRuns } from '../reasoning/llm/index.js';
 import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
 import type { Stage } from '../core/stage.js';
+import { NightshiftError } from '../core/errors.js';
 import type { IncidentOutput } from '../schemas/index.js';
 import { Progress, UsageError, type CliIo } from './io.js';
 
@@ -74,6 +75,15 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<ReplayRe
     dlFile?.close();
   }
   const stats = p.stats();
+  const events = stats.stages['ingest']?.sent ?? 0;
+  if (stats.deadLetters.total > 0 && events === 0) {
+    io.stderr.write(formatSummary(stats));
+    throw new NightshiftError(
+      'NO_VALID_INPUT',
+      `every record of ${values.in === '-' ? 'stdin' : values.in} was rejected (${stats.deadLetters.total} dead letters ${JSON.stringify(stats.deadLetters.byCode)}); ` +
+        'is it a replay file (NDJSON, one kcat -J record a line, optionally gzipped)?',
+    );
+  }
   if (!values.quiet) {
     io.stderr.write(formatSummary(stats));
     if (llm) io.stderr.write(formatRunSummary(summarizeRuns(runLog.runs)));

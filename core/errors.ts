@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   UNKNOWN_TOPIC: 'permanent',
   UNKNOWN_FORMAT: 'permanent',
   RECORD_TOO_LARGE: 'permanent',
+  /** A replay in which no record was usable: every one became a dead letter. */
+  NO_VALID_INPUT: 'permanent',
   CONFIG_INVALID: 'permanent',
   IO_ERROR: 'retriable',
   TIMEOUT: 'retriable',

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { makeDeadLetter, type DeadLetterSink } from './deadletter.js';
 import { readLines } from './lines.js';
 import type { RawRecord } from './raw.js';
@@ -17,7 +18,7 @@ export interface ReplaySourceOptions {
  * dead letter from the `source` stage, with its line number.
  */
 export async function* replayRecords(input: string | Readable, opts: ReplaySourceOptions): AsyncGenerator<RawRecord> {
-  const stream = typeof input === 'string' ? createReadStream(input) : input;
+  const stream = await decompressed(typeof input === 'string' ? createReadStream(input) : input);
   for await (const line of readLines(stream, opts.maxLineBytes)) {
     opts.onLine?.(line.n);
     if (line.kind === 'oversized') {
@@ -71,4 +72,39 @@ export async function* replayRecords(input: string | Readable, opts: ReplaySourc
       source: { line: line.n },
     };
   }
+}
+
+/** gzip's magic bytes: a replay file (or stdin) that starts with them is gunzipped, whatever its name. */
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+
+/**
+ * The stream as plain bytes: the first chunk decides (by magic bytes, not by file name) whether it is gzipped.
+ * A corrupt gzip stream fails the read with zlib's error, which the CLI reports as a runtime failure.
+ */
+export async function decompressed(stream: Readable): Promise<Readable> {
+  const it = (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  const firsts: Buffer[] = [];
+  // Two bytes decide; a first chunk of one byte is possible on a pipe.
+  while (head.length < GZIP_MAGIC.length) {
+    const r = await it.next();
+    if (r.done) break;
+    const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    firsts.push(b);
+    head = Buffer.concat([head, b]);
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    for (const b of firsts) yield b;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    }
+  }
+  const plain = Readable.from(rest(), { objectMode: false });
+  if (head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) {
+    // pipeline() destroys the gunzip stream with any error, so a truncated or corrupt file fails the read loudly.
+    return pipeline(plain, createGunzip(), () => undefined);
+  }
+  return plain;
 }

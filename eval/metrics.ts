@@ -1,4 +1,4 @@
-import type { GroundTruth, IncidentOutput, TopologyFile } from '../schemas/index.js';
+import type { GroundTruth, IncidentOutput, RootCauseKind, TopologyFile } from '../schemas/index.js';
 
 /** How an incident is matched to a fault: overlapping in time (with slack) and sharing an affected service. */
 export interface MatchOptions {
@@ -32,10 +32,20 @@ export interface FaultResult {
   readonly kind: string;
   readonly detected: boolean;
   readonly incident_id: string | null;
+  /** Rank of the true root in the incident's final state (null: not in the top 3, or not found). */
   readonly rank: number | null;
+  /**
+   * Rank of the true root in what on-call saw at the end of the fault window: the incident's last output at or before
+   * the fault's end (its first output when it opened later).
+   */
+  readonly rank_at_end: number | null;
   readonly predicted_top: string | null;
+  /** The kind given to the true root (final state), and whether it is the kind the fault's kind maps to. */
   readonly predicted_kind: string | null;
+  readonly kind_correct: boolean | null;
   readonly delay_ms: number | null;
+  /** Incidents assigned to this fault (1 is right; more is a fault split into several incidents). */
+  readonly incidents: number;
 }
 
 export interface ScenarioReport {
@@ -44,6 +54,8 @@ export interface ScenarioReport {
   readonly detected: number;
   readonly incidents: number;
   readonly false_incidents: number;
+  /** Incidents matched by more than one fault (the correlator lumped faults together). */
+  readonly impure_incidents: number;
   readonly simulated_days: number;
   readonly raw_records: number;
   readonly raw_alerts: number;
@@ -77,45 +89,112 @@ export function affectedServices(root: string, topology: TopologyFile | undefine
   return seen;
 }
 
+/**
+ * The output kind a fault kind should be reported as. Simulator kinds are output kinds already; the rest are the
+ * fault-injection vocabularies of public datasets (chaos tools' names), mapped to what a responder would call them.
+ */
+const KIND_MAP: Readonly<Record<string, readonly RootCauseKind[]>> = {
+  cpu_contention: ['saturation'],
+  cpu_consumed: ['saturation'],
+  cpu: ['saturation'],
+  memory: ['resource'],
+  mem: ['resource'],
+  disk: ['resource'],
+  network_delay: ['latency'],
+  delay: ['latency'],
+  latency: ['latency'],
+  network_loss: ['errors', 'latency'],
+  loss: ['errors', 'latency'],
+  return: ['errors'],
+  exception: ['errors'],
+  error: ['errors'],
+  errors: ['errors'],
+  pod_failure: ['errors', 'dependency'],
+};
+
+export function expectedKinds(faultKind: string): readonly RootCauseKind[] | null {
+  const k = faultKind.toLowerCase();
+  if ((ROOT_CAUSE_KINDS as readonly string[]).includes(k)) return [k as RootCauseKind];
+  return KIND_MAP[k] ?? null;
+}
+
+const ROOT_CAUSE_KINDS: readonly RootCauseKind[] = ['latency', 'errors', 'saturation', 'deploy', 'resource', 'dependency', 'unknown'];
+
+/**
+ * Scores incidents against faults. Each incident is assigned to at most one fault: among the faults whose window
+ * ([start - earlySlack, end + lateSlack]) holds its opening and whose affected services it touches, the one that
+ * started last before it opened (or, if it opened before them all, the earliest). So when faults come minutes apart,
+ * the incident of the next fault is not also credited to the previous one. A fault is found when an incident is
+ * assigned to it; incidents assigned to no fault are false incidents.
+ */
 export function scoreScenario(input: ScenarioInput, match: MatchOptions = DEFAULT_MATCH): ScenarioReport {
+  const byId = new Map<string, IncidentOutput[]>();
+  for (const o of input.outputs) {
+    const l = byId.get(o.incident_id);
+    if (l) l.push(o);
+    else byId.set(o.incident_id, [o]);
+  }
   const incidents = finalStates(input.outputs).sort((a, b) => a.opened_at - b.opened_at || (a.incident_id < b.incident_id ? -1 : 1));
-  const matched = new Set<string>();
-  const perFault: FaultResult[] = [];
-  for (const f of [...input.truth].sort((a, b) => a.start - b.start)) {
-    const affected = affectedServices(f.service, input.topology);
-    const candidates = incidents.filter(
-      (i) =>
-        i.opened_at >= f.start - match.earlySlackMs &&
-        i.opened_at <= f.end + match.lateSlackMs &&
-        (affected === null || i.services.some((s) => affected.has(s))),
-    );
-    // One fault may be seen as several incidents (split by the correlator); all of them are true positives,
-    // and the fault counts as found at its best-ranked one.
-    for (const c of candidates) matched.add(c.incident_id);
+  const faults = [...input.truth].sort((a, b) => a.start - b.start);
+  const affected = faults.map((f) => affectedServices(f.service, input.topology));
+  const assigned = new Map<number, IncidentOutput[]>();
+  let impure = 0;
+  for (const inc of incidents) {
+    const fits: number[] = [];
+    faults.forEach((f, i) => {
+      const aff = affected[i];
+      if (inc.opened_at < f.start - match.earlySlackMs || inc.opened_at > f.end + match.lateSlackMs) return;
+      if (aff !== null && aff !== undefined && !inc.services.some((s) => aff.has(s))) return;
+      fits.push(i);
+    });
+    if (fits.length === 0) continue;
+    if (fits.length > 1) impure++;
+    const started = fits.filter((i) => (faults[i] as GroundTruth).start <= inc.opened_at);
+    const pick = started.length > 0 ? (started[started.length - 1] as number) : (fits[0] as number);
+    const l = assigned.get(pick);
+    if (l) l.push(inc);
+    else assigned.set(pick, [inc]);
+  }
+  const rankIn = (o: IncidentOutput | undefined, service: string): number | null => o?.root_causes.find((rc) => rc.service === service)?.rank ?? null;
+  const better = (r: number | null, best: number | null): boolean => r !== null && (best === null || r < best);
+  const perFault: FaultResult[] = faults.map((f, i) => {
+    const cands = assigned.get(i) ?? [];
     let best: { inc: IncidentOutput; rank: number | null } | null = null;
-    for (const c of candidates) {
-      const r = c.root_causes.find((rc) => rc.service === f.service)?.rank ?? null;
-      if (!best || (r !== null && (best.rank === null || r < best.rank))) best = { inc: c, rank: r };
+    let bestAtEnd: number | null = null;
+    for (const c of cands) {
+      const r = rankIn(c, f.service);
+      if (!best || better(r, best.rank)) best = { inc: c, rank: r };
+      const hist = byId.get(c.incident_id) ?? [c];
+      const seen = [...hist].reverse().find((o) => o.updated_at <= f.end) ?? hist[0];
+      const re = rankIn(seen, f.service);
+      if (better(re, bestAtEnd)) bestAtEnd = re;
     }
-    const first = candidates[0];
-    perFault.push({
+    const rc = best?.inc.root_causes.find((x) => x.service === f.service);
+    const want = expectedKinds(f.kind);
+    const first = cands[0];
+    return {
       fault_id: f.fault_id,
       service: f.service,
       kind: f.kind,
       detected: best !== null,
       incident_id: best?.inc.incident_id ?? null,
       rank: best?.rank ?? null,
+      rank_at_end: bestAtEnd,
       predicted_top: best?.inc.root_causes[0]?.service ?? null,
-      predicted_kind: best?.inc.root_causes.find((rc) => rc.service === f.service)?.kind ?? null,
+      predicted_kind: rc?.kind ?? null,
+      kind_correct: rc === undefined || want === null ? null : want.includes(rc.kind),
       delay_ms: first ? first.opened_at - f.start : null,
-    });
-  }
+      incidents: cands.length,
+    };
+  });
+  const matchedIds = new Set([...assigned.values()].flatMap((l) => l.map((x) => x.incident_id)));
   return {
     name: input.name,
     faults: perFault.length,
     detected: perFault.filter((f) => f.detected).length,
     incidents: incidents.length,
-    false_incidents: incidents.filter((i) => !matched.has(i.incident_id)).length,
+    false_incidents: incidents.filter((i) => !matchedIds.has(i.incident_id)).length,
+    impure_incidents: impure,
     simulated_days: input.durationMs / 86_400_000,
     raw_records: input.rawRecords,
     raw_alerts: input.rawAlerts,
@@ -142,7 +221,15 @@ export interface Summary {
   readonly bundle_tokens_mean: number;
   readonly detection_delay_p50_s: number | null;
   readonly detection_delay_p95_s: number | null;
-  readonly by_kind: Readonly<Record<string, { faults: number; recall: number; ac_at_1: number; ac_at_3: number }>>;
+  /** Ranked at the end of each fault window (what on-call saw then), over all faults. */
+  readonly ac_at_1_at_end: number;
+  readonly ac_at_3_at_end: number;
+  /** Of the faults whose root is in the top 3, the share reported with the right kind (kinds that map to an output kind). */
+  readonly kind_accuracy: number | null;
+  /** Incidents per found fault (1 is ideal), and the share of matched incidents that more than one fault's window claims. */
+  readonly incidents_per_fault: number;
+  readonly impure_incidents: number;
+  readonly by_kind: Readonly<Record<string, { faults: number; recall: number; ac_at_1: number; ac_at_3: number; ac_at_1_at_end: number; ac_at_3_at_end: number }>>;
 }
 
 function quantile(xs: readonly number[], q: number): number | null {
@@ -164,7 +251,7 @@ export function summarize(reports: readonly ScenarioReport[]): Summary {
   const bytes = sum((r) => r.bundles.bytesTotal);
   const days = sum((r) => r.simulated_days);
   const delays = faults.filter((f) => f.delay_ms !== null).map((f) => (f.delay_ms as number) / 1000);
-  const byKind: Record<string, { faults: number; recall: number; ac_at_1: number; ac_at_3: number }> = {};
+  const byKind: Record<string, { faults: number; recall: number; ac_at_1: number; ac_at_3: number; ac_at_1_at_end: number; ac_at_3_at_end: number }> = {};
   for (const kind of [...new Set(faults.map((f) => f.kind))].sort()) {
     const fk = faults.filter((f) => f.kind === kind);
     byKind[kind] = {
@@ -172,14 +259,23 @@ export function summarize(reports: readonly ScenarioReport[]): Summary {
       recall: ratio(fk.filter((f) => f.detected).length, fk.length),
       ac_at_1: ratio(fk.filter((f) => f.rank === 1).length, fk.length),
       ac_at_3: ratio(fk.filter((f) => f.rank !== null && f.rank <= 3).length, fk.length),
+      ac_at_1_at_end: ratio(fk.filter((f) => f.rank_at_end === 1).length, fk.length),
+      ac_at_3_at_end: ratio(fk.filter((f) => f.rank_at_end !== null && f.rank_at_end <= 3).length, fk.length),
     };
   }
+  const kinded = faults.filter((f) => f.kind_correct !== null);
+  const found = faults.filter((f) => f.detected);
   return {
     scenarios: reports.length,
     faults: faults.length,
     fault_recall: ratio(faults.filter((f) => f.detected).length, faults.length),
     ac_at_1: ratio(faults.filter((f) => f.rank === 1).length, faults.length),
     ac_at_3: ratio(faults.filter((f) => f.rank !== null && f.rank <= 3).length, faults.length),
+    ac_at_1_at_end: ratio(faults.filter((f) => f.rank_at_end === 1).length, faults.length),
+    ac_at_3_at_end: ratio(faults.filter((f) => f.rank_at_end !== null && f.rank_at_end <= 3).length, faults.length),
+    kind_accuracy: kinded.length === 0 ? null : ratio(kinded.filter((f) => f.kind_correct).length, kinded.length),
+    incidents_per_fault: ratio(found.reduce((a, f) => a + f.incidents, 0), found.length),
+    impure_incidents: sum((r) => r.impure_incidents),
     incidents,
     false_incidents: sum((r) => r.false_incidents),
     false_incidents_per_day: ratio(sum((r) => r.false_incidents), days),

@@ -6,7 +6,7 @@ import type { RawRecord } from '../core/raw.js';
 import type { GroundTruth, IncidentOutput, ReplayRecord, TopologyFile } from '../schemas/index.js';
 import { simulate } from '../sim/index.js';
 import { MemorySink } from '../sinks/index.js';
-import { scoreScenario, type ScenarioReport } from './metrics.js';
+import { DEFAULT_MATCH, scoreScenario, type MatchOptions, type ScenarioReport } from './metrics.js';
 import { RunLog, type ActiveLlmConfig, type ReasoningRun } from '../reasoning/llm/index.js';
 
 export interface ScenarioSpec {
@@ -57,6 +57,7 @@ export async function runAndScore(
   useTopology: boolean,
   durationMs: number,
   llm: ActiveLlmConfig | null = null,
+  match: MatchOptions = DEFAULT_MATCH,
 ): Promise<RunResult> {
   const sink = new MemorySink<IncidentOutput>();
   const deadLetters = new MemoryDeadLetters(100);
@@ -83,8 +84,8 @@ export async function runAndScore(
     bundles: s.bundles,
     durationMs,
   };
-  const report = scoreScenario({ ...base, outputs: sink.items });
-  const rankerReport = llm ? scoreScenario({ ...base, outputs: ranked }) : null;
+  const report = scoreScenario({ ...base, outputs: sink.items }, match);
+  const rankerReport = llm ? scoreScenario({ ...base, outputs: ranked }, match) : null;
   return { report, outputs: sink.items, deadLetters: deadLetters.count, rankerReport, runs: runs.runs };
 }
 

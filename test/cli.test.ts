@@ -4,6 +4,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
 import type { CliIo } from '../cli/io.js';
@@ -110,6 +111,39 @@ describe('nightshift CLI', () => {
     const report = JSON.parse(await readFile(json, 'utf8')) as { summary: { faults: number }; command: string };
     expect(report.summary.faults).toBe(2);
     expect(report.command).toMatch(/^nightshift eval --replay/);
+  });
+
+  it('replay and eval read gzipped replay files, detected by magic bytes, with the same output as plain ones', async () => {
+    const gz = path.join(dir, 'world.bin'); // no .gz suffix: the content decides
+    await writeFile(gz, gzipSync(await readFile(replay)));
+    const plainOut = path.join(dir, 'plain.ndjson');
+    const gzOut = path.join(dir, 'gz.ndjson');
+    const topo = path.join(dir, 'world.topology.json');
+    expect(await main(['replay', '--in', replay, '--topology', topo, '--out', plainOut, '--quiet'], capture().io)).toBe(0);
+    expect(await main(['replay', '--in', gz, '--topology', topo, '--out', gzOut, '--quiet'], capture().io)).toBe(0);
+    const plain = await readFile(plainOut, 'utf8');
+    expect(plain.length).toBeGreaterThan(0);
+    expect(await readFile(gzOut, 'utf8')).toBe(plain);
+    const c = capture();
+    expect(await main(['eval', '--replay', gz, '--truth', path.join(dir, 'world.truth.ndjson'), '--topology', topo], c.io)).toBe(0);
+    expect(c.out()).toMatch(/fault recall/);
+  });
+
+  it('a corrupt gzip file is a clear runtime error (exit 1), not a crash', async () => {
+    const bad = path.join(dir, 'corrupt.gz');
+    const good = gzipSync(await readFile(replay));
+    await writeFile(bad, Buffer.concat([good.subarray(0, 10), Buffer.alloc(200, 7)]));
+    const c = capture();
+    expect(await main(['replay', '--in', bad, '--out', path.join(dir, 'c.ndjson'), '--quiet'], c.io)).toBe(1);
+    expect(c.err()).toMatch(/gzip/);
+  });
+
+  it('a replay in which every record is a dead letter exits 1 with a clear message', async () => {
+    const junk = path.join(dir, 'junk.ndjson');
+    await writeFile(junk, 'hello\nworld\n{"topic": "nope", "payload": "{}"}\n');
+    const c = capture();
+    expect(await main(['replay', '--in', junk, '--out', path.join(dir, 'j.ndjson')], c.io)).toBe(1);
+    expect(c.err()).toMatch(/NO_VALID_INPUT: every record of .* was rejected \(3 dead letters/);
   });
 
   it('a missing input file is a clear error, not a crash', async () => {
