@@ -32,6 +32,8 @@ interface Scope {
   readonly label: string;
   readonly service: string;
   readonly peer: string | undefined;
+  /** Edge scopes: whose spans measure it (see red.ts). */
+  readonly side: 'server' | 'client' | undefined;
   lastActive: number;
   readonly tracks: Readonly<Record<RedMetric, Track>>;
 }
@@ -71,10 +73,10 @@ export class RedScopes {
     const hit = this.scopes.get(key);
     if (hit) return hit;
     const parts = key.split('\u0000');
-    const isEdge = parts[0] === 'e';
+    const side = parts[0] === 'e' ? 'server' : parts[0] === 'c' ? 'client' : undefined;
     const service = parts[1] ?? '';
-    const peer = isEdge ? (parts[2] ?? '') : undefined;
-    const label = peer === undefined ? service : `${service}->${peer}`;
+    const peer = side !== undefined ? (parts[2] ?? '') : undefined;
+    const label = peer === undefined ? service : side === 'client' ? `${service}=>${peer}` : `${service}->${peer}`;
     const track = (m: RedMetric): Track => ({
       ref: redRef(label, m),
       detector: createDetector({ ...this.cfg.detector, direction: META[m].direction }),
@@ -84,7 +86,7 @@ export class RedScopes {
       streakStart: 0,
       lastAnomaly: -Infinity,
     });
-    const s: Scope = { label, service, peer, lastActive: -Infinity, tracks: { latency: track('latency'), errors: track('errors'), rate: track('rate') } };
+    const s: Scope = { label, service, peer, side, lastActive: -Infinity, tracks: { latency: track('latency'), errors: track('errors'), rate: track('rate') } };
     this.scopes.set(key, s);
     return s;
   }
@@ -133,12 +135,18 @@ export class RedScopes {
     const meta = META[m];
     const prev = this.episodes.peek(t.ref);
     const ep = extendEpisode(prev?.episode, ts, value, r.expected, t.direction, this.cfg.cooldownMs);
-    this.episodes.set(t.ref, { service: s.service, name: s.peer === undefined ? meta.name : `${meta.name} -> ${s.peer}`, episode: ep });
+    const edgeName = s.side === 'client' ? `${meta.name} client -> ${s.peer}` : `${meta.name} -> ${s.peer}`;
+    this.episodes.set(t.ref, { service: s.service, name: s.peer === undefined ? meta.name : edgeName, episode: ep });
     if (!t.gate.pass(ts, r.score)) {
       this.keepAlive?.(s.service, ts, s.peer);
       return;
     }
-    const where = s.peer === undefined ? s.service : `calls ${s.service} -> ${s.peer}`;
+    const where =
+      s.peer === undefined
+        ? s.service
+        : s.side === 'client'
+          ? `calls ${s.service} -> ${s.peer} as the caller sees them (${s.peer} or the network between)`
+          : `calls ${s.service} -> ${s.peer}`;
     const init = {
       type: meta.type,
       ts: first,
@@ -148,7 +156,7 @@ export class RedScopes {
       summary: `${where}: ${what}, expected ${fmt(r.expected)}`,
       ref: t.ref,
     };
-    out.push(makeSignal(s.peer === undefined ? init : { ...init, peer: s.peer }));
+    out.push(makeSignal(s.peer === undefined ? init : { ...init, peer: s.peer, ...(s.side ? { side: s.side } : {}) }));
   }
 
   seriesInfo(ref: string): BundleSeries | undefined {

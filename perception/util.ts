@@ -29,6 +29,8 @@ export interface SignalInit {
   readonly summary: string;
   readonly ref: string;
   readonly peer?: string;
+  readonly side?: 'server' | 'client';
+  readonly family?: string;
 }
 
 /** A signal's id is derived from what it says, so a replay gives the same ids. */
@@ -44,6 +46,8 @@ export function makeSignal(s: SignalInit): Signal {
     ref: s.ref,
   };
   if (s.peer !== undefined) sig.peer = s.peer;
+  if (s.side !== undefined) sig.side = s.side;
+  if (s.family !== undefined && s.family !== s.ref) sig.family = s.family;
   return sig;
 }
 

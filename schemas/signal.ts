@@ -30,5 +30,16 @@ export const Signal = z.object({
   ref: z.string().min(1),
   /** For call-edge RED signals: the callee. */
   peer: ServiceName.optional(),
+  /**
+   * For call-edge RED signals, whose spans were measured: `server` the callee's own SERVER spans for this caller (the
+   * callee is slow or failing), `client` the caller's CLIENT spans (the callee, or the network between the two: a
+   * network delay shows only here).
+   */
+  side: z.enum(['server', 'client']).optional(),
+  /**
+   * Evidence family: signals of one family are one piece of evidence (quantiles of one latency, one metric across a
+   * service's pods, one alert rule's instances). Absent: the signal's ref is its family.
+   */
+  family: z.string().min(1).optional(),
 });
 export type Signal = z.infer<typeof Signal>;

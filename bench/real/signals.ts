@@ -16,7 +16,7 @@ import type { Event } from '../../schemas/index.js';
 async function main(): Promise<void> {
   const [replay, topo, out] = process.argv.slice(2);
   if (!replay) throw new Error('usage: signals REPLAY [TOPOLOGY] [OUT]');
-  const cfg = await loadConfig(undefined);
+  const cfg = await loadConfig(process.env.NIGHTSHIFT_CONFIG);
   const deadLetters = new MemoryDeadLetters(10);
   const deps = { log: silentLogger(), deadLetters };
   const w = createWriteStream(out ?? '/dev/stdout');
