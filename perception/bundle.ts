@@ -16,13 +16,19 @@ export interface BundleLimits {
   readonly maxBytes: number;
   readonly maxChanges: number;
   readonly maxEdges: number;
+  /** Signals this recent (event time, before the bundle's time) go first. */
+  readonly recentMs: number;
 }
 
 const bytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
-/** Highest score first, then earliest, then id: a total order, so cuts are deterministic. */
-function bySignalPriority(a: Signal, b: Signal): number {
-  return b.score - a.score || a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/**
+ * Recent evidence first (the last `recentMs` before the bundle's time), then highest score, then earliest, then id:
+ * a total order, so cuts are deterministic. Recency first keeps the ranking on what is happening now: scores
+ * saturate, so "highest, then earliest" alone would freeze a long incident's bundle on its first hour.
+ */
+function bySignalPriority(since: number): (a: Signal, b: Signal) => number {
+  return (a, b) => Number(b.ts >= since) - Number(a.ts >= since) || b.score - a.score || a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** A JSON array being filled under a byte budget: n items cost their bytes plus n - 1 commas. */
@@ -81,7 +87,7 @@ export function buildBundle(inc: Incident, updatedAt: number, src: BundleSources
   const series = new Budgeted<BundleSeries>();
   const seenSeries = new Set<string>();
   let templatesWanted = 0;
-  for (const sig of [...inc.best.values()].sort(bySignalPriority)) {
+  for (const sig of [...inc.best.values()].sort(bySignalPriority(updatedAt - lim.recentMs))) {
     const c = signals.cost(sig);
     if (used + c > lim.maxBytes) break;
     signals.items.push(sig);

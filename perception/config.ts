@@ -159,10 +159,22 @@ export const CorrelatorConfig = z.object({
   openStrongScore: unit.default(0.7),
   /** Weight of request-rate swings (`red_rate`, 'unknown'-hint metric anomalies) in the opening sum: they support, rarely prove. */
   openWeakWeight: unit.default(0.5),
-  /** An open incident absorbs a related symptom up to this long after its last symptom. */
-  joinWindowMs: posInt.default(10 * MIN),
-  /** An incident resolves when the watermark passes its last symptom plus this. */
-  resolveAfterMs: posInt.default(15 * MIN),
+  /**
+   * An open incident absorbs a related symptom up to this long after its last strong symptom near its core. Short:
+   * a symptom after minutes of quiet is a new fault, even on the same service (faults minutes apart stay apart).
+   */
+  joinWindowMs: posInt.default(3 * MIN),
+  /** An incident resolves when the watermark passes its last strong symptom near its core plus this. */
+  resolveAfterMs: posInt.default(5 * MIN),
+  /**
+   * A symptom of a family the incident does not have yet joins only if the incident grew (a strong symptom added a
+   * new family) within this much event time before it; later, it is a new onset and opens its own incident.
+   */
+  onsetGapMs: posInt.default(4 * MIN),
+  /** Strong symptoms within this many hops of the core keep an incident alive (peripheral ones only join it). */
+  coreHops: z.number().int().nonnegative().default(1),
+  /** Distinct alerts (alert rules per service) in one neighbourhood that open an incident whatever their severity. */
+  alertQuorum: posInt.default(3),
   /** Changes kept per service (ring) and for how long. */
   changeRetentionMs: posInt.default(120 * MIN),
   maxChangesPerService: posInt.default(50),
@@ -193,6 +205,8 @@ export const PerceptionConfig = z.object({
   /** Per bundle, at most this many changes and edges (they are cut before signals are). */
   bundleMaxChanges: posInt.default(20),
   bundleMaxEdges: posInt.default(200),
+  /** Signals of the last this-much event time enter a bundle before older ones, whatever their scores. */
+  bundleRecentMs: posInt.default(10 * MIN),
   /** An open incident whose evidence changed is re-emitted at most once per this much event time. */
   updateEveryMs: nonNegMs.default(MIN),
   /** The CMDB (already parsed); learned call edges are added to it. */

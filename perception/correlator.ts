@@ -3,7 +3,7 @@ import type { ChangeEvent, Event } from '../schemas/events.js';
 import type { Signal } from '../schemas/signal.js';
 import { ChangeBuffer } from './changes.js';
 import type { CorrelatorConfig } from './config.js';
-import { better, changeSignalOf, isStrong, isWeak, signalServices, symptomService, type Incident } from './incident.js';
+import { better, changeSignalOf, familyOf, isStrong, isWeak, signalServices, symptomService, type Incident } from './incident.js';
 import type { Topology } from './topology.js';
 
 export type IncidentTransition = 'opened' | 'updated' | 'resolved' | 'final';
@@ -29,18 +29,23 @@ export interface CorrelatorStats {
 /**
  * Folds signals into incidents by event time, topology and change windows.
  *
- * - A symptom joins the earliest-opened open incident that has a service within `maxHops` of one of the symptom's
- *   services and whose last symptom is at most `joinWindowMs` before it. Incidents never merge: an incident that
- *   was published keeps its id and membership.
+ * - An incident's core is the services of the symptoms that opened it. A symptom joins the earliest-opened open
+ *   incident whose core is within `maxHops` of one of the symptom's services and whose last strong symptom near its
+ *   core (within `coreHops`) is at most `joinWindowMs` before it. Only strong symptoms near the core, and persistence
+ *   of the core's own anomalies, keep an incident alive: weak or peripheral symptoms join it but do not stretch it,
+ *   so steady background anomalies cannot grow one incident into the next fault. Incidents never merge: an
+ *   incident that was published keeps its id and membership.
  * - Otherwise it waits (pending, `openWindowMs`). An incident opens when the pending symptoms within `maxHops` of
  *   the newest one and within `openWindowMs` of it reach `openScore` summed over the max score per distinct ref
- *   with at least `openMinRefs` refs (request-rate swings weighted by `openWeakWeight`) and one of them is a strong
- *   symptom (latency/errors/resource, score >= `openStrongScore`). A lone flapping alert (one ref) or a lone blip
- *   never does.
+ *   with at least `openMinRefs` evidence families (request-rate swings weighted by `openWeakWeight`; quantiles of one
+ *   metric and one metric across pods are one family) and one of them is a strong symptom (latency/errors/resource/
+ *   saturation, score >= `openStrongScore`). Alerts open by corroboration: one with a score >= `openStrongScore`
+ *   (critical/error), `alertQuorum` distinct alerts in one neighbourhood, or an alert with a non-alert symptom. A lone
+ *   flapping alert (one ref) or a lone blip never does.
  * - Changes are buffered per service; a change of an incident service or of one of their dependencies (directed,
  *   within `maxHops`) made at most `changeLookbackMs` before the first symptom, or while the incident is open,
  *   is attached as a `change` signal. Changes never open incidents.
- * - An incident resolves when the watermark passes its last symptom plus `resolveAfterMs`.
+ * - An incident resolves when the watermark passes its last strong symptom near the core plus `resolveAfterMs`.
  */
 export class Correlator {
   private readonly open = new Map<string, Incident>();
@@ -73,10 +78,16 @@ export class Correlator {
    * A symptom persists (rate-limited signal, re-sent alert): open incidents holding the service, whose last symptom
    * is within the join window, stay open. It adds no evidence and opens nothing.
    */
-  keepAlive(service: string, ts: number, peer?: string): void {
+  keepAlive(service: string, ts: number, peer?: string, strong = true, family?: string): void {
+    if (!strong) return;
     for (const inc of this.open.values()) {
-      if (ts <= inc.lastSymptom || ts > inc.lastSymptom + this.cfg.joinWindowMs) continue;
-      if (inc.services.has(service) || (peer !== undefined && inc.services.has(peer))) inc.lastSymptom = ts;
+      if (family !== undefined && inc.familyLast.has(family) && ts > (inc.familyLast.get(family) as number)) inc.familyLast.set(family, ts);
+      if (ts <= inc.lastStrong || ts > inc.lastStrong + this.cfg.joinWindowMs) continue;
+      // Only the incident's own services: a persistent anomaly elsewhere in its neighbourhood is not this fault.
+      if (inc.core.has(service) || (peer !== undefined && inc.core.has(peer))) {
+        inc.lastStrong = ts;
+        if (ts > inc.lastSymptom) inc.lastSymptom = ts;
+      }
     }
   }
 
@@ -147,10 +158,31 @@ export class Correlator {
 
   private matchOpen(sig: Signal): Incident | undefined {
     for (const inc of this.open.values()) {
-      // Map order is opening order, so the first match is the earliest opened.
-      if (sig.ts <= inc.lastSymptom + this.cfg.joinWindowMs && this.near(sig, inc.services)) return inc;
+      // Map order is opening order, so the first match is the earliest opened. Joining needs the incident to be
+      // still happening (a strong symptom near its core within the join window) and the symptom to be near its
+      // core, not near any member: members at the edge would otherwise pull in the whole system.
+      if (sig.ts > inc.lastStrong + this.cfg.joinWindowMs || !this.near(sig, inc.core)) continue;
+      // A new piece of evidence after the incident stopped growing is a new onset (the next fault, minutes later),
+      // not more of this one: it waits to open an incident of its own. Continuing anomalies of its families join.
+      const seen = inc.familyLast.get(familyOf(sig));
+      const continuing = seen !== undefined && sig.ts <= seen + this.cfg.onsetGapMs;
+      // New evidence about the incident's own services joins while it is still happening (a leak that starts to
+      // fail requests); about other services, only while the incident is still growing.
+      const own = signalServices(sig).every((s) => inc.seed.has(s) || inc.core.has(s));
+      if (!continuing && !own && sig.ts > inc.lastGrowth + this.cfg.onsetGapMs) continue;
+      return inc;
     }
     return undefined;
+  }
+
+  /** Within `coreHops` of the incident's core: close enough for a strong symptom to keep it alive. */
+  private nearCore(sig: Signal, inc: Incident): boolean {
+    for (const s of signalServices(sig)) {
+      if (inc.core.has(s)) return true;
+      const hood = this.topology.within(s, this.cfg.coreHops);
+      for (const c of inc.core) if (hood.has(c)) return true;
+    }
+    return false;
   }
 
   private absorb(inc: Incident, sig: Signal): void {
@@ -178,6 +210,15 @@ export class Correlator {
     if (inc.services.has(sym) && (seen === undefined || sig.ts < seen)) inc.firstSeen.set(sym, sig.ts);
     if (sig.ts > inc.lastSymptom) inc.lastSymptom = sig.ts;
     if (sig.ts < inc.firstSymptom) inc.firstSymptom = sig.ts;
+    const strong = isStrong(sig, this.cfg.openStrongScore);
+    if (sig.ts > inc.lastStrong && strong && this.nearCore(sig, inc)) inc.lastStrong = sig.ts;
+    const fam = familyOf(sig);
+    const famSeen = inc.familyLast.get(fam);
+    if (famSeen === undefined && inc.familyLast.size < this.cfg.maxRefsPerIncident) {
+      inc.families.add(fam);
+      if (strong && sig.ts > inc.lastGrowth) inc.lastGrowth = sig.ts;
+    }
+    if (inc.families.has(fam) && (famSeen === undefined || sig.ts > famSeen)) inc.familyLast.set(fam, sig.ts);
     if (added.length > 0) {
       inc.dirty = true;
       this.attachBuffered(inc, added);
@@ -191,7 +232,10 @@ export class Correlator {
   private tryOpen(sig: Signal): void {
     const cutoff = Math.max(sig.ts, this.watermark) - this.cfg.openWindowMs;
     const group: Signal[] = [];
-    const maxPerRef = new Map<string, number>();
+    // One piece of evidence per family: P90/P95/P99 of one latency, or one metric on each pod, count once.
+    const maxPerFamily = new Map<string, number>();
+    const alertFamilies = new Set<string>();
+    let corroborating = false;
     let strong = this.cfg.openStrongScore <= 0;
     for (let i = this.pendingHead; i < this.pending.length; i++) {
       const p = this.pending[i] as Signal;
@@ -199,12 +243,19 @@ export class Correlator {
       if (p !== sig && !this.near(sig, signalServices(p))) continue;
       group.push(p);
       const w = isWeak(p) ? this.cfg.openWeakWeight : 1;
-      maxPerRef.set(p.ref, Math.max(maxPerRef.get(p.ref) ?? 0, p.score * w));
-      if (isStrong(p, this.cfg.openStrongScore)) strong = true;
+      const fam = familyOf(p);
+      maxPerFamily.set(fam, Math.max(maxPerFamily.get(fam) ?? 0, p.score * w));
+      if (p.type === 'alert') alertFamilies.add(fam);
+      else if (!isWeak(p)) corroborating = true;
+      // An alert's severity scales its score but does not gate it: a warning alert is strong when corroborated.
+      if (p.type !== 'alert' && isStrong(p, this.cfg.openStrongScore)) strong = true;
+      if (p.type === 'alert' && p.score >= this.cfg.openStrongScore) strong = true;
     }
+    // Alerts by corroboration: several distinct alerts in one neighbourhood, or an alert with another kind of symptom.
+    if (alertFamilies.size >= this.cfg.alertQuorum || (alertFamilies.size > 0 && corroborating)) strong = true;
     let sum = 0;
-    for (const v of maxPerRef.values()) sum += v;
-    if (!strong || maxPerRef.size < this.cfg.openMinRefs || sum < this.cfg.openScore - 1e-9) return;
+    for (const v of maxPerFamily.values()) sum += v;
+    if (!strong || maxPerFamily.size < this.cfg.openMinRefs || sum < this.cfg.openScore - 1e-9) return;
     this.openIncident(group);
   }
 
@@ -224,6 +275,13 @@ export class Correlator {
       firstSymptom: first,
       lastSymptom: first,
       services: new Set(),
+      // The services the symptoms are of (a call edge's callee, not its caller: callers see every fault below them).
+      core: new Set(group.map((g) => symptomService(g))),
+      seed: new Set(group.flatMap((g) => signalServices(g))),
+      lastStrong: first,
+      families: new Set(),
+      familyLast: new Map(),
+      lastGrowth: first,
       best: new Map(),
       changes: new Map(),
       firstSeen: new Map(),
@@ -234,12 +292,14 @@ export class Correlator {
     };
     const ordered = [...group].sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const s of ordered) this.absorb(inc, s);
+    // The opening group is the fault happening now, whatever its strength mix (alerts by corroboration included).
+    if (openedAt > inc.lastStrong) inc.lastStrong = openedAt;
     this.open.set(id, inc);
     this.st.opened++;
     // Pending symptoms that fit the new incident but were outside the opening neighbourhood join it now.
     const rest: Signal[] = [];
     for (const p of this.pending) {
-      if (p.ts >= inc.firstSymptom - this.cfg.openWindowMs && p.ts <= inc.lastSymptom + this.cfg.joinWindowMs && this.near(p, inc.services)) this.absorb(inc, p);
+      if (p.ts >= inc.firstSymptom - this.cfg.openWindowMs && p.ts <= inc.lastStrong + this.cfg.joinWindowMs && p.ts <= inc.lastGrowth + this.cfg.onsetGapMs && this.near(p, inc.core)) this.absorb(inc, p);
       else rest.push(p);
     }
     this.pending = rest;
@@ -283,7 +343,7 @@ export class Correlator {
       this.lastPrune = this.watermark;
     }
     for (const inc of [...this.open.values()]) {
-      if (this.watermark >= inc.lastSymptom + this.cfg.resolveAfterMs) this.resolve(inc);
+      if (this.watermark >= inc.lastStrong + this.cfg.resolveAfterMs) this.resolve(inc);
       else if (inc.dirty && (inc.lastEmit === undefined || this.watermark >= inc.lastEmit + updateEveryMs)) {
         inc.dirty = false;
         inc.lastEmit = this.watermark;

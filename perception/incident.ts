@@ -16,6 +16,20 @@ export interface Incident {
   lastSymptom: number;
   /** Insertion order; bundles sort them. */
   readonly services: Set<string>;
+  /**
+   * The services the incident is about: those of the symptoms that opened it (a call edge counts both ends). Only
+   * symptoms near them keep it alive, so background anomalies elsewhere cannot stretch it into the next fault.
+   */
+  readonly core: Set<string>;
+  /** Every service of the opening symptoms (both ends of call edges). */
+  readonly seed: Set<string>;
+  /** Last strong symptom near the core: what "still happening" means for resolving. */
+  lastStrong: number;
+  /** Evidence families folded in, and when a strong symptom last added a new one (the incident last grew). */
+  readonly families: Set<string>;
+  /** Per family, when it was last seen anomalous (signals and persistence): a family quiet for a while is over. */
+  readonly familyLast: Map<string, number>;
+  lastGrowth: number;
   /** Best (highest score, earliest on ties) signal per evidence ref, change signals included. */
   readonly best: Map<string, Signal>;
   readonly changes: Map<string, ChangeEvent>;
@@ -50,8 +64,17 @@ export function better(a: Signal, b: Signal): boolean {
   return a.id < b.id;
 }
 
-/** Hints every fault kind shows at its root or callers; saturation (CPU) and unknown ones alone are too common in healthy systems. */
+/**
+ * Hints that can open and carry an incident: latency, errors, exhausted resources. Saturation (CPU) is evidence and
+ * names the root's kind, but alone it is too common in healthy systems (hourly batch jobs, GC) to open anything: a
+ * CPU-starved service shows latency too, at itself or in its calls. Unknown ones (traffic swings) never do.
+ */
 const STRONG_HINTS: ReadonlySet<RootCauseKind> = new Set<RootCauseKind>(['latency', 'errors', 'resource']);
+
+/** One piece of evidence: quantiles of one metric and one metric across a service's instances share a family. */
+export function familyOf(s: Signal): string {
+  return s.family ?? s.ref;
+}
 
 /** Traffic swings: a request rate (metric or RED) that moved, which healthy systems do all the time. */
 export function isWeak(s: Signal): boolean {

@@ -4,7 +4,8 @@ import type { BundleSeries } from '../schemas/incident.js';
 import type { Signal } from '../schemas/signal.js';
 import { createDetector, type AnomalyDetector } from './anomaly/index.js';
 import type { MetricsConfig } from './config.js';
-import { metricHint, type Direction } from './hints.js';
+import type { Direction } from './hints.js';
+import { metricEdge, seriesFamily, seriesMeaning, type MetricEdge } from './meaning.js';
 import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
 
 /** The anomaly currently (or last) shown by a series: where it came from and how far it went. */
@@ -47,7 +48,10 @@ interface Series {
   readonly service: string;
   readonly name: string;
   readonly direction: Direction;
-  readonly hint: ReturnType<typeof metricHint>['kind'];
+  readonly hint: ReturnType<typeof seriesMeaning>['kind'];
+  readonly family: string;
+  /** A series of one call edge (a label names the other end). */
+  readonly edge: MetricEdge | undefined;
   readonly detector: AnomalyDetector;
   readonly gate: SignalGate;
   lastTs: number;
@@ -95,13 +99,15 @@ export class MetricPerception {
     const id = seriesId(p.service, p.name, p.labels);
     let s = this.series.get(id);
     if (!s) {
-      const h = metricHint(p.name);
+      const h = seriesMeaning(p.name, p.unit);
       s = {
         id,
         service: p.service,
         name: p.name,
         direction: h.direction,
         hint: h.kind,
+        family: seriesFamily(p.service, p.name, p.labels),
+        edge: metricEdge(p.service, p.labels),
         detector: createDetector({ ...this.cfg.detector, direction: h.direction }),
         gate: new SignalGate(this.cfg.cooldownMs, this.cfg.rearmDelta),
         lastTs: p.ts,
@@ -126,19 +132,21 @@ export class MetricPerception {
     s.episode = extendEpisode(s.episode, p.ts, p.value, r.expected, s.direction, this.cfg.cooldownMs);
     this.episodes.set(id, { service: s.service, name: s.name, episode: s.episode });
     if (!s.gate.pass(p.ts, r.score)) {
-      this.keepAlive?.(p.service, p.ts);
+      this.keepAlive?.(s.edge?.caller ?? p.service, p.ts, s.edge?.callee, s.hint !== 'unknown', s.family);
       return [];
     }
     const labelText = Object.keys(p.labels).length > 0 ? ` ${JSON.stringify(p.labels)}` : '';
+    const edge = s.edge ? { service: s.edge.caller, peer: s.edge.callee, side: s.edge.side } : { service: p.service };
     return [
       makeSignal({
         type: 'metric_anomaly',
         ts: s.streak === this.cfg.minConsecutive ? s.streakStart : p.ts,
-        service: p.service,
+        ...edge,
         score: r.score,
         hint: s.hint,
         summary: `${p.service} ${p.name}${labelText} = ${fmt(p.value)}, expected ${fmt(r.expected)}`,
         ref: id,
+        family: s.family,
       }),
     ];
   }
@@ -146,8 +154,14 @@ export class MetricPerception {
   /** Is the change big enough to matter, whatever the detector's statistics say? */
   private material(s: Series, value: number, expected: number): boolean {
     const delta = value - expected;
+    if (s.hint === 'errors' && Math.max(Math.abs(value), Math.abs(expected)) <= 100) {
+      // An error or success ratio: judged on how much of the traffic went bad, in its own scale (0-1 or 0-100 %),
+      // not relative to its level (a success rate from 100 to 90 is a 10% relative change and a serious outage).
+      const bad = s.direction === 'down' ? -delta : delta;
+      const scale = Math.max(Math.abs(value), Math.abs(expected)) > 1 ? 100 : 1;
+      return bad >= this.cfg.minErrorDelta * scale;
+    }
     if (Math.abs(delta) < this.cfg.minRelChange * Math.abs(expected)) return false;
-    if (s.hint === 'errors' && value <= 1 && delta < this.cfg.minErrorDelta) return false;
     return true;
   }
 

@@ -138,7 +138,7 @@ export class RedScopes {
     const edgeName = s.side === 'client' ? `${meta.name} client -> ${s.peer}` : `${meta.name} -> ${s.peer}`;
     this.episodes.set(t.ref, { service: s.service, name: s.peer === undefined ? meta.name : edgeName, episode: ep });
     if (!t.gate.pass(ts, r.score)) {
-      this.keepAlive?.(s.service, ts, s.peer);
+      this.keepAlive?.(s.service, ts, s.peer, m !== 'rate', t.ref);
       return;
     }
     const where =

@@ -85,13 +85,13 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
     this.topology = new Topology(opts.topology ?? config.topology, config.red.maxLearnedEdges);
     const correlator = new Correlator(config.correlator, this.topology);
     this.correlator = correlator;
-    const keepAlive: KeepAlive = (service, ts, peer) => correlator.keepAlive(service, ts, peer);
+    const keepAlive: KeepAlive = (service, ts, peer, strong, family) => correlator.keepAlive(service, ts, peer, strong, family);
     const topology = this.topology;
     this.logs = new LogPerception(config.logs, (service, text) => topology.dependencyNamedIn(service, text));
     this.metrics = new MetricPerception(config.metrics, keepAlive);
     this.red = new RedPerception(config.red, this.topology, keepAlive);
     this.alerts = new AlertPerception(config.alerts, keepAlive);
-    this.limits = { maxBytes: config.bundleMaxBytes, maxChanges: config.bundleMaxChanges, maxEdges: config.bundleMaxEdges };
+    this.limits = { maxBytes: config.bundleMaxBytes, maxChanges: config.bundleMaxChanges, maxEdges: config.bundleMaxEdges, recentMs: config.bundleRecentMs };
     const { logs, metrics, red } = this;
     this.sources = {
       template: (service, id) => logs.template(service, id),

@@ -8,7 +8,11 @@ export { LruMap } from '../core/lru.js';
  * Told when a symptom is still going on but its signal was rate-limited (or is a re-sent alert): it keeps the
  * incidents of `service` (and `peer`) from resolving while their evidence persists, without adding evidence.
  */
-export type KeepAlive = (service: string, ts: number, peer?: string) => void;
+/**
+ * An anomaly persists (its signal is rate-limited). `strong`: the anomaly is of a kind that can carry an incident
+ * (latency, errors, saturation, resource); traffic swings are not, and never keep an incident alive.
+ */
+export type KeepAlive = (service: string, ts: number, peer?: string, strong?: boolean, family?: string) => void;
 
 export function clamp01(x: number): number {
   if (!Number.isFinite(x)) return x > 0 ? 1 : 0;

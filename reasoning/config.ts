@@ -26,8 +26,15 @@ export const RankerConfig = z.object({
     }),
   /** Share of a call-edge signal (caller sees callee slow or failing) credited to the callee rather than the caller. */
   edgeCalleeShare: z.number().min(0).max(1).default(0.8),
-  /** Multiplier for a service one of whose own dependencies is anomalous too: its symptoms are likely inherited. */
+  /**
+   * Multiplier for a service one of whose own dependencies has evidence of its own (at least `independentEvidence`,
+   * not counting what this service's own calls to it showed): its symptoms are likely inherited. With client-side
+   * call edges the share of its slow calls blamed on its callees is measured instead, and this is the floor.
+   */
   inheritedPenalty: z.number().min(0).max(1).default(0.35),
+  independentEvidence: z.number().nonnegative().default(0.5),
+  /** Share of a client edge credited to a callee whose own calls out are slow too (the cause is further down). */
+  propagatedShare: z.number().min(0).max(1).default(0.2),
   /** Bonus per anomalous caller (transitively) that this service can explain. */
   explainsBonus: z.number().nonnegative().default(0.25),
   /** A change on the service this long before its first symptom (or any time during the incident) counts as evidence. */

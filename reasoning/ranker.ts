@@ -10,6 +10,8 @@ import type { RankerConfig } from './config.js';
 interface Candidate {
   readonly service: string;
   evidence: number;
+  /** Credit that came from client edges called by each service: evidence a caller's own slowness could explain. */
+  readonly fromCaller: Map<string, number>;
   readonly kinds: Map<RootCauseKind, number>;
   readonly refs: Map<string, number>;
   firstSeen: number;
@@ -20,7 +22,7 @@ interface Candidate {
 function candidate(map: Map<string, Candidate>, service: string): Candidate {
   let c = map.get(service);
   if (!c) {
-    c = { service, evidence: 0, kinds: new Map(), refs: new Map(), firstSeen: Number.POSITIVE_INFINITY, change: null, ownSignals: 0 };
+    c = { service, evidence: 0, fromCaller: new Map(), kinds: new Map(), refs: new Map(), firstSeen: Number.POSITIVE_INFINITY, change: null, ownSignals: 0 };
     map.set(service, c);
   }
   return c;
@@ -36,11 +38,14 @@ function credit(c: Candidate, s: Signal, amount: number, kind: RootCauseKind, ow
   if (own) c.ownSignals++;
 }
 
-/** Deduplicate by ref keeping the strongest: a template firing 40 times is one piece of evidence, not 40. */
+/**
+ * Deduplicate by evidence family keeping the strongest: a template firing 40 times, P90/P95/P99 of one latency, or
+ * one metric on each pod of a service is one piece of evidence, not several.
+ */
 function strongestPerRef(signals: readonly Signal[]): Signal[] {
   const best = new Map<string, Signal>();
   for (const s of signals) {
-    const key = `${s.service}\u0000${s.peer ?? ''}\u0000${s.ref}`;
+    const key = `${s.service}\u0000${s.peer ?? ''}\u0000${s.side ?? ''}\u0000${s.family ?? s.ref}`;
     const prev = best.get(key);
     if (!prev || s.score > prev.score || (s.score === prev.score && s.ts < prev.ts)) best.set(key, s);
   }
@@ -61,7 +66,10 @@ function adjacency(edges: IncidentBundle['edges']): { deps: Map<string, Set<stri
   return { deps, callers };
 }
 
-/** Anomalous services that transitively call `root` (bounded by the bundle's size). */
+/**
+ * Anomalous services that call `root` through anomalous services only (bounded by the bundle's size). A path through
+ * a healthy service explains nothing: counting every transitive caller made datastores and leaves win by position.
+ */
 function explainedCallers(root: string, callers: Map<string, Set<string>>, anomalous: Set<string>): number {
   const seen = new Set<string>([root]);
   const stack = [root];
@@ -69,9 +77,9 @@ function explainedCallers(root: string, callers: Map<string, Set<string>>, anoma
   while (stack.length > 0) {
     const s = stack.pop()!;
     for (const c of callers.get(s) ?? []) {
-      if (seen.has(c)) continue;
+      if (seen.has(c) || !anomalous.has(c)) continue;
       seen.add(c);
-      if (anomalous.has(c)) n++;
+      n++;
       stack.push(c);
     }
   }
@@ -87,6 +95,13 @@ function dominantKind(c: Candidate): RootCauseKind {
     if (v > bestV) {
       best = k;
       bestV = v;
+    }
+  }
+  // A slow service that is also saturated or out of a resource: the saturation is the cause, the latency its effect
+  // (its callers' edges add latency evidence for every kind of fault at it, so latency would always win on volume).
+  if (best === 'latency') {
+    for (const k of ['resource', 'saturation'] as const) {
+      if ((c.kinds.get(k) ?? 0) >= 0.5) return k;
     }
   }
   // Known only through its callers' view of it: the service as a dependency failed, with no telemetry of its own.
@@ -113,21 +128,26 @@ function describe(c: Candidate, kind: RootCauseKind, explained: number): string 
 
 export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootCause[] {
   const cands = new Map<string, Candidate>();
+  const { deps, callers } = adjacency(bundle.edges);
+  const clientEdges: Signal[] = [];
   for (const s of strongestPerRef(bundle.signals)) {
     const w = cfg.typeWeights[s.type] * s.score;
     if (s.type === 'change') continue;
-    if (s.peer && s.peer !== s.service) {
-      // A call-edge signal: the caller observes the callee. Most of the blame goes to the callee.
+    if (s.peer && s.peer !== s.service && s.side === 'client' && s.type !== 'red_rate') {
+      clientEdges.push(s);
+    } else if (s.peer && s.peer !== s.service) {
+      // A call-edge signal on the callee's own spans: the caller observes the callee. Most of the blame goes to the callee.
       credit(candidate(cands, s.peer), s, w * cfg.edgeCalleeShare, s.hint, false);
       credit(candidate(cands, s.service), s, w * (1 - cfg.edgeCalleeShare), s.hint, true);
     } else {
       credit(candidate(cands, s.service), s, w, s.hint, true);
     }
   }
+  // Own latency and errors of a service whose calls out are slow are inherited in the share its callees are blamed.
+  const inheritedShare = attributeClientEdges(clientEdges, cands, deps, callers, cfg);
   if (cands.size === 0) return [];
 
   const anomalous = new Set([...cands.values()].filter((c) => c.evidence > 0).map((c) => c.service));
-  const { deps, callers } = adjacency(bundle.edges);
   const earliest = Math.min(...[...cands.values()].map((c) => bundle.first_seen[c.service] ?? c.firstSeen));
   const latest = Math.max(...[...cands.values()].map((c) => bundle.first_seen[c.service] ?? c.firstSeen));
 
@@ -141,14 +161,27 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
 
   const scored = [...cands.values()].map((c) => {
     let score = c.evidence;
-    const ownDepsAnomalous = [...(deps.get(c.service) ?? [])].some((d) => anomalous.has(d));
-    if (ownDepsAnomalous) score *= cfg.inheritedPenalty;
+    const inh = inheritedShare.get(c.service);
+    if (inh !== undefined) {
+      // Measured: its calls out are slow, and that slowness is blamed on its callees in this share.
+      const own = (c.kinds.get('latency') ?? 0) + (c.kinds.get('errors') ?? 0);
+      score -= own * inh * (1 - cfg.inheritedPenalty);
+    } else if (
+      // No client-side view: a dependency with evidence of its own (not only what this service's calls to it
+      // showed) makes this service's symptoms likely inherited.
+      [...(deps.get(c.service) ?? [])].some((d) => {
+        const dc = cands.get(d);
+        return dc !== undefined && dc.evidence - (dc.fromCaller.get(c.service) ?? 0) >= cfg.independentEvidence;
+      })
+    ) {
+      score *= cfg.inheritedPenalty;
+    }
     const explained = explainedCallers(c.service, callers, anomalous);
     score *= 1 + cfg.explainsBonus * explained;
     const first = bundle.first_seen[c.service] ?? c.firstSeen;
     if (latest > earliest && Number.isFinite(first)) score *= 1 + cfg.timingBonus * ((latest - first) / (latest - earliest));
     if (c.change) score *= cfg.changeBoost;
-    return { c, score, explained };
+    return { c, score: Math.max(0, score), explained };
   });
   scored.sort((a, b) => b.score - a.score || (a.c.service < b.c.service ? -1 : 1));
 
@@ -170,4 +203,68 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
       evidence: evidence.slice(0, 8),
     };
   });
+}
+
+/**
+ * Client-edge evidence (the caller's CLIENT spans to a callee are slow or failing) is shared between the two ends by
+ * what else is seen:
+ * - an edge whose callee has slow calls of its own further down is propagated: the cause is below, and the edges
+ *   there carry the blame;
+ * - otherwise the callee is blamed in proportion to how many of its known callers see it slow (a network delay or a
+ *   slow callee shows to every caller), and the caller in proportion to how many of its known callees look slow
+ *   from it (a CPU-starved caller makes every call it makes look slow, while each callee's other callers see it fine).
+ * Returns, per caller with slow calls out, the share of that slowness blamed on others (1: all of it).
+ */
+function attributeClientEdges(
+  edges: readonly Signal[],
+  cands: Map<string, Candidate>,
+  deps: Map<string, Set<string>>,
+  callers: Map<string, Set<string>>,
+  cfg: RankerConfig,
+): Map<string, number> {
+  const outAnom = new Map<string, Set<string>>();
+  const inAnom = new Map<string, Set<string>>();
+  for (const e of edges) {
+    const a = e.service;
+    const b = e.peer as string;
+    if (!outAnom.has(a)) outAnom.set(a, new Set());
+    outAnom.get(a)!.add(b);
+    if (!inAnom.has(b)) inAnom.set(b, new Set());
+    inAnom.get(b)!.add(a);
+  }
+  const known = (m: Map<string, Set<string>>, s: string, seen: Set<string> | undefined): number => {
+    const n = new Set([...(m.get(s) ?? []), ...(seen ?? [])]);
+    return Math.max(1, n.size);
+  };
+  const terminalOut = (a: string): number => [...(outAnom.get(a) ?? [])].filter((b) => (outAnom.get(b)?.size ?? 0) === 0).length;
+  const blamedOnOthers = new Map<string, number[]>();
+  for (const e of edges) {
+    const a = e.service;
+    const b = e.peer as string;
+    const w = cfg.typeWeights[e.type] * e.score;
+    const propagated = (outAnom.get(b)?.size ?? 0) > 0;
+    let shareB: number;
+    if (propagated) shareB = 1;
+    else {
+      const cB = (inAnom.get(b)?.size ?? 1) / known(callers, b, inAnom.get(b));
+      const cA = terminalOut(a) / known(deps, a, outAnom.get(a));
+      shareB = cB / (cB + cA);
+    }
+    if (!blamedOnOthers.has(a)) blamedOnOthers.set(a, []);
+    blamedOnOthers.get(a)!.push(shareB);
+    if (propagated) {
+      // The callee is slow because of its own calls: it gets a small part (it may also be slow itself); the rest
+      // reaches the root through the edges below.
+      credit(candidate(cands, b), e, w * cfg.propagatedShare, e.hint, false);
+      continue;
+    }
+    const cb = candidate(cands, b);
+    credit(cb, e, w * shareB, e.hint, false);
+    cb.fromCaller.set(a, (cb.fromCaller.get(a) ?? 0) + w * shareB);
+    // A caller blamed for its own calls: it is the one that is slow (CPU, GC, a full pool), whatever the hint.
+    credit(candidate(cands, a), e, w * (1 - shareB), e.hint === 'latency' ? 'latency' : e.hint, true);
+  }
+  const out = new Map<string, number>();
+  for (const [a, shares] of blamedOnOthers) out.set(a, shares.reduce((x, y) => x + y, 0) / shares.length);
+  return out;
 }

@@ -48,6 +48,9 @@ export const Span = z.object({
   duration_ms: z.number().nonnegative(),
   status: z.enum(['ok', 'error', 'unset']),
   span_kind: z.enum(['internal', 'server', 'client', 'producer', 'consumer', 'unspecified']),
+  /** The emitting instance (resource `service.instance.id`, else `k8s.pod.name`) and its `service.version`, when known. */
+  instance: z.string().optional(),
+  version: z.string().optional(),
 });
 export type Span = z.infer<typeof Span>;
 
@@ -59,6 +62,8 @@ export const MetricPoint = z.object({
   name: z.string().min(1),
   value: z.number().finite(),
   labels: Labels,
+  /** UCUM unit as the producer declared it (OTLP `unit`, e.g. `s`, `ms`, `By`, `%`, `1`); absent when not given. */
+  unit: z.string().optional(),
 });
 export type MetricPoint = z.infer<typeof MetricPoint>;
 

@@ -221,10 +221,11 @@ describe('correlator: lifecycle', () => {
     const h = new Harness();
     h.symptom(sig('db', T0, 'r1'));
     h.symptom(sig('api', T0 + 1000, 'r2'));
-    h.symptom(sig('x1', T0 + 10 * MIN, 'q1'));
-    h.symptom(sig('x2', T0 + 10 * MIN, 'q2'));
+    h.symptom(sig('x1', T0 + 3 * MIN, 'q1'));
+    h.symptom(sig('x2', T0 + 3 * MIN, 'q2'));
     expect(h.log.map((l) => l.transition)).toEqual(['opened', 'opened']);
-    h.c.flush(T0 + 16 * MIN);
+    // resolveAfterMs (5 min): the first is quiet by T0 + 6 min, the second (last symptom T0 + 3 min) is not.
+    h.c.flush(T0 + 6 * MIN);
     const tr = h.c.drain().map((d) => `${d.transition}:${[...d.incident.services].sort().join(',')}`);
     expect(tr).toEqual(['resolved:api,db', 'final:x1,x2']);
   });

@@ -242,9 +242,12 @@ describe('RED from spans', () => {
     sigs.push(...red.flush());
     expect(topo.hasEdge('api', 'db')).toBe(true);
     expect(topo.hasEdge('db', 'api')).toBe(false);
-    const edge = sigs.filter((s) => s.type === 'red_latency' && s.peer === 'db');
+    const edge = sigs.filter((s) => s.type === 'red_latency' && s.peer === 'db' && s.side === 'server');
     expect(edge.length).toBeGreaterThanOrEqual(1);
     expect(edge[0]).toMatchObject({ service: 'api', peer: 'db', hint: 'latency', ref: redRef('api->db', 'latency'), ts: T0 + 30 * MIN });
+    // The caller's CLIENT spans of the same calls: the client edge sees it too.
+    const client = sigs.filter((s) => s.type === 'red_latency' && s.peer === 'db' && s.side === 'client');
+    expect(client[0]).toMatchObject({ service: 'api', peer: 'db', ref: redRef('api=>db', 'latency'), ts: T0 + 30 * MIN });
     const svc = sigs.filter((s) => s.type === 'red_latency' && s.peer === undefined);
     expect(svc.map((s) => s.service)).toContain('db');
     // The client spans of api are not api's own RED.

@@ -135,7 +135,8 @@ describe('perception stage, end to end', () => {
     expect(inc.counts.signals).toBeGreaterThanOrEqual(inc.signals.length);
     // Resolved after the quiet period, before the end of input.
     expect(inc.status).toBe('resolved');
-    expect(inc.updated_at).toBeGreaterThanOrEqual(DB_FAULT.to + 15 * MIN - MIN);
+    // resolveAfterMs (5 min) after the fault's last strong symptom.
+    expect(inc.updated_at).toBeGreaterThanOrEqual(DB_FAULT.to + 5 * MIN - MIN);
     expect(inc.updated_at).toBeLessThan(T0 + 90 * MIN);
     // Noise was seen and dropped: the flapping alert and the blip produced signals that opened nothing.
     const st = stage.stats();

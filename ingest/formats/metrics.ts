@@ -10,6 +10,7 @@ const DataPoints = z.object({ dataPoints: z.array(z.unknown()).optional() });
 
 const OtlpMetric = z.object({
   name: z.string().min(1),
+  unit: z.string().max(64).optional(),
   gauge: DataPoints.optional(),
   sum: DataPoints.extend({ aggregationTemporality: z.unknown().optional(), isMonotonic: z.boolean().optional() }).optional(),
   histogram: DataPoints.optional(),
@@ -73,15 +74,13 @@ function visitMetric(c: Collector, item: unknown, path: string, res: OtlpResourc
         continue;
       }
       const t = parseNanos(p.timeUnixNano, 'timeUnixNano');
-      c.emit({
-        kind: 'metric',
-        id,
-        ts: t ? t.ms : c.recordTime('timeUnixNano'),
-        service: res.service,
-        name: m.name,
-        value,
-        labels: attributesToLabels(p.attributes, 'attributes'),
-      });
+      const labels = attributesToLabels(p.attributes, 'attributes');
+      // One series per instance: without it, the pods of a service interleave into one noisy series.
+      if (res.instance !== undefined && labels['service.instance.id'] === undefined && labels['k8s.pod.name'] === undefined) labels['service.instance.id'] = res.instance;
+      if (res.version !== undefined && labels['service.version'] === undefined) labels['service.version'] = res.version;
+      const point: MetricPoint = { kind: 'metric', id, ts: t ? t.ms : c.recordTime('timeUnixNano'), service: res.service, name: m.name, value, labels };
+      if (m.unit) point.unit = m.unit;
+      c.emit(point);
     } catch (e) {
       c.failFrom(e, pPath);
     }

@@ -122,8 +122,14 @@ export function hexId(v: string, bytes: number, what: string): string {
 export interface OtlpResource {
   readonly service: string;
   readonly host: string | undefined;
+  /** Which instance of the service: `service.instance.id`, else `k8s.pod.name` (OpenTelemetry resource conventions). */
+  readonly instance: string | undefined;
+  readonly version: string | undefined;
   readonly path: string;
 }
+
+/** Resource attributes that identify one instance of a service, most specific first. */
+export const INSTANCE_ATTRIBUTES = ['service.instance.id', 'k8s.pod.name'] as const;
 
 export interface OtlpKeys {
   readonly resource: string; // resourceSpans
@@ -165,7 +171,8 @@ export function walkOtlp(
       if (!service) throw new NightshiftError('MISSING_SERVICE', 'resource has no service.name attribute');
       if (service.length > 256) throw mismatch('service.name longer than 256 characters');
       if (g[keys.scope] !== undefined && !Array.isArray(g[keys.scope])) throw mismatch(`${keys.scope}: expected an array`);
-      res = { service, host: attrs['host.name'] || undefined, path: rPath };
+      const instance = INSTANCE_ATTRIBUTES.map((k) => attrs[k]).find((v) => v !== undefined && v !== '');
+      res = { service, host: attrs['host.name'] || undefined, instance: instance?.slice(0, 256), version: attrs['service.version']?.slice(0, 128) || undefined, path: rPath };
     } catch (e) {
       c.failFrom(e, rPath, isObj(g) ? countItems(g[keys.scope], keys.item) : 1);
       continue;

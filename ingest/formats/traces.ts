@@ -67,6 +67,8 @@ function visitSpan(c: Collector, item: unknown, res: OtlpResource): void {
     span_kind: spanKind(s.kind),
   };
   if (s.parentSpanId) span.parent_span_id = hexId(s.parentSpanId, 8, 'parentSpanId');
+  if (res.instance !== undefined) span.instance = res.instance;
+  if (res.version !== undefined) span.version = res.version;
   c.emit(span);
 }
 
