@@ -123,7 +123,7 @@ const ROOT_CAUSE_KINDS: readonly RootCauseKind[] = ['latency', 'errors', 'satura
 /**
  * Scores incidents against faults. Each incident is assigned to at most one fault: among the faults whose window
  * ([start - earlySlack, end + lateSlack]) holds its opening and whose affected services it touches, the one that
- * started last before it opened (or, if it opened before them all, the earliest). So when faults come minutes apart,
+ * started last before it opened (start - earlySlack; or, if it opened before them all, the earliest). So when faults come minutes apart,
  * the incident of the next fault is not also credited to the previous one. A fault is found when an incident is
  * assigned to it; incidents assigned to no fault are false incidents.
  */
@@ -149,7 +149,8 @@ export function scoreScenario(input: ScenarioInput, match: MatchOptions = DEFAUL
     });
     if (fits.length === 0) continue;
     if (fits.length > 1) impure++;
-    const started = fits.filter((i) => (faults[i] as GroundTruth).start <= inc.opened_at);
+    // Started, by the same early slack the window allows: a detector's bucket may begin a few seconds before the fault.
+    const started = fits.filter((i) => (faults[i] as GroundTruth).start - match.earlySlackMs <= inc.opened_at);
     const pick = started.length > 0 ? (started[started.length - 1] as number) : (fits[0] as number);
     const l = assigned.get(pick);
     if (l) l.push(inc);

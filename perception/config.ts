@@ -171,6 +171,8 @@ export const CorrelatorConfig = z.object({
    * new family) within this much event time before it; later, it is a new onset and opens its own incident.
    */
   onsetGapMs: posInt.default(4 * MIN),
+  /** A symptom of a service that calls a core service through up to this many hops joins too (effects flow up to callers). */
+  upstreamHops: z.number().int().nonnegative().default(4),
   /** Strong symptoms within this many hops of the core keep an incident alive (peripheral ones only join it). */
   coreHops: z.number().int().nonnegative().default(1),
   /** Distinct alerts (alert rules per service) in one neighbourhood that open an incident whatever their severity. */

@@ -161,18 +161,48 @@ export class Correlator {
       // Map order is opening order, so the first match is the earliest opened. Joining needs the incident to be
       // still happening (a strong symptom near its core within the join window) and the symptom to be near its
       // core, not near any member: members at the edge would otherwise pull in the whole system.
-      if (sig.ts > inc.lastStrong + this.cfg.joinWindowMs || !this.near(sig, inc.core)) continue;
+      if (sig.ts > inc.lastStrong + this.cfg.joinWindowMs || !(this.near(sig, inc.core) || this.upstream(sig, inc))) continue;
       // A new piece of evidence after the incident stopped growing is a new onset (the next fault, minutes later),
       // not more of this one: it waits to open an incident of its own. Continuing anomalies of its families join.
       const seen = inc.familyLast.get(familyOf(sig));
       const continuing = seen !== undefined && sig.ts <= seen + this.cfg.onsetGapMs;
-      // New evidence about the incident's own services joins while it is still happening (a leak that starts to
-      // fail requests); about other services, only while the incident is still growing.
-      const own = signalServices(sig).every((s) => inc.seed.has(s) || inc.core.has(s));
-      if (!continuing && !own && sig.ts > inc.lastGrowth + this.cfg.onsetGapMs) continue;
+      // New evidence the incident explains joins while it is still happening (a leak that starts to fail its
+      // callers' requests); other new evidence only while the incident is still growing.
+      if (!continuing && sig.ts > inc.lastGrowth + this.cfg.onsetGapMs && !this.explains(inc, sig)) continue;
       return inc;
     }
     return undefined;
+  }
+
+  /**
+   * The incident explains a symptom when each service it names is one of the incident's own or calls one of its core
+   * services (within `maxHops`): the symptom lies upstream of the fault, where its effects flow. A slow call from a
+   * caller to some other service is not explained by a fault in the caller's other dependency.
+   */
+  private explains(inc: Incident, sig: Signal): boolean {
+    for (const s of signalServices(sig)) {
+      if (inc.core.has(s) || inc.seed.has(s)) continue;
+      let upstream = false;
+      for (const d of this.topology.dependenciesWithin(s, this.cfg.maxHops)) if (inc.core.has(d)) upstream = true;
+      if (!upstream) return false;
+    }
+    // A call edge is explained only when its callee is (on the way to) the core: checkout's slow calls to payment are
+    // not explained by a fault in cart, though checkout calls cart too.
+    const callee = sig.peer;
+    if (callee === undefined || callee === sig.service || inc.core.has(callee)) return true;
+    for (const d of this.topology.dependenciesWithin(callee, this.cfg.maxHops)) if (inc.core.has(d)) return true;
+    return false;
+  }
+
+  /** Every service of the symptom calls a core service, directly or through up to `upstreamHops` hops: where effects flow. */
+  private upstream(sig: Signal, inc: Incident): boolean {
+    for (const s of signalServices(sig)) {
+      if (inc.core.has(s)) continue;
+      let up = false;
+      for (const d of this.topology.dependenciesWithin(s, this.cfg.upstreamHops)) if (inc.core.has(d)) up = true;
+      if (!up) return false;
+    }
+    return true;
   }
 
   /** Within `coreHops` of the incident's core: close enough for a strong symptom to keep it alive. */
@@ -246,7 +276,9 @@ export class Correlator {
       const fam = familyOf(p);
       maxPerFamily.set(fam, Math.max(maxPerFamily.get(fam) ?? 0, p.score * w));
       if (p.type === 'alert') alertFamilies.add(fam);
-      else if (!isWeak(p)) corroborating = true;
+      // Corroboration is a measured symptom of a kind that can carry an incident (CPU alone is not: a batch job's
+      // CPU plus a CPU-throttling warning is the hourly cron, not a fault).
+      else if (!isWeak(p) && isStrong(p, 0)) corroborating = true;
       // An alert's severity scales its score but does not gate it: a warning alert is strong when corroborated.
       if (p.type !== 'alert' && isStrong(p, this.cfg.openStrongScore)) strong = true;
       if (p.type === 'alert' && p.score >= this.cfg.openStrongScore) strong = true;

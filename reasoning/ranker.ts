@@ -99,13 +99,17 @@ function dominantKind(c: Candidate): RootCauseKind {
   }
   // A slow service that is also saturated or out of a resource: the saturation is the cause, the latency its effect
   // (its callers' edges add latency evidence for every kind of fault at it, so latency would always win on volume).
-  if (best === 'latency') {
-    for (const k of ['resource', 'saturation'] as const) {
-      if ((c.kinds.get(k) ?? 0) >= 0.5) return k;
-    }
+  // The same holds for errors: a pool or memory exhausted makes requests fail.
+  if (best === 'latency' || best === 'errors') {
+    const sat = c.kinds.get('saturation') ?? 0;
+    const res = c.kinds.get('resource') ?? 0;
+    const k = sat >= res ? 'saturation' : 'resource';
+    const v = Math.max(sat, res);
+    if (v >= 0.5 && v >= 0.2 * bestV) return k;
   }
-  // Known only through its callers' view of it: the service as a dependency failed, with no telemetry of its own.
-  if (c.ownSignals === 0 && best === 'unknown') return 'dependency';
+  // Known only through its callers' view of it, failing (or nothing more specific): the service as a dependency
+  // failed, with no telemetry of its own. Slow only through its callers' view stays latency (a network delay).
+  if (c.ownSignals === 0 && (best === 'unknown' || best === 'errors')) return 'dependency';
   return best;
 }
 
