@@ -9,6 +9,8 @@ import type { Topology } from './topology.js';
 export interface BundleSources {
   template(service: string, id: string): BundleTemplate | undefined;
   series(id: string): BundleSeries | undefined;
+  /** A release's new instances against its old ones (versions.ts). */
+  changeVerdict?(ev: ChangeEvent, now: number): { verdict: 'degraded' | 'healthy' | 'unknown'; comparison: string };
   readonly topology: Topology;
 }
 
@@ -51,7 +53,11 @@ export function buildBundle(inc: Incident, updatedAt: number, src: BundleSources
   const firstSeen: Record<string, number> = {};
   for (const s of [...inc.firstSeen.keys()].sort()) firstSeen[s] = inc.firstSeen.get(s) as number;
 
-  const allChanges = [...inc.changes.values()].sort(byTime);
+  const allChanges = [...inc.changes.values()].sort(byTime).map((c) => {
+    if (c.change_kind !== 'deploy' || !src.changeVerdict) return c;
+    const v = src.changeVerdict(c, updatedAt);
+    return { ...c, verdict: v.verdict, comparison: v.comparison.slice(0, 300) };
+  });
   let changes = allChanges.slice(Math.max(0, allChanges.length - lim.maxChanges));
   let edges = bundleEdges(services, serviceSet, src.topology).slice(0, lim.maxEdges);
 

@@ -41,6 +41,11 @@ export const LogsConfig = z.object({
   newScoreFatal: unit.default(0.9),
   newScoreError: unit.default(0.8),
   newScoreWarn: unit.default(0.5),
+  /**
+   * An error/fatal template first seen during warm-up is still a suspect: it signals like a new one once it recurs,
+   * its score multiplied by this (it may be start-up noise; with 0.8 x 0.8 = 0.64 it needs company to open anything).
+   */
+  warmupSuspectFactor: unit.default(0.8),
   /** Rate bucket of `template_burst`. */
   burstBucketMs: posInt.default(MIN),
   /** EWMA weight of one closed bucket in a template's per-bucket baseline. */

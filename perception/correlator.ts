@@ -284,10 +284,13 @@ export class Correlator {
       if (p.type === 'alert' && p.score >= this.cfg.openStrongScore) strong = true;
     }
     // Alerts by corroboration: several distinct alerts in one neighbourhood, or an alert with another kind of symptom.
-    if (alertFamilies.size >= this.cfg.alertQuorum || (alertFamilies.size > 0 && corroborating)) strong = true;
+    // Corroboration stands in for the score sum: warning alerts score low by design, yet three distinct ones, or one
+    // with a measured symptom, are a fault.
+    const corroborated = alertFamilies.size >= this.cfg.alertQuorum || (alertFamilies.size > 0 && corroborating);
+    if (corroborated) strong = true;
     let sum = 0;
     for (const v of maxPerFamily.values()) sum += v;
-    if (!strong || maxPerFamily.size < this.cfg.openMinRefs || sum < this.cfg.openScore - 1e-9) return;
+    if (!strong || maxPerFamily.size < this.cfg.openMinRefs || (sum < this.cfg.openScore - 1e-9 && !corroborated)) return;
     this.openIncident(group);
   }
 

@@ -9,6 +9,7 @@ import { LruMap, fmt, makeSignal } from './util.js';
 
 const TEMPLATE_TEXT_MAX = 500;
 const WARN = levelRank('warn');
+const ERROR = levelRank('error');
 
 interface TemplateInfo {
   id: string;
@@ -28,6 +29,8 @@ interface TemplateInfo {
   newSignalled: boolean;
   /** Other services knew this text long before: routine vocabulary. */
   routine: boolean;
+  /** First seen during the service's warm-up at error level or above: not learned as normal (a fault may be under way at start-up). */
+  warmupSuspect: boolean;
 }
 
 interface ServiceLogs {
@@ -114,6 +117,9 @@ export class LogPerception {
     if (!seenElsewhere) this.global.set(m.id, { service: log.service, ts: log.ts });
     if (!info) {
       const routine = seenElsewhere !== undefined && seenElsewhere.service !== log.service && seenElsewhere.ts <= log.ts - this.cfg.globalKnownMs;
+      // Error and fatal lines of the warm-up stay suspects: learning them as vocabulary would hide a fault that was
+      // already under way when nightshift started. Warn and below are learned (start-up chatter).
+      const warmupSuspect = isNew && !warm && levelRank(log.level) >= ERROR;
       info = {
         id,
         template: text,
@@ -124,9 +130,10 @@ export class LogPerception {
         bucketCount: 0,
         ewma: undefined,
         burstSignalled: false,
-        novel: isNew && warm,
+        novel: isNew && (warm || warmupSuspect),
         newSignalled: false,
         routine,
+        warmupSuspect,
       };
       svc.templates.set(id, info);
       if (isNew && !warm && levelRank(log.level) >= WARN) this.newDuringWarmup++;
@@ -144,7 +151,8 @@ export class LogPerception {
       else if (info.count >= this.cfg.newMinCount && levelRank(info.level) >= WARN) {
         info.newSignalled = true;
         const lv = info.level;
-        const base = lv === 'fatal' ? this.cfg.newScoreFatal : lv === 'error' ? this.cfg.newScoreError : this.cfg.newScoreWarn;
+        const lvScore = lv === 'fatal' ? this.cfg.newScoreFatal : lv === 'error' ? this.cfg.newScoreError : this.cfg.newScoreWarn;
+        const base = info.warmupSuspect ? lvScore * this.cfg.warmupSuspectFactor : lvScore;
         out.push(
           makeSignal({
             type: 'template_new',
@@ -152,7 +160,7 @@ export class LogPerception {
             service: log.service,
             score: info.routine ? base * this.cfg.globalKnownFactor : base,
             hint: logHint(lv, text),
-            summary: `new ${lv} log template in ${log.service} (${info.count} since ${new Date(info.firstSeen).toISOString()}): ${text}`,
+            summary: `${info.warmupSuspect ? 'error template seen since start-up' : 'new'} ${lv} log template in ${log.service} (${info.count} since ${new Date(info.firstSeen).toISOString()}): ${text}`,
             ref: id,
             ...this.peerOf(log.service, text),
           }),

@@ -15,6 +15,7 @@ import { MetricPerception, type MetricStats } from './metrics.js';
 import { RedPerception, type RedStats } from './red.js';
 import { Topology, type TopologyStats } from './topology.js';
 import type { KeepAlive } from './util.js';
+import { VersionTracker } from './versions.js';
 
 export type SignalObserver = (signal: Signal) => void;
 
@@ -71,6 +72,7 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
   private readonly red: RedPerception;
   private readonly alerts: AlertPerception;
   private readonly correlator: Correlator;
+  private readonly versions: VersionTracker;
   private readonly sources: BundleSources;
   private readonly limits: BundleLimits;
   private watermark = 0;
@@ -92,8 +94,10 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
     this.red = new RedPerception(config.red, this.topology, keepAlive);
     this.alerts = new AlertPerception(config.alerts, keepAlive);
     this.limits = { maxBytes: config.bundleMaxBytes, maxChanges: config.bundleMaxChanges, maxEdges: config.bundleMaxEdges, recentMs: config.bundleRecentMs };
-    const { logs, metrics, red } = this;
+    this.versions = new VersionTracker(config.red.maxScopes);
+    const { logs, metrics, red, versions } = this;
     this.sources = {
+      changeVerdict: (ev, now) => versions.verdict(ev, now),
       template: (service, id) => logs.template(service, id),
       series: (id) => metrics.seriesInfo(id) ?? red.seriesInfo(id),
       topology: this.topology,
@@ -124,6 +128,7 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
         this.symptoms(this.metrics.observe(ev));
         break;
       case 'span':
+        this.versions.observe(ev);
         this.symptoms(this.red.observe(ev));
         break;
       case 'change': {

@@ -32,7 +32,7 @@ export const RankerConfig = z.object({
    * call edges the share of its slow calls blamed on its callees is measured instead, and this is the floor.
    */
   inheritedPenalty: z.number().min(0).max(1).default(0.35),
-  independentEvidence: z.number().nonnegative().default(0.5),
+  independentEvidence: z.number().nonnegative().default(0.3),
   /** Share of a client edge credited to a callee whose own calls out are slow too (the cause is further down). */
   propagatedShare: z.number().min(0).max(1).default(0.2),
   /** Bonus per anomalous caller (transitively) that this service can explain. */
@@ -41,6 +41,8 @@ export const RankerConfig = z.object({
   changeLookbackMs: z.number().int().nonnegative().default(30 * 60_000),
   /** Multiplier for a service with a change shortly before its first symptom. */
   changeBoost: z.number().min(1).default(2.5),
+  /** Extra multiplier for a release measured as degraded (its new version's instances worse than the old ones). */
+  degradedReleaseFactor: z.number().min(1).default(1.5),
   /** Services whose first symptom comes this much earlier than the incident's earliest get the full timing bonus. */
   timingBonus: z.number().nonnegative().default(0.3),
   /** Softmax temperature turning scores into confidences; lower is more decisive. */

@@ -125,7 +125,7 @@ function describe(c: Candidate, kind: RootCauseKind, explained: number): string 
     unknown: 'it is anomalous',
   };
   parts.push(`${c.service}: ${what[kind]}`);
-  if (c.change) parts.push(`${c.change.change_kind} ${c.change.id} (${c.change.summary})`);
+  if (c.change) parts.push(`${c.change.change_kind} ${c.change.id} (${c.change.summary})${c.change.comparison && c.change.verdict === 'degraded' ? `; new instances worse: ${c.change.comparison}` : ''}`);
   if (explained > 0) parts.push(`explains ${explained} anomalous caller${explained === 1 ? '' : 's'}`);
   return parts.join('; ');
 }
@@ -158,7 +158,8 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
   // Changes are matched to candidates by service and time: before the first symptom, within the lookback.
   for (const ch of [...bundle.changes].sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : 1))) {
     const c = cands.get(ch.service);
-    if (!c) continue;
+    // A release whose new instances behave like the old ones is not guilty, however close to the symptoms it came.
+    if (!c || ch.verdict === 'healthy') continue;
     const first = bundle.first_seen[c.service] ?? c.firstSeen;
     if (ch.ts <= first + 60_000 && ch.ts >= first - cfg.changeLookbackMs) c.change = ch;
   }
@@ -184,7 +185,8 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
     score *= 1 + cfg.explainsBonus * explained;
     const first = bundle.first_seen[c.service] ?? c.firstSeen;
     if (latest > earliest && Number.isFinite(first)) score *= 1 + cfg.timingBonus * ((latest - first) / (latest - earliest));
-    if (c.change) score *= cfg.changeBoost;
+    // Measured guilt (new instances worse than old) is stronger evidence than timing alone.
+    if (c.change) score *= c.change.verdict === 'degraded' ? cfg.changeBoost * cfg.degradedReleaseFactor : cfg.changeBoost;
     return { c, score: Math.max(0, score), explained };
   });
   scored.sort((a, b) => b.score - a.score || (a.c.service < b.c.service ? -1 : 1));

@@ -78,6 +78,14 @@ export const ChangeEvent = z.object({
   service: ServiceName,
   change_kind: ChangeKind,
   summary: z.string(),
+  /** The version a deploy rolled out (`service.version` of the new instances), when the producer says. */
+  version: z.string().optional(),
+  /**
+   * Perception's verdict on a release in an incident bundle: its new version's instances compared with the old ones
+   * (`degraded`, `healthy`, or `unknown` without enough versioned telemetry), and the comparison in words.
+   */
+  verdict: z.enum(['degraded', 'healthy', 'unknown']).optional(),
+  comparison: z.string().optional(),
   author: z.string().optional(),
 });
 export type ChangeEvent = z.infer<typeof ChangeEvent>;

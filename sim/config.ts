@@ -22,6 +22,11 @@ export const NoiseConfig = z.object({
   changesPerHour: z.number().min(0).max(30).default(2),
   /** Chance that a healthy neighbour of a fault's root deploys 2-15 min before the fault. */
   redHerringProbability: z.number().min(0).max(1).default(0.6),
+  /**
+   * Chance that a bad deploy ships in a release train: a healthy neighbour releases within a minute of it. Only the
+   * new instances' behaviour against the old ones tells them apart (spans carry `service.version`).
+   */
+  concurrentReleaseProbability: z.number().min(0).max(1).default(0.5),
   /** Isolated one-point metric spikes on healthy services, per hour for the whole world. */
   blipsPerHour: z.number().min(0).max(60).default(2),
   /** A nightly backup window on a datastore (load rises, an info alert fires; not a fault). */

@@ -68,7 +68,7 @@ export function* generate(sc: Scenario, tally: Tally): Generator<ReplayRecordLin
   const model = new StateModel(world, sc.faults, sc.noise, rng.fork('state'));
   const alerts = new AlertEngine(world, sc.noise, startMs, endMs, rng.fork('alerts'));
   const logs = new LogEmitter(world, sc.noise, rng.fork('logs'), { volume: cfg.logVolume, delay });
-  const traces = new TraceEmitter(world, rng.fork('traces'), cfg.traceSamplesPerMinute, delay);
+  const traces = new TraceEmitter(world, rng.fork('traces'), cfg.traceSamplesPerMinute, delay, sc.noise.changes);
   const changes = new ChangeEmitter(sc.noise.changes, delay);
   const metricRng = rng.fork('metrics');
   const blips = new Map<number, Blip[]>();

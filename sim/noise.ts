@@ -111,6 +111,12 @@ export function planNoise(cfg: SimConfig, world: World, faults: readonly Fault[]
     if (f.type === 'bad_deploy') {
       raw.push({ ts: f.start, service: f.root, kind: 'deploy', summary: '', author: rng.pick(AUTHORS), reason: 'fault' });
       raw.push({ ts: f.end, service: f.root, kind: 'deploy', summary: '', author: rng.pick(AUTHORS), reason: 'rollback' });
+      const peers = neighbours(world, root);
+      if (peers.length > 0 && rng.chance(nz.concurrentReleaseProbability)) {
+        const svc = rng.pick(peers);
+        const ts = Math.round(f.start + rng.range(-60_000, 60_000));
+        raw.push({ ts, service: svc.name, kind: 'deploy', summary: routineSummary('deploy', svc, rng), author: rng.pick(AUTHORS), reason: 'red_herring' });
+      }
     }
     const near = neighbours(world, root);
     if (near.length > 0 && rng.chance(nz.redHerringProbability)) {

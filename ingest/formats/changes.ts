@@ -15,6 +15,7 @@ const PlainChange = z.object({
   id: z.string().min(1),
   summary: z.string(),
   author: z.string().nullish(),
+  version: z.string().max(128).nullish(),
 });
 
 export function parseChange(root: Record<string, unknown>, c: Collector): void {
@@ -28,5 +29,6 @@ export function parseChange(root: Record<string, unknown>, c: Collector): void {
     summary: p.summary,
   };
   if (p.author) e.author = p.author;
+  if (p.version) e.version = p.version;
   c.emit(e);
 }

@@ -28,12 +28,30 @@ interface Ctx {
 }
 
 export class TraceEmitter {
+  /** Per service, deploys in time order: `service.version` of its spans at any time (the instances run it). */
+  private readonly releases = new Map<string, { ts: number; version: string }[]>();
+
   constructor(
     private readonly world: World,
     private readonly rng: Rng,
     private readonly perMinute: number,
     private readonly delay: (maxMs: number) => number,
-  ) {}
+    deploys: readonly { readonly ts: number; readonly service: string; readonly version: string | null }[] = [],
+  ) {
+    for (const d of [...deploys].sort((a, b) => a.ts - b.ts)) {
+      if (d.version === null) continue;
+      const l = this.releases.get(d.service) ?? [];
+      l.push({ ts: d.ts, version: d.version });
+      this.releases.set(d.service, l);
+    }
+  }
+
+  /** The version a service's instances run at `t`: its latest deploy at or before `t`, else its initial version. */
+  private versionAt(service: string, t: number): string | undefined {
+    let v = this.world.byName.get(service)?.version;
+    for (const r of this.releases.get(service) ?? []) if (r.ts <= t) v = r.version;
+    return v;
+  }
 
   emit(t: number, states: readonly SvcState[], buf: RecordBuffer): number {
     let n = 0;
@@ -46,7 +64,7 @@ export class TraceEmitter {
         const start = t + this.rng.range(0, STEP);
         const ctx: Ctx = { traceId: this.rng.hex(32), spans: [], states };
         const root = this.serve(ctx, svc, null, start, null, svc.tier === 'worker' ? SPAN_KIND.consumer : SPAN_KIND.server);
-        buf.push('traces', ctx.traceId, JSON.stringify(this.request(ctx)), root.end + this.delay(5000));
+        buf.push('traces', ctx.traceId, JSON.stringify(this.request(ctx, start)), root.end + this.delay(5000));
         n++;
       }
     }
@@ -160,7 +178,7 @@ export class TraceEmitter {
   }
 
   /** One ExportTraceServiceRequest per trace, spans grouped per service in order of first appearance. */
-  private request(ctx: Ctx): unknown {
+  private request(ctx: Ctx, t: number): unknown {
     const byService = new Map<string, OutSpan[]>();
     for (const sp of ctx.spans) {
       const list = byService.get(sp.service);
@@ -169,9 +187,13 @@ export class TraceEmitter {
     }
     return {
       resourceSpans: [...byService.entries()].map(([service, spans]) => ({
-        resource: resource(service, [str('host.name', (spans[0] as OutSpan).pod)]),
+        resource: resource(service, [str('host.name', (spans[0] as OutSpan).pod), ...versionAttr(this.versionAt(service, t))]),
         scopeSpans: [{ scope: SCOPE, spans: spans.map((x) => x.span) }],
       })),
     };
   }
+}
+
+function versionAttr(v: string | undefined): KeyValue[] {
+  return v === undefined ? [] : [str('service.version', v)];
 }

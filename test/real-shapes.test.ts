@@ -1,0 +1,321 @@
+/**
+ * One test per defect class found on real recordings (issue 10), each on a small hand-made input. Every one of them
+ * failed before the change it tests.
+ */
+import { describe, expect, it } from 'vitest';
+import { AlertsConfig, CorrelatorConfig, LogsConfig, MetricsConfig, RedConfig } from '../perception/config.js';
+import { Correlator } from '../perception/correlator.js';
+import { buildBundle } from '../perception/bundle.js';
+import { changeSignalOf, type Incident } from '../perception/incident.js';
+import { LogPerception } from '../perception/logs.js';
+import { seriesFamily, seriesMeaning } from '../perception/meaning.js';
+import { MetricPerception } from '../perception/metrics.js';
+import { RedPerception } from '../perception/red.js';
+import { Topology } from '../perception/topology.js';
+import { makeSignal } from '../perception/util.js';
+import { VersionTracker } from '../perception/versions.js';
+import { AlertPerception } from '../perception/alerts.js';
+import { RankerConfig } from '../reasoning/config.js';
+import { rankRootCauses } from '../reasoning/ranker.js';
+import type { ChangeEvent, IncidentBundle, Signal, Span } from '../schemas/index.js';
+import { MIN, T0, alert, log, metric, rng, span } from './perception-fixtures.js';
+
+const ranker = RankerConfig.parse({});
+
+// front -> {cart, pay, ship}; checkout -> {cart, pay, email}; front -> checkout
+const SHOP = {
+  services: [
+    { name: 'front', depends_on: ['cart', 'pay', 'ship', 'checkout'] },
+    { name: 'checkout', depends_on: ['cart', 'pay', 'email'] },
+    { name: 'cart' },
+    { name: 'pay' },
+    { name: 'ship' },
+    { name: 'email' },
+  ],
+};
+
+function sig(service: string, ts: number, ref: string, opts: Partial<Signal> = {}): Signal {
+  return makeSignal({ type: 'metric_anomaly', ts, service, score: 0.9, hint: 'latency', summary: `${service} ${ref}`, ref, ...opts });
+}
+
+class Harness {
+  readonly c: Correlator;
+  readonly opened: Incident[] = [];
+  wm = 0;
+  constructor(cfg: Partial<CorrelatorConfig> = {}) {
+    this.c = new Correlator(CorrelatorConfig.parse(cfg), new Topology(SHOP));
+  }
+  at(ts: number): void {
+    this.wm = Math.max(this.wm, ts);
+    this.c.advance(this.wm, MIN);
+    for (const d of this.c.drain()) if (d.transition === 'opened') this.opened.push(d.incident);
+  }
+  add(s: Signal): void {
+    this.at(s.ts);
+    this.c.addSymptom(s);
+    this.at(s.ts);
+  }
+}
+
+/** A client/server call pair with separate durations: the caller's CLIENT span and the callee's SERVER span. */
+function callPair(caller: string, callee: string, ts: number, trace: string, clientMs: number, serverMs: number): Span[] {
+  return [span(callee, ts, trace, `${trace}-s`, `${trace}-c`, 'server', serverMs), span(caller, ts, trace, `${trace}-c`, undefined, 'client', clientMs, 'ok', `call ${callee}`)];
+}
+
+describe('1. snowballing incidents and frozen bundles', () => {
+  it('two faults minutes apart on one service become two incidents, although background anomalies go on', () => {
+    const h = new Harness();
+    // Fault A on cart: two families at once.
+    h.add(sig('cart', T0, 'cart-lat'));
+    h.add(sig('cart', T0 + 10_000, 'cart-cpu', { hint: 'saturation' }));
+    // Steady background: a traffic swing on front every minute (weak) keeps nothing alive.
+    for (let m = 1; m <= 12; m++) h.add(sig('front', T0 + m * MIN, 'front-rate', { hint: 'unknown' }));
+    // Fault B on cart, 8 minutes later: new families.
+    h.add(sig('cart', T0 + 8 * MIN, 'cart-errors', { hint: 'errors' }));
+    h.add(sig('cart', T0 + 8 * MIN + 10_000, 'cart-p99', { hint: 'latency' }));
+    expect(h.opened).toHaveLength(2);
+    expect(h.opened[1]!.openedAt).toBeGreaterThanOrEqual(T0 + 8 * MIN);
+    // The first one resolved: its last strong symptom was at T0 + 10 s.
+    expect(h.c.stats().resolved).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a caller slow to some other service is a new onset, not more of the open fault', () => {
+    const h = new Harness();
+    h.add(sig('checkout', T0, 'cc', { type: 'red_latency', peer: 'cart', side: 'client' }));
+    h.add(sig('front', T0 + 5000, 'fc', { type: 'red_latency', peer: 'cart', side: 'client' }));
+    // A memory anomaly of cart persists (its family keeps the incident alive) ...
+    for (const m of [2, 4, 6]) h.add(sig('cart', T0 + m * MIN, 'cart-mem', { hint: 'resource' }));
+    // ... when checkout gets slow to payment and email (checkout's own fault).
+    h.add(sig('checkout', T0 + 7 * MIN, 'cp', { type: 'red_latency', peer: 'pay', side: 'client' }));
+    h.add(sig('checkout', T0 + 7 * MIN + 1000, 'ce', { type: 'red_latency', peer: 'email', side: 'client' }));
+    expect(h.opened).toHaveLength(2);
+    expect([...h.opened[1]!.core].sort()).toEqual(['email', 'pay']);
+  });
+
+  it('the bundle carries the newest strong evidence first, whatever older scores were', () => {
+    const best = new Map<string, Signal>();
+    // An hour of old evidence at the score cap, then nine new strong anomalies at the root (scores a bit lower).
+    for (let i = 0; i < 200; i++) best.set(`old-${i}`, sig(`svc${i % 5}`, T0 + i * 10_000, `old-${i}`, { score: 0.9, summary: 'x'.repeat(100) }));
+    for (let i = 0; i < 9; i++) best.set(`new-${i}`, sig('root', T0 + 3600_000 + i * 1000, `new-${i}`, { score: 0.85 }));
+    const inc = {
+      seq: 0, id: 'inc', openedAt: T0, status: 'open', firstSymptom: T0, lastSymptom: T0 + 3600_000, services: new Set(['root', 'svc0']),
+      core: new Set(['root']), seed: new Set(['root']), lastStrong: T0, families: new Set<string>(), familyLast: new Map(), lastGrowth: T0,
+      best, changes: new Map(), firstSeen: new Map(), counts: { events: 1, alerts: 0, signals: 209 }, capped: 0, dirty: false, lastEmit: undefined,
+    } as Incident;
+    const src = { topology: new Topology(SHOP), template: () => undefined, series: () => undefined };
+    const b = buildBundle(inc, T0 + 3600_000 + 10_000, src, { maxBytes: 4096, maxChanges: 5, maxEdges: 5, recentMs: 10 * MIN });
+    expect(b.signals.filter((s) => s.service === 'root')).toHaveLength(9);
+    // Without recency (everything "old"), the capped old scores fill the budget and none of the new ones fit.
+    const frozen = buildBundle(inc, T0 + 3600_000 + 10_000, src, { maxBytes: 4096, maxChanges: 5, maxEdges: 5, recentMs: 1 });
+    expect(frozen.signals.filter((s) => s.service === 'root')).toHaveLength(0);
+  });
+});
+
+describe('2. network delay shows only on the caller side', () => {
+  it("a delay between two services makes a client-edge signal naming both, while the callee's own spans stay fast", () => {
+    const topo = new Topology(SHOP);
+    const red = new RedPerception(RedConfig.parse({}), topo);
+    const r = rng(7);
+    const sigs: Signal[] = [];
+    let n = 0;
+    for (let m = 0; m < 40; m++) {
+      const delayed = m >= 30;
+      for (let k = 0; k < 25; k++) {
+        const ts = T0 + m * MIN + k * 2400;
+        for (const s of callPair('front', 'cart', ts, `t${n++}`, (delayed ? 1250 : 44) + r() * 3, 42 + r() * 3)) sigs.push(...red.observe(s));
+      }
+    }
+    sigs.push(...red.flush());
+    const client = sigs.filter((s) => s.type === 'red_latency' && s.side === 'client');
+    expect(client.length).toBeGreaterThanOrEqual(1);
+    expect(client[0]).toMatchObject({ service: 'front', peer: 'cart' });
+    expect(client[0]!.summary).toMatch(/front -> cart as the caller sees them \(cart or the network between\)/);
+    // The callee's own (server) spans never moved: no server-side latency signal.
+    expect(sigs.filter((s) => s.type === 'red_latency' && s.side !== 'client')).toHaveLength(0);
+  });
+
+  it('the ranker blames the callee every caller sees slow, and a caller slow to all its callees', () => {
+    const edge = (a: string, b: string): Signal => sig(a, T0, `${a}=>${b}`, { type: 'red_latency', peer: b, side: 'client' });
+    const bundle = (signals: Signal[]): IncidentBundle => ({
+      incident_id: 'i',
+      opened_at: T0,
+      updated_at: T0,
+      status: 'open',
+      services: [...new Set(signals.flatMap((s) => [s.service, s.peer ?? s.service]))].sort(),
+      counts: { events: 1, alerts: 0, signals: signals.length },
+      signals,
+      templates: [],
+      series: [],
+      changes: [],
+      edges: SHOP.services.flatMap((s) => (s.depends_on ?? []).map((d) => [s.name, d] as [string, string])),
+      first_seen: {},
+      truncated: { signals: 0, templates: 0 },
+    });
+    // Network delay to cart: both of its callers see it; checkout's slowness to front is propagated.
+    const net = rankRootCauses(bundle([edge('front', 'cart'), edge('checkout', 'cart'), edge('front', 'checkout')]), ranker);
+    expect(net[0]?.service).toBe('cart');
+    expect(net[0]?.kind).toBe('latency');
+    // CPU starvation of checkout: its calls to every callee are slow, and those callees' other callers see them fine.
+    const cpu = rankRootCauses(bundle([edge('checkout', 'cart'), edge('checkout', 'pay'), edge('checkout', 'email'), edge('front', 'checkout')]), ranker);
+    expect(cpu[0]?.service).toBe('checkout');
+  });
+});
+
+describe('3. meaning from data, not names', () => {
+  it('reads semantic conventions, units and nouns', () => {
+    expect(seriesMeaning('http.server.request.duration', 's')).toMatchObject({ kind: 'latency', direction: 'up', source: 'semconv' });
+    expect(seriesMeaning('SuccessRate', '%')).toMatchObject({ kind: 'errors', direction: 'down' });
+    expect(seriesMeaning('FrontSuccessRate(%)')).toMatchObject({ kind: 'errors', direction: 'down', source: 'unit' });
+    expect(seriesMeaning('CpuUsageRate(%)')).toMatchObject({ kind: 'saturation', direction: 'up' });
+    expect(seriesMeaning('PodClientLatencyP90(s)')).toMatchObject({ kind: 'latency', direction: 'up', source: 'unit' });
+    expect(seriesMeaning('grpc-mrt')).toMatchObject({ kind: 'latency', direction: 'up' });
+    expect(seriesMeaning('container_memory_working_set', 'By')).toMatchObject({ kind: 'resource', direction: 'up' });
+    expect(seriesMeaning('NetworkReceiveBytes', 'By')).toMatchObject({ kind: 'unknown', direction: 'both' });
+    expect(seriesMeaning('system.cpu.utilization', '1')).toMatchObject({ kind: 'saturation', source: 'semconv' });
+  });
+
+  it('a success rate dropping from 100% to 33% is an errors symptom strong enough to open an incident', () => {
+    const mp = new MetricPerception(MetricsConfig.parse({}));
+    const out: Signal[] = [];
+    for (let i = 0; i < 40; i++) out.push(...mp.observe(metric('api', 'SuccessRate(%)', T0 + i * 30_000, 100 - (i % 3) * 0.1)));
+    for (let i = 40; i < 44; i++) out.push(...mp.observe(metric('api', 'SuccessRate(%)', T0 + i * 30_000, 33)));
+    expect(out.length).toBeGreaterThanOrEqual(1);
+    expect(out[0]).toMatchObject({ hint: 'errors' });
+    expect(out[0]!.score).toBeGreaterThanOrEqual(0.7);
+  });
+});
+
+describe('4. warning alerts open incidents by corroboration', () => {
+  const warn = (service: string, name: string, ts: number) => {
+    const ap = new AlertPerception(AlertsConfig.parse({}));
+    return ap.observe(alert(service, ts, name, 'firing', 'warning'));
+  };
+  it('three distinct warning alerts in one neighbourhood open an incident; one alone does not', () => {
+    const h = new Harness();
+    for (const s of warn('cart', 'HighLatency', T0)) h.add(s);
+    h.at(T0 + 20 * MIN);
+    expect(h.opened).toHaveLength(0);
+    const h2 = new Harness();
+    for (const [svc, name] of [['cart', 'HighLatency'], ['cart', 'ErrorBudgetBurn'], ['checkout', 'SlowCalls']] as const) for (const s of warn(svc, name, T0)) h2.add(s);
+    expect(h2.opened).toHaveLength(1);
+  });
+  it('a warning alert with a measured latency symptom opens one', () => {
+    const h = new Harness();
+    for (const s of warn('cart', 'HighLatency', T0)) h.add(s);
+    h.add(sig('cart', T0 + 20_000, 'cart-p95', { score: 0.65 }));
+    expect(h.opened).toHaveLength(1);
+  });
+});
+
+describe('5. one measurement is one piece of evidence', () => {
+  it('P90, P95 and P99 of one latency, or one metric on each pod, are one family and open nothing alone', () => {
+    expect(seriesFamily('api', 'PodServerLatencyP90(s)', { 'k8s.pod.name': 'a' })).toBe(seriesFamily('api', 'PodServerLatencyP99(s)', { 'k8s.pod.name': 'b' }));
+    expect(seriesFamily('api', 'latency_p95', {})).toBe(seriesFamily('api', 'latency_p99', { quantile: '0.99' }));
+    expect(seriesFamily('api', 'latency_p95', {})).not.toBe(seriesFamily('api', 'errors', {}));
+    const h = new Harness();
+    const fam = seriesFamily('ship', 'LatencyP90(s)', {});
+    for (const [i, q] of ['P90', 'P95', 'P99'].entries()) h.add(sig('ship', T0 + i * 1000, `ship-${q}`, { family: fam }));
+    expect(h.opened).toHaveLength(0);
+  });
+});
+
+describe('6. warm-up and absence', () => {
+  it('an error template seen during warm-up stays a suspect and signals', () => {
+    const lp = new LogPerception(LogsConfig.parse({}));
+    const out: Signal[] = [];
+    // Start-up: a fault already under way logs its error from the first minute.
+    for (let i = 0; i < 10; i++) {
+      out.push(...lp.observe(log('cart', T0 + i * 10_000, 'info', `request ${i} served in ${i} ms`)));
+      out.push(...lp.observe(log('cart', T0 + i * 10_000 + 1, 'error', `redis timeout after ${100 + i} ms`)));
+    }
+    const s = out.filter((x) => x.type === 'template_new');
+    expect(s).toHaveLength(1);
+    expect(s[0]!.summary).toMatch(/seen since start-up/);
+    expect(s[0]!.score).toBeCloseTo(0.8 * 0.8, 5);
+  });
+  it('calls to a callee that stop are a rate collapse on the edge', () => {
+    const red = new RedPerception(RedConfig.parse({}), new Topology(SHOP));
+    const sigs: Signal[] = [];
+    let n = 0;
+    for (let m = 0; m < 40; m++) {
+      if (m < 30) for (let k = 0; k < 25; k++) for (const s of callPair('front', 'cart', T0 + m * MIN + k * 2400, `t${n++}`, 10, 9)) sigs.push(...red.observe(s));
+      // front keeps serving other requests: event time moves on.
+      for (let k = 0; k < 25; k++) sigs.push(...red.observe(span('front', T0 + m * MIN + k * 2400, `u${n++}`, `u${n}-s`, undefined, 'server', 5)));
+    }
+    const rate = sigs.filter((s) => s.type === 'red_rate' && s.peer === 'cart');
+    expect(rate.length).toBeGreaterThanOrEqual(1);
+    expect(rate[0]!.summary).toMatch(/0 requests/);
+  });
+});
+
+describe('7. only a release that degrades its service is guilty', () => {
+  it("compares a release's new instances with the old ones and names the comparison", () => {
+    const vt = new VersionTracker(10);
+    const deploy = (service: string, id: string): ChangeEvent => ({ kind: 'change', id, ts: T0 + 20 * MIN, service, change_kind: 'deploy', summary: id });
+    for (let m = 0; m < 40; m++) {
+      for (let k = 0; k < 20; k++) {
+        const ts = T0 + m * MIN + k * 3000;
+        const after = m >= 20;
+        for (const [svc, bad] of [['cart', true], ['pay', false]] as const) {
+          const s = span(svc, ts, `t${m}-${k}-${svc}`, `s${m}${k}`, undefined, 'server', after && bad ? 300 : 20, after && bad && k % 3 === 0 ? 'error' : 'ok');
+          s.version = after ? 'v2' : 'v1';
+          vt.observe(s);
+        }
+      }
+    }
+    const bad = vt.verdict(deploy('cart', 'd-cart'), T0 + 40 * MIN);
+    const good = vt.verdict(deploy('pay', 'd-pay'), T0 + 40 * MIN);
+    expect(bad.verdict).toBe('degraded');
+    expect(bad.comparison).toMatch(/v2 vs v1: errors 3\d\.\d% vs 0\.0%/);
+    expect(good.verdict).toBe('healthy');
+    // The ranker boosts the degraded release and ignores the healthy one.
+    const signals = [sig('cart', T0 + 21 * MIN, 'cart-lat'), sig('pay', T0 + 21 * MIN, 'pay-lat'), changeSignalOf(deploy('cart', 'd-cart'), 0.5)];
+    const b: IncidentBundle = {
+      incident_id: 'i',
+      opened_at: T0,
+      updated_at: T0,
+      status: 'open',
+      services: ['cart', 'pay'],
+      counts: { events: 1, alerts: 0, signals: 2 },
+      signals,
+      templates: [],
+      series: [],
+      changes: [
+        { ...deploy('pay', 'd-pay'), verdict: 'healthy', comparison: good.comparison },
+        { ...deploy('cart', 'd-cart'), verdict: 'degraded', comparison: bad.comparison },
+      ],
+      edges: [],
+      first_seen: { cart: T0 + 21 * MIN, pay: T0 + 21 * MIN },
+      truncated: { signals: 0, templates: 0 },
+    };
+    const rc = rankRootCauses(b, ranker);
+    expect(rc[0]).toMatchObject({ service: 'cart', kind: 'deploy' });
+    expect(rc[0]!.summary).toMatch(/new instances worse/);
+    expect(rc.find((r) => r.service === 'pay')?.kind).not.toBe('deploy');
+  });
+});
+
+describe('8. leaf bias', () => {
+  it('a datastore below a healthy caller does not win by counting every transitive caller', () => {
+    // web -> api -> db; api is healthy, db has a weak signal, web is the loud root.
+    const b: IncidentBundle = {
+      incident_id: 'i',
+      opened_at: T0,
+      updated_at: T0,
+      status: 'open',
+      services: ['db', 'web'],
+      counts: { events: 1, alerts: 0, signals: 2 },
+      signals: [sig('web', T0, 'web-err', { hint: 'errors', score: 0.9 }), sig('web', T0, 'web-lat', { score: 0.9 }), sig('db', T0, 'db-lat', { score: 0.6 })],
+      templates: [],
+      series: [],
+      changes: [],
+      edges: [
+        ['web', 'api'],
+        ['api', 'db'],
+      ],
+      first_seen: { web: T0, db: T0 },
+      truncated: { signals: 0, templates: 0 },
+    };
+    expect(rankRootCauses(b, ranker)[0]?.service).toBe('web');
+  });
+});
