@@ -7,6 +7,7 @@ import { REPLAY_HELP, replayCommand } from './replay.js';
 import { RUN_HELP, runCommand } from './run.js';
 import { GATEWAY_HELP, gatewayCommand } from './gateway.js';
 import { SIMULATE_HELP, simulateCommand } from './simulate.js';
+import { DETECT_HELP, TEMPLATES_HELP, detectCommand, templatesCommand } from './offline.js';
 
 const HELP = `nightshift: streaming AIOps pipeline
 
@@ -18,6 +19,8 @@ Commands:
   query      run a saved analyst query on the analytics store
   run        cluster mode: run stages on Kafka (all, or --stage ingest|perception|reasoning|sinks)
   gateway    HTTP gateway: Alertmanager webhooks and OTLP/HTTP JSON into the raw Kafka topics
+  templates  log lines in, one JSON line per line with its final template out (the pipeline's miner)
+  detect     NAB CSV in, timestamp,value,anomaly_score out (the pipeline's metric detector)
   help CMD   details of a command
 
 ${REPLAY_HELP}
@@ -33,6 +36,10 @@ ${QUERY_HELP}
 ${RUN_HELP}
 
 ${GATEWAY_HELP}
+
+${TEMPLATES_HELP}
+
+${DETECT_HELP}
 `;
 
 /** Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error. */
@@ -56,6 +63,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return await runCommand(rest, io);
       case 'gateway':
         return await gatewayCommand(rest, io);
+      case 'templates':
+        return await templatesCommand(rest, io);
+      case 'detect':
+        return await detectCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

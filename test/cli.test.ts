@@ -146,6 +146,40 @@ describe('nightshift CLI', () => {
     expect(c.err()).toMatch(/NO_VALID_INPUT: every record of .* was rejected \(3 dead letters/);
   });
 
+  it('templates prints each line with the final template of its cluster, in order', async () => {
+    const file = path.join(dir, 'lines.log');
+    await writeFile(file, ['connected to 10.0.0.1 in 5 ms', 'connected to 10.0.0.2 in 7 ms', 'disk full on /dev/sda1', 'connected to host-a in 9 ms'].join('\n'));
+    const c = capture();
+    expect(await main(['templates', '--in', file], c.io)).toBe(0);
+    const rows = c.out().trim().split('\n').map((l) => JSON.parse(l) as { line: string; template_id: string; template: string });
+    expect(rows.map((r) => r.line)).toEqual(['connected to 10.0.0.1 in 5 ms', 'connected to 10.0.0.2 in 7 ms', 'disk full on /dev/sda1', 'connected to host-a in 9 ms']);
+    // The first two lines' cluster was generalized by the fourth: all three carry its final template.
+    expect(new Set([rows[0]!.template_id, rows[1]!.template_id, rows[3]!.template_id]).size).toBe(1);
+    expect(rows[0]!.template).toBe(rows[3]!.template);
+    expect(rows[2]!.template_id).not.toBe(rows[0]!.template_id);
+  });
+
+  it('detect scores a NAB CSV row by row; a level shift scores high, a bad header is a usage error', async () => {
+    const file = path.join(dir, 'series.csv');
+    const rows = ['timestamp,value'];
+    for (let i = 0; i < 300; i++) rows.push(`${new Date(Date.UTC(2014, 3, 1) + i * 300_000).toISOString().slice(0, 19).replace('T', ' ')},${i < 280 ? 10 + (i % 3) : 60}`);
+    await writeFile(file, rows.join('\n'));
+    const c = capture();
+    expect(await main(['detect', '--in', file], c.io)).toBe(0);
+    const out = c.out().trim().split('\n');
+    expect(out[0]).toBe('timestamp,value,anomaly_score');
+    expect(out).toHaveLength(301);
+    const scores = out.slice(1).map((l) => Number(l.split(',')[2]));
+    for (const s of scores) expect(s).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...scores.slice(0, 280))).toBeLessThan(0.8);
+    expect(scores[280]).toBeGreaterThanOrEqual(0.8);
+    const bad = path.join(dir, 'bad.csv');
+    await writeFile(bad, 'a,b\n1,2\n');
+    const d = capture();
+    expect(await main(['detect', '--in', bad], d.io)).toBe(2);
+    expect(d.out()).toBe('');
+  });
+
   it('a missing input file is a clear error, not a crash', async () => {
     const c = capture();
     expect(await main(['replay', '--in', path.join(dir, 'missing.ndjson'), '--out', path.join(dir, 'o.ndjson')], c.io)).toBe(1);

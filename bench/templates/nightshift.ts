@@ -2,6 +2,7 @@
  * Runs nightshift's template miner over one system's lines, the way the pipeline does: one fresh miner with the
  * default configuration, one pass, each line added once, in order.
  */
+import { finalTemplates as finalTemplatesOf } from '../../perception/templates/final.js';
 import { TemplateMiner, type MatchResult } from '../../perception/templates/index.js';
 
 export interface ParserRun {
@@ -45,45 +46,9 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-interface Chain {
-  template: string;
-  next: Chain | null;
-}
-
-/**
- * The miner reports a cluster's CURRENT template with each line; when a later line generalizes that cluster, it
- * reports the id the cluster had before (`previousId`). Offline evaluation labels every line with the FINAL template of
- * its cluster (what Drain and Loghub's evaluator do), so we chain each superseded id to its successor and resolve
- * afterwards. A chain node is created per id at first sight and retired once superseded, so a later cluster that
- * happens to take an old text starts a chain of its own.
- */
+/** Offline labels: every line gets the final template of its cluster (perception/templates/final.ts). */
 export function finalTemplates(results: readonly MatchResult[]): ParserRun {
-  const live = new Map<string, Chain>();
-  const nodeOf = (id: string, template: string): Chain => {
-    let c = live.get(id);
-    if (c === undefined) {
-      c = { template, next: null };
-      live.set(id, c);
-    }
-    return c;
-  };
-  const perLine: Chain[] = [];
-  for (const r of results) {
-    const node = nodeOf(r.id, r.template);
-    if (r.previousId !== undefined && r.previousId !== r.id) {
-      const old = live.get(r.previousId);
-      if (old !== undefined && old !== node) {
-        old.next = node;
-        live.delete(r.previousId);
-      }
-    }
-    perLine.push(node);
-  }
-  const templates = perLine.map((c) => {
-    let x = c;
-    while (x.next !== null) x = x.next;
-    return x.template;
-  });
+  const templates = finalTemplatesOf(results).map((t) => t.template);
   return { groups: templates, templates, clusters: new Set(templates).size };
 }
 
