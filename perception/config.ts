@@ -43,9 +43,9 @@ export const LogsConfig = z.object({
   newScoreWarn: unit.default(0.5),
   /**
    * An error/fatal template first seen during warm-up is still a suspect: it signals like a new one once it recurs,
-   * its score multiplied by this (it may be start-up noise; with 0.8 x 0.8 = 0.64 it needs company to open anything).
+   * its score multiplied by this (it may be start-up noise: at 0.8 x 0.6 = 0.48 it is never a strong symptom and needs measured company to open anything).
    */
-  warmupSuspectFactor: unit.default(0.8),
+  warmupSuspectFactor: unit.default(0.6),
   /** Rate bucket of `template_burst`. */
   burstBucketMs: posInt.default(MIN),
   /** EWMA weight of one closed bucket in a template's per-bucket baseline. */
@@ -87,10 +87,13 @@ export type MetricsConfig = z.infer<typeof MetricsConfig>;
 
 /** RED (rate, errors, duration) from spans. */
 export const RedConfig = z.object({
-  /** Event-time aggregation bucket: one detector point per scope and metric per bucket. */
-  bucketMs: posInt.default(MIN),
+  /**
+   * Event-time aggregation bucket: one detector point per scope and metric per bucket. 30 s: with two anomalous
+   * buckets needed, a fault shows within a minute, and a three-minute fault gives six points, not three.
+   */
+  bucketMs: posInt.default(30_000),
   /** A bucket closes once the watermark passes its end plus this grace (late spans and parents still land in it). */
-  graceMs: nonNegMs.default(45_000),
+  graceMs: nonNegMs.default(30_000),
   /** span_id -> service, FIFO-evicted when full; an evicted parent makes a later child's edge unknown. */
   maxSpanIndex: posInt.default(200_000),
   /**
@@ -105,8 +108,11 @@ export const RedConfig = z.object({
   pendingMs: nonNegMs.default(30_000),
   /** Scopes (services and call edges) tracked; full: least recently active is evicted with its detectors. */
   maxScopes: posInt.default(2_000),
-  /** Minimum spans in a bucket before its latency is judged (a p95 of a handful is its max). */
-  minCount: posInt.default(20),
+  /**
+   * Minimum spans in a bucket before its latency is judged. Low on purpose: many real call edges carry a few calls a
+   * second (12 a minute on one real recording), and the robust baseline of a noisy small-count series is wide anyway.
+   */
+  minCount: posInt.default(5),
   /** A latency anomaly must also be at least this fraction above expected. */
   minLatencyRelChange: z.number().nonnegative().default(0.3),
   /** ... and at least this many milliseconds (a cache going from 0.5 to 1.1 ms is not an incident). */
@@ -129,8 +135,8 @@ export const RedConfig = z.object({
   rearmDelta: unit.default(0.1),
   /** Learned call edges kept in the topology; full: new edges are refused (counted). */
   maxLearnedEdges: posInt.default(10_000),
-  /** RED detectors see one point per bucket (a minute), so they warm up on fewer points than metric detectors. */
-  detector: DetectorConfig.partial().prefault({ ...SEASON, warmupPoints: 15 }),
+  /** RED detectors see one point per bucket, so they warm up on fewer points than metric detectors (8 buckets: 4 minutes). */
+  detector: DetectorConfig.partial().prefault({ ...SEASON, warmupPoints: 8 }),
 });
 export type RedConfig = z.infer<typeof RedConfig>;
 
@@ -182,6 +188,8 @@ export const CorrelatorConfig = z.object({
   coreHops: z.number().int().nonnegative().default(1),
   /** Distinct alerts (alert rules per service) in one neighbourhood that open an incident whatever their severity. */
   alertQuorum: posInt.default(3),
+  /** A non-alert symptom corroborates an alert when its hint can carry an incident and its score is at least this. */
+  corroborateScore: unit.default(0.5),
   /** Changes kept per service (ring) and for how long. */
   changeRetentionMs: posInt.default(120 * MIN),
   maxChangesPerService: posInt.default(50),

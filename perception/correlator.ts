@@ -278,7 +278,7 @@ export class Correlator {
       if (p.type === 'alert') alertFamilies.add(fam);
       // Corroboration is a measured symptom of a kind that can carry an incident (CPU alone is not: a batch job's
       // CPU plus a CPU-throttling warning is the hourly cron, not a fault).
-      else if (!isWeak(p) && isStrong(p, 0)) corroborating = true;
+      else if (!isWeak(p) && isStrong(p, this.cfg.corroborateScore)) corroborating = true;
       // An alert's severity scales its score but does not gate it: a warning alert is strong when corroborated.
       if (p.type !== 'alert' && isStrong(p, this.cfg.openStrongScore)) strong = true;
       if (p.type === 'alert' && p.score >= this.cfg.openStrongScore) strong = true;

@@ -114,7 +114,7 @@ describe('logs', () => {
     const suspect = repeat(p, 'db', T0, 'error', (i) => `disk slow on /dev/sda${i}`);
     expect(suspect).toHaveLength(1);
     expect(suspect[0]).toMatchObject({ type: 'template_new', service: 'db', hint: 'errors' });
-    expect(suspect[0]!.score).toBeCloseTo(0.64, 5);
+    expect(suspect[0]!.score).toBeCloseTo(0.48, 5);
     expect(p.stats().newDuringWarmup).toBe(before + 1);
     // A warn template of the warm-up is still start-up chatter.
     expect(repeat(p, 'db', T0 + 1000, 'warn', (i) => `cache cold, warming shard ${i}`)).toHaveLength(0);

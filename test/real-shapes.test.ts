@@ -231,7 +231,7 @@ describe('6. warm-up and absence', () => {
     const s = out.filter((x) => x.type === 'template_new');
     expect(s).toHaveLength(1);
     expect(s[0]!.summary).toMatch(/seen since start-up/);
-    expect(s[0]!.score).toBeCloseTo(0.8 * 0.8, 5);
+    expect(s[0]!.score).toBeCloseTo(0.8 * 0.6, 5);
   });
   it('calls to a callee that stop are a rate collapse on the edge', () => {
     const red = new RedPerception(RedConfig.parse({}), new Topology(SHOP));
