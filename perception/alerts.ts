@@ -86,7 +86,12 @@ export class AlertPerception {
       return [];
     }
     this.st.signalled++;
-    const text = a.summary.length > 0 ? `: ${a.summary}` : '';
+    // Annotations are evidence text: the runbook link first (a 300-character summary must not cut it), then the
+    // summary and a description that says more than the summary.
+    const ann = a.annotations ?? {};
+    const runbook = ann.runbook_url ?? ann.runbook;
+    const desc = ann.description && ann.description !== a.summary ? ` (${ann.description})` : '';
+    const text = `${runbook ? ` [runbook ${runbook}]` : ''}${a.summary.length > 0 || desc ? `: ${a.summary}${desc}` : ''}`;
     return [
       makeSignal({
         type: 'alert',

@@ -129,7 +129,7 @@ export const RedConfig = z.object({
   /** Detector score at or above which a bucket is anomalous. */
   threshold: unit.default(0.8),
   /** Anomalous buckets needed (within two buckets of each other) before a signal; it carries the first one's time. */
-  minConsecutive: posInt.default(2),
+  minConsecutive: posInt.default(3),
   /** After a signal, a RED series stays quiet this long unless its score rises by `rearmDelta` (it still keeps its incident alive). */
   cooldownMs: nonNegMs.default(5 * MIN),
   rearmDelta: unit.default(0.1),

@@ -16,6 +16,8 @@ export const Alert = z.object({
   summary: z.string(),
   fingerprint: z.string().min(1),
   labels: Labels,
+  /** Alertmanager annotations kept as evidence text: `description`, `runbook_url` (and the rest, as sent). */
+  annotations: Labels.optional(),
   starts_at: EpochMs,
   ends_at: EpochMs.optional(),
 });

@@ -27,6 +27,12 @@ describe('Alertmanager webhook v4', () => {
         service: 'checkout',
         severity: 'page',
       },
+      // Annotations are kept as evidence text (the runbook link above all).
+      annotations: {
+        description: '5xx ratio is 12% over the last 5m',
+        runbook_url: 'https://runbooks.example.com/HighErrorRate',
+        summary: 'checkout is failing requests',
+      },
       starts_at: T0 + 123,
     });
     // the Go zero endsAt of a firing alert means "no end", not year 1

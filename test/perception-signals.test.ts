@@ -280,7 +280,7 @@ describe('RED from spans', () => {
       const calls = m >= 40 ? 0 : 20;
       for (let k = 0; k < calls; k++) {
         const failing = m >= 30 && k % 2 === 0;
-        for (const s of call('web', 'pay', T0 + m * MIN + k * 2000, `t${n++}`, 10 + (k % 5), failing ? 'error' : 'ok')) sigs.push(...red.observe(s));
+        for (const s of call('web', 'pay', T0 + m * MIN + k * 3000, `t${n++}`, 10 + (k % 5), failing ? 'error' : 'ok')) sigs.push(...red.observe(s));
       }
       sigs.push(...red.advance(T0 + (m + 1) * MIN));
     }

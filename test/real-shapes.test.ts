@@ -17,7 +17,8 @@ import { VersionTracker } from '../perception/versions.js';
 import { AlertPerception } from '../perception/alerts.js';
 import { RankerConfig } from '../reasoning/config.js';
 import { rankRootCauses } from '../reasoning/ranker.js';
-import type { ChangeEvent, IncidentBundle, Signal, Span } from '../schemas/index.js';
+import type { Alert, ChangeEvent, IncidentBundle, Signal, Span } from '../schemas/index.js';
+import { IngestConfig, parseRecord } from '../ingest/index.js';
 import { MIN, T0, alert, log, metric, rng, span } from './perception-fixtures.js';
 
 const ranker = RankerConfig.parse({});
@@ -199,6 +200,29 @@ describe('4. warning alerts open incidents by corroboration', () => {
     for (const [svc, name] of [['cart', 'HighLatency'], ['cart', 'ErrorBudgetBurn'], ['checkout', 'SlowCalls']] as const) for (const s of warn(svc, name, T0)) h2.add(s);
     expect(h2.opened).toHaveLength(1);
   });
+  it('keeps Alertmanager runbook_url and description annotations as evidence text', () => {
+    const hook = {
+      receiver: 'nightshift',
+      status: 'firing',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'SlowCheckout', service: 'checkout', severity: 'warning' },
+          annotations: { summary: 'checkout p95 above 2s', description: 'p95 latency of checkout has been above 2s for 5 minutes', runbook_url: 'https://runbooks.example/checkout-latency' },
+          startsAt: new Date(T0).toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          fingerprint: 'abc123',
+        },
+      ],
+    };
+    const r = parseRecord({ topic: 'alerts', key: null, payload: JSON.stringify(hook), source: { line: 1 } }, IngestConfig.parse({}));
+    const a = r.events[0] as Alert;
+    expect(a.annotations).toMatchObject({ runbook_url: 'https://runbooks.example/checkout-latency' });
+    const [s] = new AlertPerception(AlertsConfig.parse({})).observe(a);
+    expect(s!.summary).toContain('[runbook https://runbooks.example/checkout-latency]');
+    expect(s!.summary).toContain('has been above 2s for 5 minutes');
+  });
+
   it('a warning alert with a measured latency symptom opens one', () => {
     const h = new Harness();
     for (const s of warn('cart', 'HighLatency', T0)) h.add(s);

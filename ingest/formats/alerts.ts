@@ -71,6 +71,7 @@ function alertmanagerAlert(c: Collector, item: unknown): void {
     labels: a.labels,
     starts_at: startsAt,
   };
+  if (Object.keys(ann).length > 0) alert.annotations = ann;
   // A firing alert's endsAt (when present) is Prometheus' expiry estimate, not an end: only resolved ones get one.
   if (a.status === 'resolved') {
     if (endsAt === undefined) throw new NightshiftError('BAD_TIMESTAMP', 'endsAt: a resolved alert needs an end time');
