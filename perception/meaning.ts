@@ -61,6 +61,8 @@ const LATENCY_WORDS = /latency|duration|response.?time|elapsed|wait|mrt|rtt|dela
 
 /** The meaning of a series from its name and declared unit (see the class comment for the order). */
 export function seriesMeaning(name: string, unit?: string): Meaning {
+  // Counts of events per interval (a histogram's `.count`): traffic, whatever the unit of what was counted.
+  if (/[._](count|total)$/.test(name) && !/error|fail/i.test(name)) return { kind: 'unknown', direction: 'both', source: 'name' };
   for (const [re, m] of SEMCONV) if (re.test(name)) return { ...m, source: 'semconv' };
   const u = unit && unit.trim() !== '' ? unit.trim().replace(/^\{.*\}$/, '') : unitFromName(name);
   if (u !== undefined && u !== '') {

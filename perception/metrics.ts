@@ -83,6 +83,8 @@ export class MetricPerception {
   private readonly series: LruMap<string, Series>;
   /** Episodes outlive eviction of their series for a while so bundles can still show them (bounded the same way). */
   private readonly episodes: LruMap<string, { service: string; name: string; episode: Episode }>;
+  /** Previous point of cumulative distributions, per series (bounded like the series). */
+  private readonly cumulative: LruMap<string, { count: number; counts: readonly number[] | undefined }>;
   private points = 0;
   private outOfOrder = 0;
 
@@ -92,10 +94,46 @@ export class MetricPerception {
   ) {
     this.series = new LruMap(cfg.maxSeries);
     this.episodes = new LruMap(cfg.maxSeries);
+    this.cumulative = new LruMap(cfg.maxSeries);
   }
 
   observe(p: MetricPoint): Signal[] {
+    if (p.dist) return this.observeDistribution(p, p.dist);
+    return this.observeScalar(p);
+  }
+
+  /**
+   * A distribution point becomes scalar series: quantiles (p50, p95, p99: one evidence family) and the count per
+   * interval. Cumulative histograms and summary counts are differenced against the series' previous point (a count
+   * that went down is a restart: that point only resets the state).
+   */
+  private observeDistribution(p: MetricPoint, d: NonNullable<MetricPoint['dist']>): Signal[] {
     this.points++;
+    const key = seriesId(p.service, p.name, p.labels);
+    const prev = this.cumulative.get(key);
+    let counts = d.counts;
+    let count = d.count;
+    if (d.temporality === 'cumulative') {
+      this.cumulative.set(key, { count: d.count, counts: d.counts });
+      if (!prev || prev.count > d.count) return [];
+      count = d.count - prev.count;
+      if (d.counts && prev.counts && prev.counts.length === d.counts.length) counts = d.counts.map((c, i) => Math.max(0, c - (prev.counts?.[i] ?? 0)));
+      else if (d.kind === 'histogram') return [];
+    }
+    const out: Signal[] = [];
+    const emit = (name: string, value: number, extra: Record<string, string>, unit: string | undefined): void => {
+      const q: MetricPoint = { kind: 'metric', id: p.id, ts: p.ts, service: p.service, name, value, labels: { ...p.labels, ...extra } };
+      if (unit !== undefined) q.unit = unit;
+      out.push(...this.observeScalar(q, false));
+    };
+    const qs: Array<[number, number]> = d.kind === 'summary' ? (d.quantiles ?? []) : count > 0 && counts && d.bounds ? QUANTILES.map((q) => [q, bucketQuantile(d.bounds!, counts!, q)]) : [];
+    for (const [q, v] of qs) if (Number.isFinite(v)) emit(p.name, v, { quantile: String(q) }, p.unit);
+    emit(`${p.name}.count`, count, {}, undefined);
+    return out;
+  }
+
+  private observeScalar(p: MetricPoint, countPoint = true): Signal[] {
+    if (countPoint) this.points++;
     const id = seriesId(p.service, p.name, p.labels);
     let s = this.series.get(id);
     if (!s) {
@@ -179,4 +217,28 @@ export class MetricPerception {
 
 export function round6(x: number): number {
   return Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : 0;
+}
+
+const QUANTILES = [0.5, 0.95, 0.99] as const;
+
+/**
+ * The q-quantile of a histogram interval: the bucket holding rank q * total, interpolated linearly inside it (the
+ * first bucket from 0, the +Inf bucket at its lower bound), as Prometheus' histogram_quantile does.
+ */
+export function bucketQuantile(bounds: readonly number[], counts: readonly number[], q: number): number {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total <= 0) return NaN;
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i] as number;
+    if (seen + c >= rank && c > 0) {
+      if (i >= bounds.length) return bounds[bounds.length - 1] ?? 0;
+      const lo = i === 0 ? Math.min(0, bounds[0] as number) : (bounds[i - 1] as number);
+      const hi = bounds[i] as number;
+      return lo + (hi - lo) * ((rank - seen) / c);
+    }
+    seen += c;
+  }
+  return bounds[bounds.length - 1] ?? 0;
 }

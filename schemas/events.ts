@@ -66,6 +66,23 @@ export const MetricPoint = z.object({
   labels: Labels,
   /** UCUM unit as the producer declared it (OTLP `unit`, e.g. `s`, `ms`, `By`, `%`, `1`); absent when not given. */
   unit: z.string().optional(),
+  /**
+   * A distribution point (OTLP histogram, exponential histogram converted to explicit bounds, or summary); `value`
+   * is then its mean. Perception turns it into quantile and rate series (differencing cumulative ones).
+   */
+  dist: z
+    .object({
+      kind: z.enum(['histogram', 'summary']),
+      temporality: z.enum(['delta', 'cumulative']),
+      count: z.number().nonnegative(),
+      sum: z.number().optional(),
+      /** Histogram: upper bounds of all buckets but the last (+Inf), and the count per bucket (one more than bounds). */
+      bounds: z.array(z.number()).max(1024).optional(),
+      counts: z.array(z.number().nonnegative()).max(1025).optional(),
+      /** Summary: [quantile, value] pairs. */
+      quantiles: z.array(z.tuple([z.number(), z.number()])).max(64).optional(),
+    })
+    .optional(),
 });
 export type MetricPoint = z.infer<typeof MetricPoint>;
 

@@ -58,14 +58,15 @@ describe('IngestStage', () => {
   it('counts deliberately skipped entries under their reason, without a dead letter', () => {
     const { stage, deadLetters, out, em } = setup();
     const payload = otlpMetrics([
-      { name: 'h', histogram: { dataPoints: [{ timeUnixNano: `${T0}000000` }, { timeUnixNano: `${T0}000000` }] } },
+      { name: 'h', histogram: { dataPoints: [{ timeUnixNano: `${T0}000000`, flags: 1 }, { timeUnixNano: `${T0}000000`, flags: 1 }] } },
       { name: 'g', gauge: { dataPoints: [{ timeUnixNano: `${T0}000000`, asDouble: 1 }] } },
     ]);
     stage.process(rec('metrics', JSON.stringify(payload)), em);
     stage.process(rec('metrics', JSON.stringify(payload)), em);
     expect(out).toHaveLength(2);
     expect(deadLetters.count).toBe(0);
-    expect(stage.counters.snapshot().dropped).toEqual({ unsupported_metric_type: 4 });
+    // Histogram points flagged NO_RECORDED_VALUE carry nothing: skipped under their reason.
+    expect(stage.counters.snapshot().dropped).toEqual({ no_recorded_value: 4 });
   });
 
   it('truncates a huge dead-lettered payload but keeps its size', () => {

@@ -115,16 +115,21 @@ describe('OTLP/JSON metrics', () => {
     { name: 'rpc.latency', summary: { dataPoints: [{ timeUnixNano: t, count: '1', sum: 1, quantileValues: [] }] } },
   ]);
 
-  it('emits gauge and sum points, and counts histogram/summary points as unsupported (not errors)', () => {
+  it('emits gauge and sum points, and histogram/summary points as distributions with their mean', () => {
     const r = parse('metrics', payload);
     expect(r.errors).toEqual([]);
-    expect(r.dropped).toEqual({ unsupported_metric_type: 3 });
+    expect(r.dropped).toEqual({});
     const pts = r.events as MetricPoint[];
     expect(pts.map((p) => [p.id, p.name, p.value, p.labels])).toEqual([
       ['metrics-L7#0', 'system.cpu.utilization', 0.42, { state: 'user', cpu: '0' }],
       ['metrics-L7#1', 'system.cpu.utilization', 0.07, { state: 'system', cpu: '1' }],
       ['metrics-L7#2', 'http.server.request.count', 1024, {}],
+      ['metrics-L7#3', 'http.server.request.duration', 0.15, {}],
+      ['metrics-L7#4', 'http.server.request.duration', 0.3 / 3, {}],
+      ['metrics-L7#5', 'rpc.latency', 1, {}],
     ]);
+    expect(pts[3]).toMatchObject({ unit: 's', dist: { kind: 'histogram', temporality: 'cumulative', count: 10, bounds: [0.1], counts: [1, 9] } });
+    expect(pts[5]?.dist).toMatchObject({ kind: 'summary', count: 1, quantiles: [] });
     expect(pts.every((p) => p.ts === T0 && p.service === 'cart')).toBe(true);
   });
 

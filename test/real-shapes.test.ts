@@ -9,7 +9,7 @@ import { buildBundle } from '../perception/bundle.js';
 import { changeSignalOf, type Incident } from '../perception/incident.js';
 import { LogPerception } from '../perception/logs.js';
 import { seriesFamily, seriesMeaning } from '../perception/meaning.js';
-import { MetricPerception } from '../perception/metrics.js';
+import { MetricPerception, bucketQuantile } from '../perception/metrics.js';
 import { RedPerception } from '../perception/red.js';
 import { Topology } from '../perception/topology.js';
 import { makeSignal } from '../perception/util.js';
@@ -341,5 +341,32 @@ describe('8. leaf bias', () => {
       truncated: { signals: 0, templates: 0 },
     };
     expect(rankRootCauses(b, ranker)[0]?.service).toBe('web');
+  });
+});
+
+describe('4b. OTLP histograms and summaries become quantile series', () => {
+  it('a cumulative http.server.request.duration histogram is differenced into p50/p95/p99 and a count, and a latency rise signals', () => {
+    const mp = new MetricPerception(MetricsConfig.parse({}));
+    const bounds = [0.01, 0.05, 0.1, 0.5, 1, 5];
+    let cum = [0, 0, 0, 0, 0, 0, 0];
+    const out: Signal[] = [];
+    for (let i = 0; i < 50; i++) {
+      // 100 requests a minute; fast (under 50 ms) until minute 45, then most take 0.5-1 s.
+      const add = i < 45 ? [20, 75, 5, 0, 0, 0, 0] : [0, 5, 5, 10, 80, 0, 0];
+      cum = cum.map((c, k) => c + (add[k] as number));
+      const count = cum.reduce((a, b) => a + b, 0);
+      out.push(...mp.observe({ kind: 'metric', id: `h${i}`, ts: T0 + i * MIN, service: 'api', name: 'http.server.request.duration', value: 0, labels: {}, unit: 's', dist: { kind: 'histogram', temporality: 'cumulative', count, bounds, counts: cum } }));
+    }
+    const lat = out.filter((s) => s.hint === 'latency');
+    expect(lat.length).toBeGreaterThanOrEqual(1);
+    expect(lat[0]!.summary).toMatch(/quantile/);
+    // The quantiles are one family: P50/P95/P99 of one histogram are one piece of evidence.
+    expect(new Set(lat.map((s) => s.family)).size).toBe(1);
+    expect(mp.stats().series).toBe(4); // p50, p95, p99 and the count
+  });
+  it('interpolates quantiles inside buckets like histogram_quantile', () => {
+    expect(bucketQuantile([1, 2, 4], [0, 10, 10, 0], 0.5)).toBeCloseTo(2, 6);
+    expect(bucketQuantile([1, 2, 4], [0, 10, 10, 0], 0.75)).toBeCloseTo(3, 6);
+    expect(bucketQuantile([1, 2, 4], [0, 0, 0, 5], 0.99)).toBe(4);
   });
 });
