@@ -53,6 +53,15 @@ export const LogsConfig = z.object({
   /** A bucket bursts when count >= burstFactor * (baseline + 1) and count >= burstMinCount. Only warn/error/fatal templates burst: info rates follow traffic, which `red_rate` covers. */
   burstFactor: z.number().gt(1).default(5),
   burstMinCount: posInt.default(10),
+  /**
+   * Absence: a template with at least `absentMinRate` lines in each of `absentMinBuckets` consecutive buckets that
+   * then logs nothing for `absentBuckets` buckets, while its service keeps logging, signals at `absentScore` (weak
+   * evidence: a line that stopped says where, not what). 0 buckets turns it off.
+   */
+  absentMinRate: posInt.default(5),
+  absentMinBuckets: posInt.default(10),
+  absentBuckets: nonNegMs.default(3),
+  absentScore: unit.default(0.6),
   /** Multiplier of a warn template's burst score (error/fatal: 1). */
   burstWarnWeight: unit.default(0.7),
   /** Template signals carry as `peer` a dependency of the service named in the template text (the caller's view of a failing callee). */

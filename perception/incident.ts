@@ -78,7 +78,7 @@ export function familyOf(s: Signal): string {
 
 /** Traffic swings: a request rate (metric or RED) that moved, which healthy systems do all the time. */
 export function isWeak(s: Signal): boolean {
-  return s.type === 'red_rate' || (s.type === 'metric_anomaly' && s.hint === 'unknown');
+  return s.type === 'red_rate' || ((s.type === 'metric_anomaly' || s.type === 'template_burst') && s.hint === 'unknown');
 }
 
 /** A strong symptom: what opening an incident needs at least one of. */

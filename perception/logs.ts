@@ -29,6 +29,9 @@ interface TemplateInfo {
   newSignalled: boolean;
   /** Other services knew this text long before: routine vocabulary. */
   routine: boolean;
+  /** Buckets in a row with at least `absentMinRate` lines (a regular pattern), and whether its stop was signalled. */
+  regular: number;
+  absentSignalled: boolean;
   /** First seen during the service's warm-up at error level or above: not learned as normal (a fault may be under way at start-up). */
   warmupSuspect: boolean;
 }
@@ -38,6 +41,8 @@ interface ServiceLogs {
   readonly firstTs: number;
   logs: number;
   readonly templates: LruMap<string, TemplateInfo>;
+  /** Last rate bucket in which the service's templates were checked for absence (once per bucket). */
+  absenceBucket: number;
 }
 
 export interface LogStats {
@@ -84,6 +89,7 @@ export class LogPerception {
         firstTs: log.ts,
         logs: 0,
         templates: new LruMap(this.cfg.maxTemplatesPerService),
+        absenceBucket: Math.floor(log.ts / this.cfg.burstBucketMs),
       };
       this.services.set(log.service, svc);
     }
@@ -134,6 +140,8 @@ export class LogPerception {
         newSignalled: false,
         routine,
         warmupSuspect,
+        regular: 0,
+        absentSignalled: false,
       };
       svc.templates.set(id, info);
       if (isNew && !warm && levelRank(log.level) >= WARN) this.newDuringWarmup++;
@@ -145,6 +153,11 @@ export class LogPerception {
     info.bucketCount++;
 
     const out: Signal[] = [];
+    // Once per bucket per service (the service is alive: it logs), regular templates that went silent.
+    if (bucket > svc.absenceBucket) {
+      this.absences(svc, log.service, bucket, out);
+      svc.absenceBucket = bucket;
+    }
     const rank = levelRank(log.level);
     if (info.novel && !info.newSignalled) {
       if (log.ts - info.firstSeen > this.cfg.newWindowMs) info.novel = false;
@@ -162,7 +175,7 @@ export class LogPerception {
             hint: logHint(lv, text),
             summary: `${info.warmupSuspect ? 'error template seen since start-up' : 'new'} ${lv} log template in ${log.service} (${info.count} since ${new Date(info.firstSeen).toISOString()}): ${text}`,
             ref: id,
-            ...this.peerOf(log.service, text),
+            ...this.peerOf(log.service, log.message),
           }),
         );
       }
@@ -183,7 +196,7 @@ export class LogPerception {
             hint: logHint(info.level, text),
             summary: `${log.level} log template burst in ${log.service}: ${info.bucketCount}/bucket vs baseline ${fmt(base)}: ${text}`,
             ref: id,
-            ...this.peerOf(log.service, text),
+            ...this.peerOf(log.service, log.message),
           }),
         );
       }
@@ -191,14 +204,47 @@ export class LogPerception {
     return out;
   }
 
+  /** The dependency the raw line names (the template has masked `orders-db:5432` to a placeholder). */
   private peerOf(service: string, text: string): { peer?: string } {
     const peer = this.cfg.peerFromText ? this.namedDependency?.(service, text) : undefined;
     return peer !== undefined && peer !== service ? { peer } : {};
   }
 
+  /**
+   * A template that was regular (at least `absentMinRate` lines in each of `absentMinBuckets` buckets in a row) and
+   * has logged nothing for `absentBuckets` buckets while its service keeps logging: a line that stopped (a job that
+   * stopped running, a dependency no longer called). A `template_burst` signal (a rate anomaly of the template) with
+   * hint `unknown`: it says where, not what, and weighs as weak evidence.
+   */
+  private absences(svc: ServiceLogs, service: string, bucket: number, out: Signal[]): void {
+    if (this.cfg.absentBuckets <= 0) return;
+    for (const info of svc.templates.values()) {
+      if (info.absentSignalled || info.regular < this.cfg.absentMinBuckets) continue;
+      // Complete buckets since the template's last line (the current bucket is not over yet).
+      const silent = bucket - info.bucket - 1;
+      if (silent < this.cfg.absentBuckets) continue;
+      info.absentSignalled = true;
+      out.push(
+        makeSignal({
+          type: 'template_burst',
+          ts: (info.bucket + 1) * this.cfg.burstBucketMs,
+          service,
+          score: this.cfg.absentScore,
+          hint: 'unknown',
+          summary: `log template stopped in ${service}: about ${fmt(info.ewma ?? 0)} lines per bucket before, none for ${silent} buckets: ${info.template}`,
+          ref: info.id,
+        }),
+      );
+    }
+  }
+
   /** Closes the template's rate bucket(s) up to `bucket`; late logs (older bucket) count in the current one. */
   private roll(info: TemplateInfo, bucket: number): void {
     if (bucket <= info.bucket) return;
+    // Regularity: consecutive buckets with enough lines (a gap resets it, and a new line re-arms the stop signal).
+    info.regular = info.bucketCount >= this.cfg.absentMinRate ? info.regular + 1 : 0;
+    if (bucket - info.bucket > 1) info.regular = 0;
+    info.absentSignalled = false;
     const a = this.cfg.burstAlpha;
     info.ewma = info.ewma === undefined ? info.bucketCount : info.ewma * (1 - a) + a * info.bucketCount;
     const gap = bucket - info.bucket - 1;

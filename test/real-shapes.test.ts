@@ -257,6 +257,23 @@ describe('6. warm-up and absence', () => {
     expect(s[0]!.summary).toMatch(/seen since start-up/);
     expect(s[0]!.score).toBeCloseTo(0.8 * 0.6, 5);
   });
+  it('a regular log line that stops, while its service keeps logging, is a (weak) signal', () => {
+    const lp = new LogPerception(LogsConfig.parse({}));
+    const out: Signal[] = [];
+    for (let m = 0; m < 40; m++) {
+      for (let k = 0; k < 10; k++) {
+        const ts = T0 + m * MIN + k * 6000;
+        out.push(...lp.observe(log('billing', ts, 'info', `served request ${k} in ${k + 3} ms`)));
+        // A heartbeat of the job runner, every 6 s, until minute 30.
+        if (m < 30) out.push(...lp.observe(log('billing', ts + 1, 'info', `invoice job heartbeat seq=${m * 10 + k}`)));
+      }
+    }
+    const stopped = out.filter((s) => s.summary.startsWith('log template stopped'));
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toMatchObject({ type: 'template_burst', hint: 'unknown', service: 'billing', ts: T0 + 30 * MIN });
+    expect(stopped[0]!.summary).toMatch(/invoice job heartbeat/);
+  });
+
   it('calls to a callee that stop are a rate collapse on the edge', () => {
     const red = new RedPerception(RedConfig.parse({}), new Topology(SHOP));
     const sigs: Signal[] = [];

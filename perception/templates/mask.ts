@@ -66,6 +66,7 @@ const RE_URL = /^[a-z][a-z0-9+.-]*:\/\/[^\s]+$/i;
 const RE_EMAIL = /^[^@\s/]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/i;
 const RE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RE_IPV4 = /^\/?(\d{1,3}\.){3}\d{1,3}(:\d{1,5})?$/;
+const RE_HOST_PORT = /^[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)*:\d{1,5}$/;
 // IPv6: hex groups with colons (at least two groups with a digit), optional [..]:port; `::` alone is not an address.
 const RE_IPV6 = /^\[?(?=[0-9a-f:]*\d)([0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(\]:\d{1,5})?\]?$/i;
 const RE_MAC = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
@@ -131,6 +132,9 @@ export function classifyCore(core: string): MaskKind | null {
   if (hasColon) {
     if (digitLead && RE_TIME.test(core)) return 'timestamp';
     if (RE_IPV6.test(core)) return 'ip';
+    // `orders-db:5432`, `node12.example.com:8080`: a host and its port are one address, whatever the host's name
+    // (kept as a constant, every host of a fleet made a template of its own).
+    if (!digitLead && RE_HOST_PORT.test(core)) return 'ip';
   }
   if (digitLead && core.length >= 8 && RE_DATE.test(core)) return 'timestamp';
   const signLead = c0 === 43 || c0 === 45;
