@@ -39,6 +39,11 @@ export interface Fault {
   readonly err: number;
   /** Memory leak: ms from a fresh start to the OOM kill. */
   readonly leakCycleMs: number;
+  /**
+   * A latency fault on the network in front of the root (every other latency fault of a service that is not a
+   * datastore): its callers' calls to it are slow, its own spans and metrics are not.
+   */
+  readonly network: boolean;
 }
 
 /** The effect of the faults at one service on itself at one instant (before anything from its dependencies). */
@@ -54,6 +59,8 @@ export interface OwnEffect {
   memFrac: number;
   /** Pods are being OOM-killed and restarted. */
   restarting: boolean;
+  /** Delay on the network in front of the service: added to its callers' calls, not to its own work. */
+  netDelayMs: number;
 }
 
 export const NO_EFFECT: Readonly<OwnEffect> = Object.freeze({
@@ -65,6 +72,7 @@ export const NO_EFFECT: Readonly<OwnEffect> = Object.freeze({
   poolFloor: 0,
   memFrac: 0,
   restarting: false,
+  netDelayMs: 0,
 });
 
 const MIN = 60_000;
@@ -129,7 +137,9 @@ export function planFaults(cfg: SimConfig, world: World, startMs: number, rng: R
 
 function makeFault(id: string, type: FaultType, root: SimService, start: number, end: number, rng: Rng): Fault {
   const store = root.tier === 'datastore';
-  const base = { id, type, kind: FAULT_KIND[type], root: root.name, start, end, leakCycleMs: 0 };
+  // Deterministic (no draw from the stream, so the other faults of a seed stay as they were): even-numbered latency faults.
+  const network = type === 'latency' && !store && Number(id.split('-').pop()) % 2 === 0;
+  const base = { id, type, kind: FAULT_KIND[type], root: root.name, start, end, leakCycleMs: 0, network };
   switch (type) {
     case 'latency':
       return { ...base, rampMs: rng.range(30_000, 120_000), latAddMs: store ? rng.range(150, 1200) : rng.range(300, 2500), err: 0.004 };
@@ -157,6 +167,11 @@ export function ownEffect(f: Fault, svc: SimService, t: number): OwnEffect | nul
   const e: OwnEffect = { ...NO_EFFECT };
   switch (f.type) {
     case 'latency':
+      if (f.network) {
+        // The root itself is fine and says nothing: only its callers' calls to it take longer.
+        e.netDelayMs = f.latAddMs * r;
+        break;
+      }
       e.latAddMs = f.latAddMs * r;
       e.err = f.err * r;
       e.cause = 'slow';

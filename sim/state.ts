@@ -158,11 +158,14 @@ export class StateModel {
         }
         continue;
       }
-      if (d.latAdd > 5) {
-        latAdd += share * Math.min(d.latAdd * c.fanout, c.timeoutMs);
-        if (d.latAdd > 100) issues.push({ to: c.to, cause: 'slow', ratio: c.weight });
+      // What the caller sees of the callee: its own added latency plus any delay on the network in front of it.
+      const seenAdd = d.latAdd + d.own.netDelayMs;
+      if (seenAdd > 5) {
+        latAdd += share * Math.min(seenAdd * c.fanout, c.timeoutMs);
+        if (seenAdd > 100) issues.push({ to: c.to, cause: 'slow', ratio: c.weight });
       }
-      const tf = Math.max(0, Math.min(1, (d.p95 * (c.fanout > 1 ? 1.2 : 1) - 0.6 * c.timeoutMs) / (0.8 * c.timeoutMs)));
+      const seenP95 = d.p95 + d.own.netDelayMs;
+      const tf = Math.max(0, Math.min(1, (seenP95 * (c.fanout > 1 ? 1.2 : 1) - 0.6 * c.timeoutMs) / (0.8 * c.timeoutMs)));
       if (tf > 0) {
         const e = c.weight * tf * c.passErr;
         excess += e;

@@ -141,7 +141,8 @@ export class TraceEmitter {
     const callee = this.world.byName.get(c.to) as SimService;
     const d = ctx.states[callee.index] as SvcState;
     const spanId = rng.hex(16);
-    const net = rng.range(0.2, 1.5);
+    // A network fault in front of the callee delays the call on the wire: the caller's CLIENT span, not the callee's.
+    const net = rng.range(0.2, 1.5) + d.own.netDelayMs;
     let end: number;
     let error: boolean;
     let message = '';
