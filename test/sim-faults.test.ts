@@ -177,3 +177,35 @@ describe('faults: latency, saturation, memory leak', () => {
     expect(r.alerts.some((a) => a.service === root && a.name === 'ContainerOOMKilled' && inFault(r, a.ts))).toBe(true);
   });
 });
+
+describe('simulated network delay (a real shape: issue 10)', () => {
+  it("a network delay in front of a service slows its callers' CLIENT spans to it, not its own SERVER spans", () => {
+    // Two latency faults: the second (an even number) of a service that is not a datastore is a network delay.
+    let checked = 0;
+    for (const seed of [3, 5, 8, 11, 14]) {
+      const sim = simulate({ seed, hours: 4, faults: 2, services: 16, faultKinds: ['latency'], noise: { staleTopologyEdges: 0 } });
+      const res = sim.result();
+      const f = res.faults[1] as GroundTruth;
+      // A datastore's latency fault stays a slow datastore (network delays are for services).
+      if (f.service.endsWith('-db') || f.service.includes('search')) continue;
+      const spans: SpanFact[] = [];
+      for (const r of sim.records) if (r.topic === 'traces') spans.push(...spanFacts(r));
+      const byId = new Map(spans.map((s) => [`${s.traceId}/${s.spanId}`, s]));
+      const during = (s: SpanFact) => s.startMs >= f.start + 3 * MIN && s.startMs < f.end;
+      const before = (s: SpanFact) => s.startMs >= f.start - 40 * MIN && s.startMs < f.start;
+      const server = spans.filter((s) => s.service === f.service && s.kind === 2);
+      // The parents of the root's SERVER spans that are CLIENT spans: its callers' view of the same calls.
+      const calls = server.map((s) => (s.parentSpanId ? byId.get(`${s.traceId}/${s.parentSpanId}`) : undefined)).filter((c): c is SpanFact => c !== undefined && c.kind === 3);
+      const dur = (xs: SpanFact[]) => median(xs.map((s) => s.endMs - s.startMs));
+      const srvBefore = dur(server.filter(before));
+      const srvDuring = dur(server.filter(during));
+      const cliBefore = dur(calls.filter(before));
+      const cliDuring = dur(calls.filter(during));
+      if (!(calls.filter(during).length > 5 && calls.filter(before).length > 5)) continue;
+      expect(cliDuring - cliBefore).toBeGreaterThan(100);
+      expect(srvDuring).toBeLessThan(srvBefore * 1.5 + 5);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+});
