@@ -244,11 +244,13 @@ export class Correlator {
     if (sig.ts > inc.lastStrong && strong && this.nearCore(sig, inc)) inc.lastStrong = sig.ts;
     const fam = familyOf(sig);
     const famSeen = inc.familyLast.get(fam);
-    if (famSeen === undefined && inc.familyLast.size < this.cfg.maxRefsPerIncident) {
-      inc.families.add(fam);
-      if (strong && sig.ts > inc.lastGrowth) inc.lastGrowth = sig.ts;
-    }
-    if (inc.families.has(fam) && (famSeen === undefined || sig.ts > famSeen)) inc.familyLast.set(fam, sig.ts);
+    if (famSeen === undefined) {
+      // A new family: the incident grew (bounded like its refs; past the cap a family is not tracked).
+      if (inc.familyLast.size < this.cfg.maxRefsPerIncident) {
+        inc.familyLast.set(fam, sig.ts);
+        if (strong && sig.ts > inc.lastGrowth) inc.lastGrowth = sig.ts;
+      }
+    } else if (sig.ts > famSeen) inc.familyLast.set(fam, sig.ts);
     if (added.length > 0) {
       inc.dirty = true;
       this.attachBuffered(inc, added);
@@ -314,7 +316,6 @@ export class Correlator {
       core: new Set(group.map((g) => symptomService(g))),
       seed: new Set(group.flatMap((g) => signalServices(g))),
       lastStrong: first,
-      families: new Set(),
       familyLast: new Map(),
       lastGrowth: first,
       best: new Map(),

@@ -25,10 +25,12 @@ export interface Incident {
   readonly seed: Set<string>;
   /** Last strong symptom near the core: what "still happening" means for resolving. */
   lastStrong: number;
-  /** Evidence families folded in, and when a strong symptom last added a new one (the incident last grew). */
-  readonly families: Set<string>;
-  /** Per family, when it was last seen anomalous (signals and persistence): a family quiet for a while is over. */
+  /**
+   * Per evidence family folded in, when it was last seen anomalous (signals and persistence): a family quiet for a
+   * while is over. Bounded by `maxRefsPerIncident`.
+   */
   readonly familyLast: Map<string, number>;
+  /** When a strong symptom last added a new family: when the incident last grew. */
   lastGrowth: number;
   /** Best (highest score, earliest on ties) signal per evidence ref, change signals included. */
   readonly best: Map<string, Signal>;

@@ -100,7 +100,7 @@ describe('1. snowballing incidents and frozen bundles', () => {
     for (let i = 0; i < 9; i++) best.set(`new-${i}`, sig('root', T0 + 3600_000 + i * 1000, `new-${i}`, { score: 0.85 }));
     const inc = {
       seq: 0, id: 'inc', openedAt: T0, status: 'open', firstSymptom: T0, lastSymptom: T0 + 3600_000, services: new Set(['root', 'svc0']),
-      core: new Set(['root']), seed: new Set(['root']), lastStrong: T0, families: new Set<string>(), familyLast: new Map(), lastGrowth: T0,
+      core: new Set(['root']), seed: new Set(['root']), lastStrong: T0, familyLast: new Map(), lastGrowth: T0,
       best, changes: new Map(), firstSeen: new Map(), counts: { events: 1, alerts: 0, signals: 209 }, capped: 0, dirty: false, lastEmit: undefined,
     } as Incident;
     const src = { topology: new Topology(SHOP), template: () => undefined, series: () => undefined };
