@@ -13,7 +13,7 @@ import { MetricPerception, bucketQuantile } from '../perception/metrics.js';
 import { RedPerception } from '../perception/red.js';
 import { Topology } from '../perception/topology.js';
 import { makeSignal } from '../perception/util.js';
-import { VersionTracker } from '../perception/versions.js';
+import { DEFAULT_VERSION_CONFIG, VersionTracker } from '../perception/versions.js';
 import { AlertPerception } from '../perception/alerts.js';
 import { RankerConfig } from '../reasoning/config.js';
 import { rankRootCauses } from '../reasoning/ranker.js';
@@ -333,6 +333,32 @@ describe('7. only a release that degrades its service is guilty', () => {
     expect(rc[0]).toMatchObject({ service: 'cart', kind: 'deploy' });
     expect(rc[0]!.summary).toMatch(/new instances worse/);
     expect(rc.find((r) => r.service === 'pay')?.kind).not.toBe('deploy');
+  });
+});
+
+describe('7b. release verdicts are bounded', () => {
+  it('keeps at most 8 versions per service and 120 minutes per version', () => {
+    const vt = new VersionTracker(10);
+    for (let v = 0; v < 20; v++) {
+      for (let m = 0; m < 5; m++) {
+        const s = span('cart', T0 + (v * 5 + m) * MIN, `t${v}-${m}`, `s${v}-${m}`, undefined, 'server', 10);
+        s.version = `v${v}`;
+        vt.observe(s);
+      }
+    }
+    const deploy = (version: string, at: number): ChangeEvent => ({ kind: 'change', id: `d-${version}`, ts: at, service: 'cart', change_kind: 'deploy', summary: version, version });
+    // v19 is kept; v0 (evicted with eleven others) is gone, so a change to it has no new version to judge.
+    expect(vt.verdict(deploy('v19', T0 + 95 * MIN), T0 + 100 * MIN).comparison).toMatch(/^v19 vs v18/);
+    expect(vt.verdict(deploy('v0', T0 - MIN), T0 + 5 * MIN).verdict).toBe('unknown');
+    // A version seen for 150 minutes keeps its last 120: a baseline of 5 hours sums 120 of them.
+    const one = new VersionTracker(10, { ...DEFAULT_VERSION_CONFIG, baselineMs: 300 * MIN });
+    for (let m = 0; m < 160; m++) {
+      const s = span('svc', T0 + m * MIN, `u${m}`, `x${m}`, undefined, 'server', 10);
+      s.version = m < 150 ? 'old' : 'new';
+      one.observe(s);
+    }
+    const c = one.verdict({ kind: 'change', id: 'd', ts: T0 + 150 * MIN, service: 'svc', change_kind: 'deploy', summary: '' }, T0 + 160 * MIN);
+    expect(c.comparison).toMatch(/over 10 \/ 120 spans/);
   });
 });
 
