@@ -1,6 +1,7 @@
 /**
  * Diagnostic: runs ingest and perception over a replay file and writes every signal perception produces as NDJSON
- * (one line per signal). `node dist/bench/real/signals.js REPLAY [TOPOLOGY] > signals.ndjson`.
+ * (one line per signal). `node dist/bench/real/signals.js REPLAY [TOPOLOGY] [OUT]` (default OUT: stdout);
+ * NIGHTSHIFT_CONFIG=FILE runs it with a configuration file, as `--config` does for the CLI.
  * Used to see, per fault, which evidence exists before judging how incidents are cut and ranked.
  */
 import { createWriteStream } from 'node:fs';
