@@ -39,6 +39,26 @@ function sig(service: string, ts: number, ref: string, opts: Partial<Signal> = {
   return makeSignal({ type: 'metric_anomaly', ts, service, score: 0.9, hint: 'latency', summary: `${service} ${ref}`, ref, ...opts });
 }
 
+/** A bundle of these signals: services from the signals (both ends of edges), the rest as given. */
+function bundleOf(signals: Signal[], extra: Partial<IncidentBundle> = {}): IncidentBundle {
+  return {
+    incident_id: 'i',
+    opened_at: T0,
+    updated_at: T0,
+    status: 'open',
+    services: [...new Set(signals.flatMap((x) => [x.service, x.peer ?? x.service]))].sort(),
+    counts: { events: 1, alerts: 0, signals: signals.length },
+    signals,
+    templates: [],
+    series: [],
+    changes: [],
+    edges: [],
+    first_seen: {},
+    truncated: { signals: 0, templates: 0 },
+    ...extra,
+  };
+}
+
 class Harness {
   readonly c: Correlator;
   readonly opened: Incident[] = [];
@@ -137,21 +157,8 @@ describe('2. network delay shows only on the caller side', () => {
 
   it('the ranker blames the callee every caller sees slow, and a caller slow to all its callees', () => {
     const edge = (a: string, b: string): Signal => sig(a, T0, `${a}=>${b}`, { type: 'red_latency', peer: b, side: 'client' });
-    const bundle = (signals: Signal[]): IncidentBundle => ({
-      incident_id: 'i',
-      opened_at: T0,
-      updated_at: T0,
-      status: 'open',
-      services: [...new Set(signals.flatMap((s) => [s.service, s.peer ?? s.service]))].sort(),
-      counts: { events: 1, alerts: 0, signals: signals.length },
-      signals,
-      templates: [],
-      series: [],
-      changes: [],
-      edges: SHOP.services.flatMap((s) => (s.depends_on ?? []).map((d) => [s.name, d] as [string, string])),
-      first_seen: {},
-      truncated: { signals: 0, templates: 0 },
-    });
+    const edges = SHOP.services.flatMap((x) => (x.depends_on ?? []).map((d) => [x.name, d] as [string, string]));
+    const bundle = (signals: Signal[]): IncidentBundle => bundleOf(signals, { edges });
     // Network delay to cart: both of its callers see it; checkout's slowness to front is propagated.
     const net = rankRootCauses(bundle([edge('front', 'cart'), edge('checkout', 'cart'), edge('front', 'checkout')]), ranker);
     expect(net[0]?.service).toBe('cart');
@@ -311,24 +318,13 @@ describe('7. only a release that degrades its service is guilty', () => {
     expect(good.verdict).toBe('healthy');
     // The ranker boosts the degraded release and ignores the healthy one.
     const signals = [sig('cart', T0 + 21 * MIN, 'cart-lat'), sig('pay', T0 + 21 * MIN, 'pay-lat'), changeSignalOf(deploy('cart', 'd-cart'), 0.5)];
-    const b: IncidentBundle = {
-      incident_id: 'i',
-      opened_at: T0,
-      updated_at: T0,
-      status: 'open',
-      services: ['cart', 'pay'],
-      counts: { events: 1, alerts: 0, signals: 2 },
-      signals,
-      templates: [],
-      series: [],
+    const b = bundleOf(signals, {
       changes: [
         { ...deploy('pay', 'd-pay'), verdict: 'healthy', comparison: good.comparison },
         { ...deploy('cart', 'd-cart'), verdict: 'degraded', comparison: bad.comparison },
       ],
-      edges: [],
       first_seen: { cart: T0 + 21 * MIN, pay: T0 + 21 * MIN },
-      truncated: { signals: 0, templates: 0 },
-    };
+    });
     const rc = rankRootCauses(b, ranker);
     expect(rc[0]).toMatchObject({ service: 'cart', kind: 'deploy' });
     expect(rc[0]!.summary).toMatch(/new instances worse/);
@@ -365,24 +361,14 @@ describe('7b. release verdicts are bounded', () => {
 describe('8. leaf bias', () => {
   it('a datastore below a healthy caller does not win by counting every transitive caller', () => {
     // web -> api -> db; api is healthy, db has a weak signal, web is the loud root.
-    const b: IncidentBundle = {
-      incident_id: 'i',
-      opened_at: T0,
-      updated_at: T0,
-      status: 'open',
-      services: ['db', 'web'],
-      counts: { events: 1, alerts: 0, signals: 2 },
-      signals: [sig('web', T0, 'web-err', { hint: 'errors', score: 0.9 }), sig('web', T0, 'web-lat', { score: 0.9 }), sig('db', T0, 'db-lat', { score: 0.6 })],
-      templates: [],
-      series: [],
-      changes: [],
+    const signals = [sig('web', T0, 'web-err', { hint: 'errors', score: 0.9 }), sig('web', T0, 'web-lat', { score: 0.9 }), sig('db', T0, 'db-lat', { score: 0.6 })];
+    const b = bundleOf(signals, {
       edges: [
         ['web', 'api'],
         ['api', 'db'],
       ],
       first_seen: { web: T0, db: T0 },
-      truncated: { signals: 0, templates: 0 },
-    };
+    });
     expect(rankRootCauses(b, ranker)[0]?.service).toBe('web');
   });
 });
