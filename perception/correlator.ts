@@ -38,10 +38,11 @@ export interface CorrelatorStats {
  * - Otherwise it waits (pending, `openWindowMs`). An incident opens when the pending symptoms within `maxHops` of
  *   the newest one and within `openWindowMs` of it reach `openScore` summed over the max score per distinct ref
  *   with at least `openMinRefs` evidence families (request-rate swings weighted by `openWeakWeight`; quantiles of one
- *   metric and one metric across pods are one family) and one of them is a strong symptom (latency/errors/resource/
- *   saturation, score >= `openStrongScore`). Alerts open by corroboration: one with a score >= `openStrongScore`
- *   (critical/error), `alertQuorum` distinct alerts in one neighbourhood, or an alert with a non-alert symptom. A lone
- *   flapping alert (one ref) or a lone blip never does.
+ *   metric and one metric across pods are one family) and one of them is a strong symptom (latency/errors/resource,
+ *   score >= `openStrongScore`). Alerts open by corroboration: one with a score >= `openStrongScore` (critical/error),
+ *   `alertQuorum` distinct alerts in one neighbourhood, or an alert with a measured latency/errors/resource symptom
+ *   scoring at least `corroborateScore`; corroboration stands in for the score sum. A lone flapping alert (one ref) or
+ *   a lone blip never does.
  * - Changes are buffered per service; a change of an incident service or of one of their dependencies (directed,
  *   within `maxHops`) made at most `changeLookbackMs` before the first symptom, or while the incident is open,
  *   is attached as a `change` signal. Changes never open incidents.
@@ -75,8 +76,10 @@ export class Correlator {
   }
 
   /**
-   * A symptom persists (rate-limited signal, re-sent alert): open incidents holding the service, whose last symptom
-   * is within the join window, stay open. It adds no evidence and opens nothing.
+   * A symptom persists (rate-limited signal, re-sent alert): its family stays current in the incidents that have it,
+   * and open incidents whose core holds the service (or the edge's callee), still within the join window of their
+   * last strong symptom, stay open. A weak one (`strong` false: a traffic swing) does nothing. It adds no evidence
+   * and opens nothing.
    */
   keepAlive(service: string, ts: number, peer?: string, strong = true, family?: string): void {
     if (!strong) return;
@@ -181,28 +184,23 @@ export class Correlator {
    */
   private explains(inc: Incident, sig: Signal): boolean {
     for (const s of signalServices(sig)) {
-      if (inc.core.has(s) || inc.seed.has(s)) continue;
-      let upstream = false;
-      for (const d of this.topology.dependenciesWithin(s, this.cfg.maxHops)) if (inc.core.has(d)) upstream = true;
-      if (!upstream) return false;
+      if (!inc.core.has(s) && !inc.seed.has(s) && !this.callsCore(s, inc, this.cfg.maxHops)) return false;
     }
     // A call edge is explained only when its callee is (on the way to) the core: checkout's slow calls to payment are
     // not explained by a fault in cart, though checkout calls cart too.
     const callee = sig.peer;
-    if (callee === undefined || callee === sig.service || inc.core.has(callee)) return true;
-    for (const d of this.topology.dependenciesWithin(callee, this.cfg.maxHops)) if (inc.core.has(d)) return true;
-    return false;
+    return callee === undefined || callee === sig.service || inc.core.has(callee) || this.callsCore(callee, inc, this.cfg.maxHops);
   }
 
   /** Every service of the symptom calls a core service, directly or through up to `upstreamHops` hops: where effects flow. */
   private upstream(sig: Signal, inc: Incident): boolean {
-    for (const s of signalServices(sig)) {
-      if (inc.core.has(s)) continue;
-      let up = false;
-      for (const d of this.topology.dependenciesWithin(s, this.cfg.upstreamHops)) if (inc.core.has(d)) up = true;
-      if (!up) return false;
-    }
-    return true;
+    return signalServices(sig).every((s) => inc.core.has(s) || this.callsCore(s, inc, this.cfg.upstreamHops));
+  }
+
+  /** `service` calls one of the incident's core services, directly or through up to `hops` hops (directed). */
+  private callsCore(service: string, inc: Incident, hops: number): boolean {
+    for (const d of this.topology.dependenciesWithin(service, hops)) if (inc.core.has(d)) return true;
+    return false;
   }
 
   /** Within `coreHops` of the incident's core: close enough for a strong symptom to keep it alive. */

@@ -17,8 +17,8 @@ export interface Incident {
   /** Insertion order; bundles sort them. */
   readonly services: Set<string>;
   /**
-   * The services the incident is about: those of the symptoms that opened it (a call edge counts both ends). Only
-   * symptoms near them keep it alive, so background anomalies elsewhere cannot stretch it into the next fault.
+   * The services the incident is about: those the opening symptoms are of (a call edge's callee, not its caller).
+   * Only symptoms near them keep it alive, so background anomalies elsewhere cannot stretch it into the next fault.
    */
   readonly core: Set<string>;
   /** Every service of the opening symptoms (both ends of call edges). */
