@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { decompressed } from '../core/replay.js';
 import { readLines } from '../core/lines.js';
@@ -23,12 +24,12 @@ export const DETECT_HELP = `nightshift detect [--in FILE]
 Scores a NAB-style CSV (header "timestamp,value"; FILE or stdin) with the pipeline's metric detector and its default
 settings, and prints CSV "timestamp,value,anomaly_score" (score in [0, 1], 0 during warm-up).`;
 
-function input(path: string | undefined): NodeJS.ReadableStream {
+function input(path: string | undefined): Readable {
   return path === undefined || path === '-' ? process.stdin : createReadStream(path);
 }
 
 async function* lines(path: string | undefined): AsyncGenerator<string> {
-  const stream = await decompressed(input(path) as import('node:stream').Readable);
+  const stream = await decompressed(input(path));
   for await (const l of readLines(stream, MAX_LINE)) yield l.kind === 'line' ? l.text : l.head;
 }
 

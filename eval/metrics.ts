@@ -1,4 +1,4 @@
-import type { GroundTruth, IncidentOutput, RootCauseKind, TopologyFile } from '../schemas/index.js';
+import { RootCauseKind, type GroundTruth, type IncidentOutput, type TopologyFile } from '../schemas/index.js';
 
 /** How an incident is matched to a fault: overlapping in time (with slack) and sharing an affected service. */
 export interface MatchOptions {
@@ -114,11 +114,11 @@ const KIND_MAP: Readonly<Record<string, readonly RootCauseKind[]>> = {
 
 export function expectedKinds(faultKind: string): readonly RootCauseKind[] | null {
   const k = faultKind.toLowerCase();
-  if ((ROOT_CAUSE_KINDS as readonly string[]).includes(k)) return [k as RootCauseKind];
+  const own = RootCauseKind.safeParse(k);
+  if (own.success) return [own.data];
   return KIND_MAP[k] ?? null;
 }
 
-const ROOT_CAUSE_KINDS: readonly RootCauseKind[] = ['latency', 'errors', 'saturation', 'deploy', 'resource', 'dependency', 'unknown'];
 
 /**
  * Scores incidents against faults. Each incident is assigned to at most one fault: among the faults whose window
