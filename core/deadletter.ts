@@ -1,4 +1,5 @@
 import type { ErrorCode } from './errors.js';
+import { SecretScanner } from './redact/index.js';
 
 /** Largest payload kept verbatim in a dead-letter record; the rest is cut and its size recorded. */
 export const DEAD_LETTER_PAYLOAD_MAX = 64 * 1024;
@@ -15,18 +16,33 @@ export interface DeadLetter {
   readonly payload: string;
   readonly payload_bytes: number;
   readonly payload_truncated: boolean;
+  /** Present and true when secrets were redacted from the payload or the error (the copy is then not verbatim). */
+  readonly payload_redacted?: boolean;
 }
 
+let defaultScanner: SecretScanner | undefined;
+
+/**
+ * A dead letter keeps the bad input for people to read, on a topic or in a file: so it is redacted like every other
+ * copy that leaves the process, before it is cut (a cut could split a secret past its rule). `scanner`: the
+ * configured one (ingest's), `null` to keep the payload verbatim (configured off), absent for the default rules.
+ */
 export function makeDeadLetter(
-  args: Omit<DeadLetter, 'payload' | 'payload_bytes' | 'payload_truncated'> & { payload: string },
+  args: Omit<DeadLetter, 'payload' | 'payload_bytes' | 'payload_truncated' | 'payload_redacted'> & { payload: string },
+  scanner?: SecretScanner | null,
 ): DeadLetter {
+  const s = scanner === undefined ? (defaultScanner ??= new SecretScanner()) : scanner;
+  const payload = s ? s.redact(args.payload) : args.payload;
+  const error = s ? s.redact(args.error) : args.error;
   const bytes = Buffer.byteLength(args.payload, 'utf8');
-  const truncated = bytes > DEAD_LETTER_PAYLOAD_MAX;
+  const truncated = Buffer.byteLength(payload, 'utf8') > DEAD_LETTER_PAYLOAD_MAX;
   return {
     ...args,
-    payload: truncated ? Buffer.from(args.payload, 'utf8').subarray(0, DEAD_LETTER_PAYLOAD_MAX).toString('utf8') : args.payload,
+    error,
+    payload: truncated ? Buffer.from(payload, 'utf8').subarray(0, DEAD_LETTER_PAYLOAD_MAX).toString('utf8') : payload,
     payload_bytes: bytes,
     payload_truncated: truncated,
+    ...(payload !== args.payload || error !== args.error ? { payload_redacted: true } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SecretRedactionConfig } from '../core/redact/index.js';
 
 /** Which kind of record each topic carries. Topics not named here are dead-lettered as UNKNOWN_TOPIC. */
 export const IngestTopics = z.object({
@@ -18,6 +19,11 @@ export const IngestConfig = z
     serviceLabels: z.array(z.string().min(1)).min(1).default(['service', 'service_name', 'app', 'job']),
     /** Payloads above this size (UTF-8 bytes) are dead-lettered as RECORD_TOO_LARGE without being parsed. */
     maxRecordBytes: z.number().int().positive().default(1_048_576),
+    /**
+     * Secret redaction of every text field, at ingest (ingest/redact.ts). `deadLetters`: dead-letter copies of bad
+     * input are redacted too (they are read by people and kept on a topic); off only to reprocess them verbatim.
+     */
+    redact: SecretRedactionConfig.extend({ deadLetters: z.boolean().default(true) }).default(() => ({ ...SecretRedactionConfig.parse({}), deadLetters: true })),
   })
   .refine((c) => new Set(Object.values(c.topics)).size === Object.keys(c.topics).length, {
     message: 'each kind needs its own topic: two kinds share a topic name',

@@ -6,6 +6,7 @@ import type { Emitter, Stage, StageDeps, StageFactory } from '../core/stage.js';
 import type { Event } from '../schemas/events.js';
 import { IngestConfig, defaultIngestConfig } from './config.js';
 import { parseRecord, type ParseResult } from './parse.js';
+import { scannerFor } from './redact.js';
 
 /** One dead-letter message for all errors of a record: the first error's text, or a list for a partial batch. */
 export function deadLetterMessage(r: ParseResult): string {
@@ -45,15 +46,18 @@ export class IngestStage implements Stage<RawRecord, Event> {
     if (!first) return;
     this.counters.drop(`dead_letter:${first.code}`);
     this.deps.deadLetters.write(
-      makeDeadLetter({
-        stage: 'ingest',
-        code: first.code,
-        error: deadLetterMessage(r),
-        topic: rec.topic,
-        key: rec.key,
-        source: rec.source,
-        payload: rec.payload,
-      }),
+      makeDeadLetter(
+        {
+          stage: 'ingest',
+          code: first.code,
+          error: deadLetterMessage(r),
+          topic: rec.topic,
+          key: rec.key,
+          source: rec.source,
+          payload: rec.payload,
+        },
+        this.cfg.redact.enabled && this.cfg.redact.deadLetters ? scannerFor(this.cfg) : null,
+      ),
     );
   }
 }

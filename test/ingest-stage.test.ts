@@ -109,8 +109,11 @@ describe('ingestFactory', () => {
       topics: { alerts: 'alerts', logs: 'logs', metrics: 'metrics', traces: 'traces', changes: 'changes' },
       serviceLabels: ['service', 'service_name', 'app', 'job'],
       maxRecordBytes: 1_048_576,
+      redact: { enabled: true, disable: [], patterns: [], entropy: { enabled: true, minLength: 20, minBits: 4 }, decodeBase64: true, deadLetters: true },
     });
     expect(ingestFactory.configSchema.safeParse({ maxRecordBytes: -1 }).success).toBe(false);
+    expect(ingestFactory.configSchema.safeParse({ redact: { entropi: {} } }).success).toBe(false);
+    expect(ingestFactory.configSchema.safeParse({ redact: { patterns: [{ id: 'x', regex: '([a' }] } }).success).toBe(false);
     expect(ingestFactory.configSchema.safeParse({ serviceLabels: [] }).success).toBe(false);
     const dup = ingestFactory.configSchema.safeParse({ topics: { logs: 'alerts' } });
     expect(dup.success).toBe(false);

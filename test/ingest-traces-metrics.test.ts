@@ -183,17 +183,19 @@ describe('OTLP/JSON metrics', () => {
       ]),
       { ts: T0 + 1 },
     );
-    expect(r.dropped).toEqual({ non_finite_value: 1, no_recorded_value: 1 });
+    // A non-finite value is refused (dead letter, partialSuccess), not silently dropped.
+    expect(r.dropped).toEqual({ no_recorded_value: 1 });
     expect((r.events as MetricPoint[]).map((p) => [p.id, p.value, p.ts])).toEqual([
       ['metrics-L7#2', 3.5, T0],
       ['metrics-L7#6', 2, T0 + 1],
     ]);
-    expect(codes(r)).toEqual(['SCHEMA_MISMATCH', 'SCHEMA_MISMATCH', 'SCHEMA_MISMATCH', 'SCHEMA_MISMATCH', 'SCHEMA_MISMATCH']);
-    expect(r.errors[0]!.message).toMatch(/gauge\.dataPoints\[3\]: data point has neither asDouble nor asInt/);
-    expect(r.errors[1]!.message).toMatch(/dataPoints\[4\]: asInt/);
-    expect(r.errors[2]!.message).toMatch(/dataPoints\[5\]: attributes\[0\]\.value: expected an AnyValue/);
-    expect(r.errors[3]!.message).toMatch(/metrics\[1\]: name/);
-    expect(r.errors[4]!.message).toMatch(/metrics\[2\]: metric has no gauge/);
+    expect(codes(r)).toEqual(['SCHEMA_MISMATCH', 'SCHEMA_MISMATCH', 'SCHEMA_MISMATCH', 'SCHEMA_MISMATCH', 'SCHEMA_MISMATCH', 'SCHEMA_MISMATCH']);
+    expect(r.errors[0]!.message).toMatch(/gauge\.dataPoints\[0\]: gauge point value is not finite/);
+    expect(r.errors[1]!.message).toMatch(/gauge\.dataPoints\[3\]: data point has neither asDouble nor asInt/);
+    expect(r.errors[2]!.message).toMatch(/dataPoints\[4\]: asInt/);
+    expect(r.errors[3]!.message).toMatch(/dataPoints\[5\]: attributes\[0\]\.value: expected an AnyValue/);
+    expect(r.errors[4]!.message).toMatch(/metrics\[1\]: name/);
+    expect(r.errors[5]!.message).toMatch(/metrics\[2\]: metric has no gauge/);
   });
 });
 

@@ -110,8 +110,8 @@ describe('grounding guard', () => {
     const g = guardCauses([c({ next_steps: steps })], bundle, KB_IDS);
     expect(g.runbooksRejected).toBe(1);
     expect(g.accepted[0]?.next_steps.slice(0, 2)).toEqual([
-      { action: 'Fail over', runbook: 'RB-PG-OUTAGE' },
-      { action: 'Pray', runbook: null },
+      { action: 'Fail over', runbook: 'RB-PG-OUTAGE', source: 'runbook' },
+      { action: 'Pray', runbook: null, source: 'model' },
     ]);
     expect(g.accepted[0]?.next_steps).toHaveLength(5);
   });

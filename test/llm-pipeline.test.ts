@@ -118,7 +118,11 @@ describe('full path: records -> perception -> bundle -> retrieval -> LLM -> guar
     expect(cols.with_llm.ac_at_3).toBe(withLlm.per_fault.filter((f) => f.rank !== null && f.rank <= 3).length / withLlm.faults);
     expect(cols.runs.model_runs).toBe(called.length);
     expect(cols.runs.hallucination_rate_causes).toBe(0);
-    expect(cols.runs.tokens_per_incident).toBe(((1000 + 200) * called.length) / new Set(called.map((x) => x.incident_id)).size);
+    // The fake echoes the ranker; a ranker candidate named only by logs is refused by the guard (unmeasured), and the
+    // run repairs once: each request costs the fake's 1000 + 200 tokens.
+    const attempts = called.reduce((a, x) => a + x.attempts, 0);
+    expect(cols.runs.tokens_per_incident).toBe(((1000 + 200) * attempts) / new Set(called.map((x) => x.incident_id)).size);
+    expect(cols.runs.unmeasured_causes).toBe(called.reduce((a, x) => a + (x.guard?.unmeasured_causes ?? 0), 0));
     expect(cols.runs.cost_usd).toBeNull(); // fake-gpt has no price
     const text = formatLlmColumns(cols);
     expect(text).toMatch(/AC@1 \/ AC@3 ranker/);
@@ -161,7 +165,7 @@ describe('redaction canary', () => {
     return out;
   }
 
-  it('plants secrets in logs, alerts and changes; none appears in any request body, while they did reach the bundles', async () => {
+  it('plants secrets in logs, alerts and changes; secrets stop at ingest, personal data at the LLM stage: none appears in any request body', async () => {
     fake.requests.length = 0;
     fake.script = (b: ChatBody) => ({ kind: 'content', content: groundedAnswer(b) });
     const sim = simulate({ seed: 5, services: 14, hours: 2, faults: 1 });
@@ -171,8 +175,8 @@ describe('redaction canary', () => {
     const r = await runPath(records, llmCfg({ embeddings: { model: 'fake-embed', weight: 0.5 } }), plan.topology, join(dir, 'canary.ndjson'));
     const bundleText = JSON.stringify(r.bundles);
     const reached = Object.values(CANARIES).filter((c) => bundleText.includes(c));
-    // Perception masks some values in log templates; alerts and changes carry them verbatim. At least these reach the LLM stage:
-    expect(reached.length).toBeGreaterThanOrEqual(4);
+    // Secrets leave at ingest (core/redact): only personal data, which reasoning's own redaction hides from the model, reaches the bundles.
+    expect(reached.sort()).toEqual([CANARIES.ip, CANARIES.email].sort());
     expect(fake.requests.filter((q) => q.path.endsWith('/chat/completions')).length).toBeGreaterThan(0);
     expect(fake.requests.filter((q) => q.path.endsWith('/embeddings')).length).toBeGreaterThan(0);
     for (const q of fake.requests) {
@@ -230,7 +234,7 @@ describe('storm', () => {
       expect(tokens).toBeLessThanOrEqual(maxInputTokens);
     }
     const s = summarizeRuns(r.runs);
-    expect(s.model_runs).toBe(bodies.length);
+    expect(r.runs.reduce((a, x) => a + x.attempts, 0)).toBe(bodies.length);
     expect(r.runs.every((x) => x.prompt_tokens_estimated <= maxInputTokens)).toBe(true);
   }, 180_000);
 });

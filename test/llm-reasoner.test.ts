@@ -5,7 +5,7 @@ import { OpenAiLlmClient } from '../reasoning/llm/openai-client.js';
 import { buildPrompt, requestTokens } from '../reasoning/llm/prompt.js';
 import { LlmReasoner } from '../reasoning/llm/reasoner.js';
 import { KnowledgeConfig, loadKnowledgeBase, Retriever } from '../reasoning/rag/index.js';
-import { Redactor } from '../reasoning/redact/index.js';
+import { RedactConfig, Redactor } from '../reasoning/redact/index.js';
 import type { Signal } from '../schemas/index.js';
 import { FakeOpenAi, groundedAnswer, promptDoc, type ChatBody, type FakeReply } from './fakes/openai.js';
 import { dbOutage, makeBundle, T0 } from './fakes/openai-fixtures.js';
@@ -150,8 +150,26 @@ describe('LLM reasoner: bundle -> retrieval -> LLM -> guard -> result', () => {
     const raw = fake.requests.map((r) => r.raw).join('\n');
     expect(raw).not.toContain('dba@shop.example');
     expect(raw).not.toContain('hunter22');
-    expect(causes?.[0]?.summary).toContain('Connections from dba@shop.example were refused.');
+    // Personal data stays a placeholder in what people read unless its class is configured restorable.
+    expect(causes?.[0]?.summary).toContain('Connections from <EMAIL_1> were refused.');
     expect(run.redactions).toBeGreaterThanOrEqual(2);
+  });
+
+  it('restores only the configured classes and the incident\'s service names, never a credential', async () => {
+    fake.script = (b) => {
+      const a = JSON.parse(groundedAnswer(b)) as { causes: { explanation: string }[] };
+      const user = b.messages[1]!.content;
+      const email = /<EMAIL_\d+>/.exec(user)?.[0] ?? 'none';
+      const secret = /<SECRET_\d+>|<redacted:[a-z0-9-]+>/.exec(user)?.[0] ?? 'none';
+      a.causes[0]!.explanation = `Connections from ${email} were refused (${secret}).`;
+      return answer(JSON.stringify(a));
+    };
+    const { bundle, ranked } = dbOutage({ summarySuffix: ' (user dba@shop.example, password=hunter22)' });
+    const { causes } = await reasoner({ redact: { restore: ['EMAIL'] } }).reason(bundle, ranked, 'first', signal());
+    expect(causes?.[0]?.summary).toContain('Connections from dba@shop.example were refused');
+    expect(causes?.[0]?.summary).not.toContain('hunter22');
+    expect(causes?.[0]?.summary).toMatch(/<SECRET_\d+>|<redacted:/);
+    expect(() => RedactConfig.parse({ restore: ['SECRET'] })).toThrow(/never restored/);
   });
 });
 

@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import { NightshiftError, type ErrorCode } from '../../core/errors.js';
 import type { Event } from '../../schemas/events.js';
+import type { SecretScanner } from '../../core/redact/index.js';
 import type { IngestConfig } from '../config.js';
+import { redactEvent, scannerFor } from '../redact.js';
 import { fromEpochMs, parseTime } from './time.js';
 
 export interface ParseError {
@@ -33,12 +35,15 @@ export class Collector {
   private firstCode: ErrorCode | undefined;
   private dropped: Record<string, number> | undefined;
   private next = 0;
+  private readonly scanner: SecretScanner;
 
   constructor(
     readonly pos: string,
     readonly recordTs: number | undefined,
     readonly cfg: IngestConfig,
-  ) {}
+  ) {
+    this.scanner = scannerFor(cfg);
+  }
 
   /** Deterministic event id: the record's position plus the entry's index within the payload (adapters take the id
    * before validating, so bad entries use up their index too and a good entry's id never depends on its neighbours). */
@@ -46,7 +51,9 @@ export class Collector {
     return `${this.pos}#${this.next++}`;
   }
 
+  /** Every event leaves ingest through here, so this is where its secrets go (see ingest/redact.ts). */
   emit(e: Event): void {
+    redactEvent(e, this.scanner);
     this.events.push(e);
   }
 

@@ -172,10 +172,9 @@ function visitMetric(c: Collector, item: unknown, path: string, res: OtlpResourc
         continue;
       }
       const value = pointValue(p);
-      if (value === undefined) {
-        c.drop('non_finite_value');
-        continue;
-      }
+      // Refused, not dropped: a NaN written by a broken exporter is a fault its owner must hear of (dead letter,
+      // OTLP partialSuccess), and a value perception cannot hold.
+      if (value === undefined) throw new NightshiftError('SCHEMA_MISMATCH', `${m.gauge ? 'gauge' : 'sum'} point value is not finite (NaN or Infinity)`);
       const t = parseNanos(p.timeUnixNano, 'timeUnixNano');
       const labels = instanceLabels(attributesToLabels(p.attributes, 'attributes'), res);
       const point: MetricPoint = { kind: 'metric', id, ts: t ? t.ms : c.recordTime('timeUnixNano'), service: res.service, name: m.name, value, labels };

@@ -128,6 +128,19 @@ export interface OtlpResource {
   readonly path: string;
 }
 
+/** A number or a list as `service.name` is an exporter bug; made into a string it would invent the service "7". */
+function requireStringAttribute(attrs: unknown, key: string): void {
+  if (!Array.isArray(attrs)) return;
+  for (const a of attrs) {
+    if (!isObj(a) || a.key !== key) continue;
+    const v = a.value;
+    if (!isObj(v) || typeof v.stringValue !== 'string') {
+      const got = isObj(v) ? Object.keys(v).join(', ') || 'an empty value' : typeof v;
+      throw mismatch(`resource.attributes ${key}: expected a stringValue, got ${got}`);
+    }
+  }
+}
+
 /** Resource attributes that identify one instance of a service, most specific first. */
 export const INSTANCE_ATTRIBUTES = ['service.instance.id', 'k8s.pod.name'] as const;
 
@@ -167,6 +180,7 @@ export function walkOtlp(
       const resource = g.resource === undefined ? {} : g.resource;
       if (!isObj(resource)) throw mismatch('resource: expected an object');
       const attrs = attributesToLabels(resource.attributes, 'resource.attributes');
+      requireStringAttribute(resource.attributes, 'service.name');
       const service = attrs['service.name'];
       if (!service) throw new NightshiftError('MISSING_SERVICE', 'resource has no service.name attribute');
       if (service.length > 256) throw mismatch('service.name longer than 256 characters');

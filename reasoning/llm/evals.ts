@@ -21,6 +21,10 @@ export interface LlmRunSummary {
   readonly hallucination_rate_causes: number;
   /** Evidence ids not in the bundle, over evidence ids cited. */
   readonly hallucination_rate_evidence: number;
+  /** Causes the guard rejected because only text (logs, change summaries) named their service. */
+  readonly unmeasured_causes: number;
+  /** Next steps dropped and explanation commands cut: not from a runbook. */
+  readonly commands_removed: number;
   readonly latency_p50_ms: number | null;
   readonly latency_p95_ms: number | null;
   readonly tokens_in: number;
@@ -75,6 +79,9 @@ export function summarizeRuns(runs: readonly ReasoningRun[]): LlmRunSummary {
     causes_rejected: g.reduce((a, x) => a + x.causes_rejected, 0),
     hallucination_rate_causes: ratio(g.reduce((a, x) => a + x.hallucinated_causes, 0), causesProposed),
     hallucination_rate_evidence: ratio(g.reduce((a, x) => a + x.evidence_rejected, 0), evidenceProposed),
+    // What the trust guard stopped: causes named by text alone, and commands that came from no runbook.
+    unmeasured_causes: g.reduce((a, x) => a + (x.unmeasured_causes ?? 0), 0),
+    commands_removed: g.reduce((a, x) => a + (x.commands_removed ?? 0), 0),
     latency_p50_ms: quantile(called.map((r) => r.latency_ms), 0.5),
     latency_p95_ms: quantile(called.map((r) => r.latency_ms), 0.95),
     tokens_in: tokensIn,
@@ -156,6 +163,7 @@ export function formatLlmColumns(c: LlmEvalColumns): string {
     `model runs              ${r.model_runs} for ${r.incidents} incidents; published ${pct(r.published_rate)}, repaired ${pct(r.repair_rate)}`,
     `outcomes                ${Object.entries(r.by_outcome).map(([k, v]) => `${k} ${v}`).join(', ') || '-'}`,
     `hallucination rate      causes ${pct(r.hallucination_rate_causes)} (${r.causes_rejected} of ${r.causes_proposed} rejected), evidence ids ${pct(r.hallucination_rate_evidence)}`,
+    `trust guard             ${r.unmeasured_causes} causes named by text alone rejected, ${r.commands_removed} commands not from a runbook removed`,
     `latency                 p50 ${r.latency_p50_ms ?? '-'} ms, p95 ${r.latency_p95_ms ?? '-'} ms`,
     `tokens per incident     ${Math.round(r.tokens_per_incident)} (in ${r.tokens_in}, out ${r.tokens_out}${r.tokens_estimated ? ', partly estimated' : ''})`,
     `cost                    ${r.cost_usd === null ? 'unknown (no price for the model)' : `$${r.cost_usd.toFixed(4)} total, $${(r.cost_usd_per_incident ?? 0).toFixed(4)} per incident`}`,

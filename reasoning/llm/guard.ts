@@ -1,5 +1,6 @@
 import { RootCauseKind, type IncidentBundle } from '../../schemas/index.js';
-import type { LlmNextStep, LooseCause } from './answer.js';
+import type { LooseCause } from './answer.js';
+import { commandsFrom, looksLikeCommand, stripCommands } from './commands.js';
 
 /**
  * The grounding guard: nothing the model says reaches people unless the bundle backs it.
@@ -11,14 +12,27 @@ import type { LlmNextStep, LooseCause } from './answer.js';
  *  5. it must cite evidence (`no_evidence`), and every evidence id must exist in the bundle (a signal id or ref, a
  *     template, series or change id); one invented id rejects the whole cause (`unknown_evidence`), since a model
  *     that invents a citation may invent the claim;
+ *  6. the service must have measured support in the bundle (`unmeasured`, see measuredServices): an anomalous
+ *     series, span statistics or an alert of its own, or a measurably failing caller; log lines and change summaries
+ *     are text anyone who can make a service log can write, so they may support a cause but never name one alone;
+ * next steps are labelled `runbook` (citing a knowledge document) or `model` (the model's own suggestion); a step that
+ * looks like a shell or kubectl command is kept only when the command is in the cited runbook's text (else it is
+ * dropped and counted), and commands in an explanation that no knowledge document contains are replaced;
  * then over the accepted causes: confidences are clipped to [0, 1] (not finite -> 0), renormalized to sum 1 when
  * they sum above 1, and floored to 3 decimals (so the sum stays <= 1); causes are ordered by confidence (stable).
  * Runbook references must be ids of the knowledge base, else they are dropped (the step stays); at most 5 steps.
  */
 
-export type RejectReason = 'malformed' | 'over_limit' | 'bad_kind' | 'unknown_service' | 'duplicate_service' | 'no_evidence' | 'unknown_evidence';
+export type RejectReason = 'malformed' | 'over_limit' | 'bad_kind' | 'unknown_service' | 'duplicate_service' | 'no_evidence' | 'unknown_evidence' | 'unmeasured';
 /** Rejections that mean the model claimed something the data does not show. */
 export const HALLUCINATION_REASONS: readonly RejectReason[] = ['unknown_service', 'no_evidence', 'unknown_evidence'];
+
+/** A next step as published: from a runbook of the knowledge base, or the model's own suggestion (labelled so). */
+export interface GuardedStep {
+  readonly action: string;
+  readonly runbook: string | null;
+  readonly source: 'runbook' | 'model';
+}
 
 export interface GuardedCause {
   readonly service: string;
@@ -26,8 +40,11 @@ export interface GuardedCause {
   readonly explanation: string;
   readonly confidence: number;
   readonly evidence: readonly string[];
-  readonly next_steps: readonly LlmNextStep[];
+  readonly next_steps: readonly GuardedStep[];
 }
+
+/** The knowledge base as the guard needs it: ids, and the text of each (to check that a command comes from it). */
+export type KnowledgeLookup = ReadonlySet<string> | ReadonlyMap<string, string>;
 
 export interface Rejection {
   readonly service: string;
@@ -43,6 +60,8 @@ export interface GuardResult {
   /** Evidence ids that do not exist in the bundle (hallucinated citations), over all causes. */
   readonly evidenceRejected: number;
   readonly runbooksRejected: number;
+  /** Steps dropped, and commands cut from explanations, because the command was not in a runbook. */
+  readonly commandsRemoved: number;
   readonly confidenceClipped: boolean;
   readonly renormalized: boolean;
 }
@@ -76,14 +95,40 @@ export function bundleServices(b: IncidentBundle): Set<string> {
 }
 
 const KINDS = new Set<string>(RootCauseKind.options);
+const MEASURED = new Set<string>(['metric_anomaly', 'red_latency', 'red_errors', 'red_rate', 'alert']);
+
+/**
+ * Services with measured support: their own series, spans or alerts; a call edge on which they are the callee; or a
+ * caller that measurably fails or slows while calling them (a datastore with no instrumentation of its own shows only
+ * in its callers' spans). Text (logs, change summaries) never counts: anyone who can make a service log can write it.
+ */
+export function measuredServices(b: IncidentBundle): Set<string> {
+  const s = new Set<string>();
+  const failingCallers = new Set<string>();
+  for (const x of b.signals) {
+    if (!MEASURED.has(x.type)) continue;
+    s.add(x.service);
+    if (x.peer && x.type.startsWith('red_')) s.add(x.peer);
+    if (x.type === 'red_errors' || x.type === 'red_latency') failingCallers.add(x.service);
+  }
+  for (const [from, to] of b.edges) if (failingCallers.has(from)) s.add(to);
+  return s;
+}
+
+function bodyOf(k: KnowledgeLookup, id: string): string | undefined {
+  return k instanceof Map ? (k as ReadonlyMap<string, string>).get(id) : undefined;
+}
 
 export function guardCauses(
   causes: readonly (LooseCause | { readonly malformed: string })[],
   bundle: IncidentBundle,
-  knowledgeIds: ReadonlySet<string>,
+  knowledge: KnowledgeLookup,
 ): GuardResult {
   const evidenceIds = bundleEvidenceIds(bundle);
   const services = bundleServices(bundle);
+  const measured = measuredServices(bundle);
+  const allDocs = knowledge instanceof Map ? [...(knowledge as ReadonlyMap<string, string>).values()] : [];
+  let commandsRemoved = 0;
   const accepted: GuardedCause[] = [];
   const rejected: Rejection[] = [];
   const seen = new Set<string>();
@@ -106,22 +151,34 @@ export function guardCauses(
     if (seen.has(c.service)) return reject('duplicate_service', `service "${c.service}" named twice`);
     if (evidence.length === 0) return reject('no_evidence', 'no evidence ids cited');
     if (unknown.length > 0) return reject('unknown_evidence', `evidence not in the incident: ${unknown.slice(0, 5).join(', ')}`);
+    if (!measured.has(c.service)) {
+      return reject('unmeasured', `service "${c.service}" has no measured symptom (series, spans or alert) in the incident; text alone cannot name a root cause`);
+    }
     seen.add(c.service);
-    const steps: LlmNextStep[] = [];
+    const steps: GuardedStep[] = [];
     for (const s of c.next_steps) {
-      const action = s.action.trim().slice(0, GUARD_LIMITS.actionChars);
+      const action = s.action.trim().replace(/\s+/g, ' ').slice(0, GUARD_LIMITS.actionChars);
       if (action === '' || steps.length >= GUARD_LIMITS.steps) continue;
       let runbook = s.runbook?.trim() || null;
-      if (runbook !== null && !knowledgeIds.has(runbook)) {
+      if (runbook !== null && !knowledge.has(runbook)) {
         runbooksRejected++;
         runbook = null;
       }
-      steps.push({ action, runbook });
+      if (looksLikeCommand(action)) {
+        const body = runbook === null ? undefined : bodyOf(knowledge, runbook);
+        if (body === undefined || !commandsFrom(action, [body])) {
+          commandsRemoved++;
+          continue;
+        }
+      }
+      steps.push({ action, runbook, source: runbook === null ? 'model' : 'runbook' });
     }
+    const explained = stripCommands(c.explanation.trim().replace(/\s+/g, ' ').slice(0, GUARD_LIMITS.explanationChars), allDocs);
+    commandsRemoved += explained.removed;
     accepted.push({
       service: c.service,
       kind: c.kind as RootCauseKind,
-      explanation: c.explanation.trim().replace(/\s+/g, ' ').slice(0, GUARD_LIMITS.explanationChars),
+      explanation: explained.text,
       confidence: c.confidence,
       evidence: evidence.slice(0, GUARD_LIMITS.evidence),
       next_steps: steps,
@@ -150,6 +207,7 @@ export function guardCauses(
     evidenceProposed,
     evidenceRejected,
     runbooksRejected,
+    commandsRemoved,
     confidenceClipped: clipped,
     renormalized,
   };

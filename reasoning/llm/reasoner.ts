@@ -6,7 +6,7 @@ import type { Redactor } from '../redact/redactor.js';
 import { parseAnswer, type ParsedAnswer } from './answer.js';
 import { estimateTokens, type CompletionResult, type LlmClient } from './client.js';
 import { estimateCostUsd, type ActiveLlmConfig, type ResponseFormatKind } from './config.js';
-import { guardCauses, HALLUCINATION_REASONS, type GuardResult, type GuardedCause } from './guard.js';
+import { bundleServices, guardCauses, HALLUCINATION_REASONS, type GuardResult, type GuardedCause } from './guard.js';
 import { buildPrompt, repairRequest, requestTokens } from './prompt.js';
 import type { FallbackReason, GuardRecord, LlmCauseDetail, ReasoningRun, RunTrigger } from './run.js';
 
@@ -28,7 +28,8 @@ export interface ReasonerDeps {
 
 /** The summary line people read: the explanation, then numbered next steps with their runbooks. */
 export function causeSummary(c: Pick<GuardedCause, 'explanation' | 'next_steps'>): string {
-  const steps = c.next_steps.map((s, i) => `${i + 1}. ${s.action}${s.runbook ? ` [${s.runbook}]` : ''}`);
+  // The label tells a reader which steps the team wrote and which a model proposed.
+  const steps = c.next_steps.map((s, i) => `${i + 1}. ${s.source === 'model' ? '(model suggestion) ' : ''}${s.action}${s.runbook ? ` [${s.runbook}]` : ''}`);
   const text = steps.length > 0 ? `${c.explanation} Next steps: ${steps.join(' ')}` : c.explanation;
   return text.slice(0, 2500);
 }
@@ -51,6 +52,8 @@ function guardRecord(gs: readonly GuardResult[], finalAccepted: number): GuardRe
     evidence_proposed: gs.reduce((a, g) => a + g.evidenceProposed, 0),
     evidence_rejected: gs.reduce((a, g) => a + g.evidenceRejected, 0),
     runbooks_rejected: gs.reduce((a, g) => a + g.runbooksRejected, 0),
+    commands_removed: gs.reduce((a, g) => a + g.commandsRemoved, 0),
+    unmeasured_causes: rej.filter((r) => r.reason === 'unmeasured').length,
     confidence_clipped: gs.some((g) => g.confidenceClipped),
     renormalized: gs.some((g) => g.renormalized),
     rejections: rej.slice(0, 10),
@@ -81,11 +84,12 @@ export function toRootCauses(accepted: readonly GuardedCause[], ranked: readonly
 
 export class LlmReasoner {
   private readonly now: () => number;
-  private readonly knowledgeIds: ReadonlySet<string>;
+  /** Knowledge ids and their text: the guard checks runbook citations and that commands come from a runbook. */
+  private readonly knowledgeIds: ReadonlyMap<string, string>;
 
   constructor(private readonly deps: ReasonerDeps) {
     this.now = deps.now ?? (() => performance.now());
-    this.knowledgeIds = new Set(deps.kb.byId.keys());
+    this.knowledgeIds = new Map([...deps.kb.byId].map(([id, d]) => [id, d.body]));
   }
 
   get model(): string {
@@ -96,7 +100,7 @@ export class LlmReasoner {
   async reason(bundle: IncidentBundle, ranked: readonly RootCause[], trigger: RunTrigger, signal: AbortSignal): Promise<ReasonResult> {
     const { cfg, client } = this.deps;
     const t0 = this.now();
-    const session = this.deps.redactor.session();
+    const session = this.deps.redactor.session(bundleServices(bundle));
     let retrieval: Retrieval | null = null;
     let docs: KnowledgeDoc[] = [];
     if (this.deps.retriever) {

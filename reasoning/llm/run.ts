@@ -1,7 +1,6 @@
 import type { RootCauseKind } from '../../schemas/index.js';
 import type { ResponseFormatKind } from './config.js';
-import type { Rejection } from './guard.js';
-import type { LlmNextStep } from './answer.js';
+import type { GuardedStep, Rejection } from './guard.js';
 import type { PromptOmitted } from './prompt.js';
 
 /** Why the LLM ran for this bundle update. */
@@ -25,7 +24,7 @@ export interface LlmCauseDetail {
   readonly confidence: number;
   readonly explanation: string;
   readonly evidence: readonly string[];
-  readonly next_steps: readonly LlmNextStep[];
+  readonly next_steps: readonly GuardedStep[];
 }
 
 export interface GuardRecord {
@@ -37,6 +36,10 @@ export interface GuardRecord {
   readonly evidence_proposed: number;
   readonly evidence_rejected: number;
   readonly runbooks_rejected: number;
+  /** Next steps dropped and explanation commands cut because the command was not in a runbook. */
+  readonly commands_removed: number;
+  /** Causes rejected because their service had no measured symptom (only text named it). */
+  readonly unmeasured_causes: number;
   readonly confidence_clipped: boolean;
   readonly renormalized: boolean;
   /** The first 10 rejections, with why. */

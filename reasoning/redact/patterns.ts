@@ -65,6 +65,9 @@ export function luhn(digits: string): boolean {
 
 const FLAGS = /^[imsu]*$/;
 
+/** Classes of the builtin credential rules: what they hide must never reach a ticket, whatever the config says. */
+export const NEVER_RESTORED: readonly string[] = ['SECRET', 'PASSWORD', 'TOKEN', 'KEY', 'CARD'];
+
 /** A configured pattern: a regex source; the whole match (or `group`) is replaced by `<CLASS_n>`. */
 export const RedactPattern = z
   .object({
@@ -91,6 +94,15 @@ export const RedactConfig = z.object({
   disable: z.array(z.enum(BUILTIN_RULE_NAMES as [string, ...string[]])).default([]),
   /** Extra patterns, applied after the builtins. */
   patterns: z.array(RedactPattern).max(64).default([]),
+  /**
+   * Placeholder classes restored in published output when the model repeats them (e.g. `IP` where addresses are
+   * host names people need). Default none. Credential classes can never be restored.
+   */
+  restore: z
+    .array(z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/))
+    .max(32)
+    .default([])
+    .refine((l) => !l.some((c) => NEVER_RESTORED.includes(c)), { message: `${NEVER_RESTORED.join(', ')} are credentials and are never restored` }),
   /** Distinct values remembered per request; beyond it values become a plain `<REDACTED>` that is never restored. */
   maxValues: z.number().int().min(1).max(100_000).default(5000),
 });

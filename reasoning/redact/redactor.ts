@@ -1,7 +1,8 @@
-import { compileRules, luhn, RedactConfig, type RedactRule } from './patterns.js';
+import { SecretScanner } from '../../core/redact/index.js';
+import { compileRules, luhn, NEVER_RESTORED, RedactConfig, type RedactRule } from './patterns.js';
 
 const PLACEHOLDER = /<([A-Z][A-Z0-9_]*)_(\d+)>/g;
-const HAS_PLACEHOLDER = /<[A-Z][A-Z0-9_]*(?:_\d+)?>/;
+const HAS_PLACEHOLDER = /<[A-Z][A-Z0-9_]*(?:_\d+)?>|<redacted:[a-z0-9-]+>/;
 /** Values beyond the session's memory become this; it is never restored, so nothing sensitive is kept for it. */
 export const OVERFLOW_PLACEHOLDER = '<REDACTED>';
 
@@ -13,10 +14,12 @@ export interface RedactionStats {
 }
 
 /**
- * One request's redaction: the same value gets the same placeholder (`<EMAIL_1>` each time it appears), numbered
- * by order of first appearance so that the same input gives the same request. `restore` turns the placeholders a
- * model repeats back into the originals for the output people read. The map lives only as long as the session
- * and holds at most `maxValues` values.
+ * One request's redaction: secrets go first and for good (`<redacted:RULE>`, the same rules as ingest, in case a
+ * text came another way or ingest redaction was turned off); then personal data and identifiers get numbered
+ * placeholders (`<EMAIL_1>` each time it appears, numbered by first appearance so the same input gives the same
+ * request). `restore` puts back only what people need: values of the restorable classes and the incident's own
+ * identifiers (service names); never a credential class. The map lives only as long as the session and holds at
+ * most `maxValues` values.
  */
 export class RedactionSession {
   private readonly byValue = new Map<string, string>();
@@ -29,6 +32,9 @@ export class RedactionSession {
     private readonly rules: readonly RedactRule[],
     private readonly maxValues: number,
     readonly enabled: boolean,
+    private readonly secrets: SecretScanner | null = null,
+    private readonly restorable: ReadonlySet<string> = new Set(),
+    private readonly identifiers: ReadonlySet<string> = new Set(),
   ) {}
 
   private placeholder(cls: string, value: string): string {
@@ -49,7 +55,7 @@ export class RedactionSession {
 
   redact(text: string): string {
     if (!this.enabled || text.length === 0) return text;
-    let out = text;
+    let out = this.secrets ? this.secrets.redact(text) : text;
     for (const rule of this.rules) out = this.apply(rule, out);
     return out;
   }
@@ -83,7 +89,11 @@ export class RedactionSession {
 
   restore(text: string): string {
     if (this.byPlaceholder.size === 0) return text;
-    return text.replace(PLACEHOLDER, (ph) => this.byPlaceholder.get(ph) ?? ph);
+    return text.replace(PLACEHOLDER, (ph, cls: string) => {
+      const v = this.byPlaceholder.get(ph);
+      if (v === undefined || NEVER_RESTORED.includes(cls)) return ph;
+      return this.restorable.has(cls) || this.identifiers.has(v) ? v : ph;
+    });
   }
 
   restoreDeep<T>(value: T): T {
@@ -113,10 +123,15 @@ export class RedactionSession {
 /** Compiles the rules once; hands out one session per reasoning run. */
 export class Redactor {
   private readonly rules: readonly RedactRule[];
+  private readonly secrets: SecretScanner;
+  private readonly restorable: ReadonlySet<string>;
   constructor(private readonly cfg: RedactConfig = RedactConfig.parse({})) {
     this.rules = compileRules(cfg);
+    this.secrets = new SecretScanner();
+    this.restorable = new Set(cfg.restore);
   }
-  session(): RedactionSession {
-    return new RedactionSession(this.rules, this.cfg.maxValues, this.cfg.enabled);
+  /** `identifiers`: values people need back in the output when a rule took them (the incident's service names). */
+  session(identifiers: Iterable<string> = []): RedactionSession {
+    return new RedactionSession(this.rules, this.cfg.maxValues, this.cfg.enabled, this.secrets, this.restorable, new Set(identifiers));
   }
 }
