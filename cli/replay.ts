@@ -99,6 +99,7 @@ export function formatSummary(s: PipelineStats): string {
   const lines = [
     `records in:        ${s.rawRecords}`,
     `dead letters:      ${s.deadLetters.total}${s.deadLetters.total ? ` ${JSON.stringify(s.deadLetters.byCode)}` : ''}`,
+    `secrets redacted:  ${Object.values(s.redacted).reduce((a, b) => a + b, 0)}${Object.keys(s.redacted).length ? ` ${JSON.stringify(s.redacted)}` : ''}`,
     `alert notifications: ${s.rawAlerts}`,
     `signals:           ${s.signals}`,
     `incidents:         ${s.incidents} (bundles emitted: ${s.bundles.emitted}, mean ${s.bundles.emitted ? Math.round(s.bundles.bytesTotal / s.bundles.emitted) : 0} bytes, max ${s.bundles.bytesMax})`,

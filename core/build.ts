@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { scannerFor } from '../ingest/redact.js';
 import { IngestStage } from '../ingest/stage.js';
 import { createPerception, type PerceptionStage } from '../perception/stage.js';
 import { ReasoningStage } from '../reasoning/stage.js';
@@ -34,6 +35,8 @@ export interface PipelineStats {
   readonly deadLetters: { readonly total: number; readonly byCode: Readonly<Record<string, number>> };
   readonly rawRecords: number;
   readonly rawAlerts: number;
+  /** Secrets redacted at ingest (and in dead letters), by rule. */
+  readonly redacted: Readonly<Record<string, number>>;
   readonly signals: number;
   readonly bundles: { readonly emitted: number; readonly bytesTotal: number; readonly bytesMax: number };
   readonly incidents: number;
@@ -100,6 +103,7 @@ export function buildEmbedded(
         deadLetters: { total: deps.deadLetters.count, byCode: deps.deadLetters.byCode() },
         rawRecords: ingest.counters.received,
         rawAlerts: p.rawAlerts,
+        redacted: Object.fromEntries([...scannerFor(cfg.ingest).counts.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1))),
         signals: p.signals,
         bundles: { emitted: meter.counters.received, bytesTotal: meter.bytesTotal, bytesMax: meter.bytesMax },
         incidents: meter.incidents.size,

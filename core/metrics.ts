@@ -37,6 +37,7 @@ export const METRIC = {
   llmTokens: 'nightshift_llm_tokens_total',
   llmFallbacks: 'nightshift_llm_fallbacks_total',
   up: 'nightshift_up',
+  secretsRedacted: 'nightshift_secrets_redacted_total',
 } as const;
 
 function escapeLabel(v: string): string {

@@ -28,7 +28,7 @@ function redactMap(m: Record<string, string>, s: SecretScanner): Record<string, 
     if (r !== v) {
       out ??= { ...m };
       out[k] = r;
-      if (r === secretMark('credential-label')) s.counts.set('credential-label', (s.counts.get('credential-label') ?? 0) + 1);
+      if (r === secretMark('credential-label')) s.count('credential-label');
     }
   }
   return out ?? m;

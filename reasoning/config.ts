@@ -45,6 +45,11 @@ export const RankerConfig = z.object({
   degradedReleaseFactor: z.number().min(1).default(1.5),
   /** Services whose first symptom comes this much earlier than the incident's earliest get the full timing bonus. */
   timingBonus: z.number().nonnegative().default(0.3),
+  /**
+   * Candidates named only by text (log templates, changes: reasoning/support.ts) rank after those with measured
+   * support when there are any: telemetry text is writable by anyone who can make a service log a line.
+   */
+  measuredFirst: z.boolean().default(true),
   /** Softmax temperature turning scores into confidences; lower is more decisive. */
   temperature: z.number().positive().default(0.6),
 });

@@ -1,5 +1,6 @@
 import type { ChangeEvent, IncidentBundle, RootCause, RootCauseKind, Signal } from '../schemas/index.js';
 import type { RankerConfig } from './config.js';
+import { measuredServices } from './support.js';
 
 /**
  * The deterministic topology ranker. Two ideas carry it:
@@ -190,21 +191,31 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
     return { c, score: Math.max(0, score), explained };
   });
   scored.sort((a, b) => b.score - a.score || (a.c.service < b.c.service ? -1 : 1));
+  const measured = measuredServices(bundle);
+  const textOnly = (x: (typeof scored)[number]): boolean => !measured.has(x.c.service);
+  if (cfg.measuredFirst && scored.some((x) => !textOnly(x))) {
+    // Stable: within each group the score order stands.
+    const ordered = [...scored.filter((x) => !textOnly(x)), ...scored.filter(textOnly)];
+    scored.splice(0, scored.length, ...ordered);
+  }
 
   // Confidence: a tempered share of all candidates' scores, shrunk when the total evidence is thin.
   const powered = scored.map((x) => Math.pow(Math.max(x.score, 0), 1 / cfg.temperature));
   const total = powered.reduce((a, b) => a + b, 0);
   const strength = 1 - Math.exp(-scored.reduce((a, x) => a + x.c.evidence, 0));
+  let cap = 1;
   return scored.slice(0, 3).map((x, i) => {
     const kind = dominantKind(x.c);
     const evidence = [...x.c.refs.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([ref]) => ref);
     if (x.c.change) evidence.unshift(x.c.change.id);
-    const confidence = total > 0 ? Math.floor(((powered[i] ?? 0) / total) * strength * 1000) / 1000 : 0;
+    // Never above the rank before it (a text-only candidate moved down keeps no more than what outranks it).
+    const confidence = Math.min(cap, total > 0 ? Math.floor(((powered[i] ?? 0) / total) * strength * 1000) / 1000 : 0);
+    cap = confidence;
     return {
       rank: i + 1,
       service: x.c.service,
       kind,
-      summary: describe(x.c, kind, x.explained),
+      summary: textOnly(x) ? `text evidence only: ${describe(x.c, kind, x.explained)}` : describe(x.c, kind, x.explained),
       confidence,
       evidence: evidence.slice(0, 8),
     };

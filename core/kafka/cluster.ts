@@ -6,6 +6,7 @@ import type { NightshiftConfig } from '../config.js';
 import { Counters } from '../counters.js';
 import type { DeadLetter } from '../deadletter.js';
 import { METRIC, MetricsRegistry, type Sample } from '../metrics.js';
+import { redactionTotals } from '../redact/index.js';
 import type { Stage, StageDeps } from '../stage.js';
 import { CheckpointStore } from './checkpoints.js';
 import { createKafka, ensureTopics, partitionCounts, topicSpecs } from './client.js';
@@ -192,6 +193,9 @@ export function clusterMetrics(runners: ReadonlyMap<StageName, StageRunner>, bat
     }
     return out;
   });
+  reg.register(METRIC.secretsRedacted, 'Secrets redacted from telemetry text (and dead-letter copies), by rule.', 'counter', () =>
+    Object.entries(redactionTotals()).map(([rule, value]) => ({ labels: { rule }, value })),
+  );
   reg.register(METRIC.consumerLag, 'Records in a partition not processed yet (high watermark minus next offset), by stage, topic and partition.', 'gauge', () =>
     [...runners.values()].flatMap((r) => r.lag().map((l) => ({ labels: { stage: r.name, topic: l.topic, partition: String(l.partition) }, value: l.lag }))),
   );

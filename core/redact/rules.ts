@@ -70,6 +70,10 @@ const NIGHTSHIFT: readonly { id: string; source: string; flags: string; group: n
   { id: 'credential-assignment', source: `(?<![a-z])${SECRET_NAME}${SEP}\\\\?"([^"\\\\\\r\\n]{1,512})\\\\?"`, flags: 'i', group: 1, keywords: NAME_WORDS },
   { id: 'credential-assignment', source: `(?<![a-z])${SECRET_NAME}${SEP}'([^'\\r\\n]{1,512})'`, flags: 'i', group: 1, keywords: NAME_WORDS },
   { id: 'credential-assignment', source: `(?<![a-z])${SECRET_NAME}${SEP}(?:%22)?([^\\s"'<>,;&}\\]\\\\%]{1,512})`, flags: 'i', group: 1, keywords: NAME_WORDS },
+  // The case-insensitive rules above need a non-letter before the name; these take names glued to a prefix by case:
+  // environment style (PGPASSWORD, MYSQL_PWD) and camelCase (dbPassword, clientSecret).
+  { id: 'credential-assignment', source: '\\b[A-Z][A-Z0-9_]{0,40}(?:PASSWORD|PASSWD|PASSPHRASE|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)(?:_[A-Z0-9_]{0,20})?\\s{0,2}[:=]\\s{0,2}["\']?([^\\s"\',;&}]{1,512})', flags: '', group: 1, keywords: NAME_WORDS },
+  { id: 'credential-assignment', source: '\\b[a-z][a-z0-9]{0,40}(?:Password|Passwd|Passphrase|Pwd|Secret|Token|ApiKey|AccessKey|PrivateKey|Credentials?)(?:[A-Z][A-Za-z0-9]{0,20})?["\']?\\s{0,2}[:=]\\s{0,2}["\']?([^\\s"\',;&}]{1,512})', flags: '', group: 1, keywords: NAME_WORDS },
   { id: 'credential-flag', source: `--[a-z-]{0,30}${SECRET_NAME}[a-z-]{0,10}\\s+([^\\s"'-][^\\s"']{0,511})`, flags: 'i', group: 1, keywords: NAME_WORDS },
 ];
 

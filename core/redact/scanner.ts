@@ -47,6 +47,13 @@ export function secretMark(rule: string): string {
 }
 const MARK = /<redacted:[a-z0-9-]+>/;
 
+/** Redactions by rule over every scanner of the process: the `nightshift_secrets_redacted_total` metric. */
+const TOTALS = new Map<string, number>();
+
+export function redactionTotals(): Record<string, number> {
+  return Object.fromEntries([...TOTALS.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+}
+
 interface Span {
   start: number;
   end: number;
@@ -110,6 +117,12 @@ export class SecretScanner {
     this.entropy = cfg.entropy;
   }
 
+  /** Counts one redaction (also for callers that redact whole values by their key, such as labels). */
+  count(rule: string): void {
+    this.counts.set(rule, (this.counts.get(rule) ?? 0) + 1);
+    TOTALS.set(rule, (TOTALS.get(rule) ?? 0) + 1);
+  }
+
   get enabled(): boolean {
     return this.cfg.enabled;
   }
@@ -138,7 +151,7 @@ export class SecretScanner {
     const flush = (s: Span): void => {
       out += text.slice(last, s.start) + secretMark(s.rule);
       last = s.end;
-      this.counts.set(s.rule, (this.counts.get(s.rule) ?? 0) + 1);
+      this.count(s.rule);
     };
     for (const s of spans) {
       if (cur && s.start < cur.end) cur.end = Math.max(cur.end, s.end);

@@ -22,34 +22,55 @@ const SPAN = new RegExp(
 );
 
 export function commandSpans(text: string): string[] {
-  return [...text.matchAll(SPAN)].map((m) => m[0]);
+  // matchAll starts at the shared regex's lastIndex: a fresh copy keeps one call from skipping another's text.
+  return [...text.matchAll(new RegExp(SPAN))].map((m) => m[0]);
 }
 
 export function looksLikeCommand(text: string): boolean {
-  SPAN.lastIndex = 0;
-  return SPAN.test(text);
+  return commandSpans(text).length > 0;
 }
 
 const norm = (s: string): string => s.replace(/[`\s]+/g, ' ').trim().toLowerCase();
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** True when every command in `text` appears (whitespace- and case-insensitively) in one of the trusted documents. */
+/**
+ * What a trusted document allows: its text, and each command in it as a pattern where the document's own
+ * placeholders (`<db>`, `<svc>`) stand for one word, so `kubectl -n data get pods -l app=<db>` allows the same
+ * command for `payments-db` and nothing longer.
+ */
+class Allowed {
+  private readonly texts: string[];
+  private readonly patterns: RegExp[];
+  constructor(docs: readonly string[]) {
+    this.texts = docs.map(norm);
+    this.patterns = docs.flatMap((d) =>
+      commandSpans(d)
+        .map(norm)
+        .filter((c) => c.length > 0)
+        .map((c) => new RegExp(`^${escape(c).replace(/<[a-z0-9_-]{1,30}>/g, '[^\\s;|&`$]+')}$`)),
+    );
+  }
+  has(command: string): boolean {
+    const n = norm(command);
+    return n.length > 0 && (this.texts.some((t) => t.includes(n)) || this.patterns.some((p) => p.test(n)));
+  }
+}
+
+/** True when `text` holds commands and every one is in one of the trusted documents. */
 export function commandsFrom(text: string, trusted: readonly string[]): boolean {
-  const docs = trusted.map(norm);
-  return commandSpans(text).every((c) => {
-    const n = norm(c);
-    return n.length > 0 && docs.some((d) => d.includes(n));
-  });
+  const allowed = new Allowed(trusted);
+  const spans = commandSpans(text);
+  return spans.length > 0 && spans.every((c) => allowed.has(c));
 }
 
 export const COMMAND_REMOVED = '[command removed: not from a runbook]';
 
 /** Replaces each command that no trusted document contains; returns the text and how many were removed. */
 export function stripCommands(text: string, trusted: readonly string[]): { text: string; removed: number } {
-  const docs = trusted.map(norm);
+  const allowed = new Allowed(trusted);
   let removed = 0;
-  const out = text.replace(SPAN, (c) => {
-    const n = norm(c);
-    if (n.length > 0 && docs.some((d) => d.includes(n))) return c;
+  const out = text.replace(new RegExp(SPAN), (c) => {
+    if (allowed.has(c)) return c;
     removed++;
     return COMMAND_REMOVED;
   });

@@ -1,6 +1,9 @@
 import { RootCauseKind, type IncidentBundle } from '../../schemas/index.js';
 import type { LooseCause } from './answer.js';
+import { measuredServices } from '../support.js';
 import { commandsFrom, looksLikeCommand, stripCommands } from './commands.js';
+
+export { measuredServices };
 
 /**
  * The grounding guard: nothing the model says reaches people unless the bundle backs it.
@@ -95,25 +98,6 @@ export function bundleServices(b: IncidentBundle): Set<string> {
 }
 
 const KINDS = new Set<string>(RootCauseKind.options);
-const MEASURED = new Set<string>(['metric_anomaly', 'red_latency', 'red_errors', 'red_rate', 'alert']);
-
-/**
- * Services with measured support: their own series, spans or alerts; a call edge on which they are the callee; or a
- * caller that measurably fails or slows while calling them (a datastore with no instrumentation of its own shows only
- * in its callers' spans). Text (logs, change summaries) never counts: anyone who can make a service log can write it.
- */
-export function measuredServices(b: IncidentBundle): Set<string> {
-  const s = new Set<string>();
-  const failingCallers = new Set<string>();
-  for (const x of b.signals) {
-    if (!MEASURED.has(x.type)) continue;
-    s.add(x.service);
-    if (x.peer && x.type.startsWith('red_')) s.add(x.peer);
-    if (x.type === 'red_errors' || x.type === 'red_latency') failingCallers.add(x.service);
-  }
-  for (const [from, to] of b.edges) if (failingCallers.has(from)) s.add(to);
-  return s;
-}
 
 function bodyOf(k: KnowledgeLookup, id: string): string | undefined {
   return k instanceof Map ? (k as ReadonlyMap<string, string>).get(id) : undefined;

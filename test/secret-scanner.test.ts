@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { builtinRules, GITLEAKS_VERSION, looksRandom, SecretRedactionConfig, SecretScanner } from '../core/redact/index.js';
+import { KeywordIndex } from '../core/redact/keywords.js';
+import { GITLEAKS } from '../core/redact/gitleaks-rules.js';
+import { secretForms } from './secret-forms.js';
+
+describe('secret scanner', () => {
+  it('compiles every gitleaks rule of the generated file', () => {
+    expect(GITLEAKS_VERSION).toMatch(/^v8\./);
+    const theirs = builtinRules().filter((r) => r.source === 'gitleaks');
+    expect(theirs.length).toBe(GITLEAKS.rules.length);
+    expect(theirs.length).toBeGreaterThan(200);
+  });
+
+  it.each(secretForms().map((f) => [f.name, f] as const))('redacts %s', (_n, f) => {
+    const s = new SecretScanner();
+    const out = f.parts.map((p) => s.redact(p)).join('\n');
+    for (const secret of f.secrets) expect(out).not.toContain(secret);
+    expect(out).toMatch(/<redacted:[a-z0-9-]+>/);
+  });
+
+  it('leaves ordinary operational text alone', () => {
+    const s = new SecretScanner();
+    const text = [
+      'TraceID: 1c80cea334624a969f6c2b3421f66ce5 SpanID: a5c873a5d00f7d4c AddItemAsync called with userId=db2a5be8-a7a7-4ffa-8166-42a239c7c5a6, productId=6E92ZMYYFZ',
+      'GET /api/v1/products/OLJCESPC7Z 200 in 12ms; pod checkoutservice-7d9f8b6c4-x2k9p on node gke-prod-pool-1-3f2a',
+      'token validation failed for session; tokens=1200 latency_p95_ms = 1427, expected 122',
+      'Input split: hdfs://10.10.34.11:9000/pjhe/logs/2kSOSP.log:21876+7292 by HipsterShopServer2024',
+      'deployed sha256:4bf92f3577b34da6a3ce929d0e0e47364bf92f3577b34da6a3ce929d0e0e4736 as v1.4.2',
+      'ciod: generated 128 core files for program /g/g20/valone1/SPaSM-shock/SPaSM_mpi',
+    ];
+    for (const t of text) expect(s.redact(t)).toBe(t);
+  });
+
+  it('judges random tokens by entropy and class changes, not by length alone', () => {
+    const cfg = SecretRedactionConfig.parse({}).entropy;
+    expect(looksRandom('Tq8vR2mZ9xLp4WnB7cYk3HsJ6dFg1AeQ0uVtXi5o', cfg)).toBe(true);
+    expect(looksRandom('ProductCatalogServiceClient', cfg)).toBe(false);
+    expect(looksRandom('4bf92f3577b34da6a3ce929d0e0e4736', cfg)).toBe(false); // hex: an id
+  });
+
+  it('finds keywords with Aho-Corasick, overlapping and case-insensitive', () => {
+    const k = new KeywordIndex(['he', 'she', 'his', 'hers']);
+    expect([...k.find('uSHErs')].sort()).toEqual([0, 1, 3]);
+    expect([...k.find('nothing')]).toEqual([]);
+  });
+
+  it('takes configured rules and can disable a builtin', () => {
+    const s = new SecretScanner(SecretRedactionConfig.parse({ patterns: [{ id: 'customer-id', regex: 'CUST-[0-9]{6}' }], disable: ['credential-assignment'] }));
+    expect(s.redact('order CUST-123456 password=hunter22')).toBe('order <redacted:customer-id> password=hunter22');
+    expect(s.counts.get('customer-id')).toBe(1);
+    expect(SecretRedactionConfig.safeParse({ patterns: [{ id: 'x', regex: '([' }] }).success).toBe(false);
+  });
+
+  it('stays linear on hostile input (bounded pieces, no catastrophic backtracking)', () => {
+    const s = new SecretScanner();
+    const hostile = `${'password='.repeat(20_000)}${'-----BEGIN PRIVATE KEY-----'.repeat(2000)}${'a'.repeat(100_000)}`;
+    const out = s.redact(hostile);
+    expect(out.length).toBeGreaterThan(0);
+  });
+});
