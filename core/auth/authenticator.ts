@@ -1,0 +1,101 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import { METRIC, type MetricsRegistry } from '../metrics.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './ratelimit.js';
+import type { TokenStore } from './store.js';
+
+/** Which listener asked: the gateway's write port or a process's ops port. A metric label. */
+export type AuthServer = 'gateway' | 'ops';
+
+export type AuthResult =
+  /** No tokens configured: everything is let in, as before authentication existed. */
+  | { readonly kind: 'open' }
+  | { readonly kind: 'ok'; readonly token: string }
+  | { readonly kind: 'unauthorized'; readonly reason: 'missing' | 'malformed' | 'invalid' }
+  | { readonly kind: 'limited'; readonly token: string; readonly retryAfterSec: number };
+
+/** The token label of requests let in without a token (no tokens configured); not a valid token name. */
+export const ANONYMOUS = '-';
+
+const BEARER_RE = /^Bearer[ ]+([^\s]+)[ ]*$/i;
+
+/**
+ * Bearer authentication and per-token rate limits for the gateway and the ops servers. Counts rejections by
+ * server and reason, limits by token name; never sees a token again after matching it.
+ */
+export class Authenticator {
+  private readonly limiter: RateLimiter;
+  private readonly rejected = new Map<string, number>();
+  private readonly limited = new Map<string, number>();
+
+  constructor(
+    private readonly store: TokenStore | null,
+    limit: RateLimit = DEFAULT_RATE_LIMIT,
+    private readonly log?: Logger,
+  ) {
+    this.limiter = new RateLimiter(limit);
+  }
+
+  get enabled(): boolean {
+    return this.store !== null;
+  }
+
+  check(headers: IncomingHttpHeaders, server: AuthServer, remote?: string): AuthResult {
+    if (!this.store) return { kind: 'open' };
+    const header = headers.authorization;
+    const m = header === undefined ? null : BEARER_RE.exec(header);
+    const reason = header === undefined ? 'missing' : m === null ? 'malformed' : null;
+    const token = m ? this.store.current().match(m[1]!) : null;
+    if (reason !== null || token === null) {
+      const r = reason ?? 'invalid';
+      bump(this.rejected, `${server}\0${r}`);
+      this.log?.warn({ event: 'auth_rejected', server, reason: r, remote }, 'request without a valid bearer token');
+      return { kind: 'unauthorized', reason: r };
+    }
+    const take = this.limiter.take(token);
+    if (!take.ok) {
+      bump(this.limited, `${server}\0${token}`);
+      return { kind: 'limited', token, retryAfterSec: take.retryAfterSec };
+    }
+    return { kind: 'ok', token };
+  }
+
+  /** Families for the process's registry: rejections, rate-limited requests, tokens loaded, reloads. */
+  registerMetrics(registry: MetricsRegistry): void {
+    const split = (m: Map<string, number>, label: string) =>
+      [...m].map(([k, value]) => {
+        const [server, x] = k.split('\0') as [string, string];
+        return { labels: { server, [label]: x }, value };
+      });
+    registry.register(METRIC.authRejected, 'Requests refused with 401 (no, malformed or unknown bearer token), by server and reason.', 'counter', () => split(this.rejected, 'reason'));
+    registry.register(METRIC.rateLimited, 'Requests refused with 429 by the per-token rate limit, by server and token name.', 'counter', () => split(this.limited, 'token'));
+    if (!this.store) return;
+    const store = this.store;
+    registry.register(METRIC.authTokens, 'Bearer tokens currently loaded.', 'gauge', () => [{ labels: {}, value: store.current().size }]);
+    registry.register(METRIC.authReloads, 'Token file reloads that changed the set (ok) or failed and kept the previous set (failed).', 'counter', () => [
+      { labels: { result: 'ok' }, value: store.reloads.ok },
+      { labels: { result: 'failed' }, value: store.reloads.failed },
+    ]);
+  }
+
+  close(): Promise<void> {
+    return this.store?.close() ?? Promise.resolve();
+  }
+}
+
+function bump(m: Map<string, number>, k: string): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
+}
+
+/** The headers a refusal carries: RFC 6750's WWW-Authenticate on 401, Retry-After on 429. */
+export function refusalHeaders(r: Extract<AuthResult, { kind: 'unauthorized' | 'limited' }>): Record<string, string> {
+  if (r.kind === 'limited') return { 'retry-after': String(r.retryAfterSec) };
+  return { 'www-authenticate': r.reason === 'invalid' ? 'Bearer realm="nightshift", error="invalid_token"' : 'Bearer realm="nightshift"' };
+}
+
+export function refusalMessage(r: Extract<AuthResult, { kind: 'unauthorized' | 'limited' }>): string {
+  if (r.kind === 'limited') return `rate limit of token ${r.token} exceeded; retry after ${r.retryAfterSec} s`;
+  if (r.reason === 'missing') return 'authentication required: send Authorization: Bearer <token>';
+  if (r.reason === 'malformed') return 'the Authorization header must be Bearer <token>';
+  return 'the bearer token is not valid';
+}
