@@ -193,7 +193,7 @@ export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const { auth, tls } = await listenSettings(values, env, log);
   const h = await startRun({ stages, config: cfg, kafka: kcfg, out: values.out, opsPort, opsHost, auth, log, env, ...(tls ? { tls } : {}), ...(topology ? { topology } : {}) });
   warnIfExposed(log, [{ what: 'ops', host: opsHost, port: h.ops.port }], auth.enabled);
-  io.stderr.write(`nightshift run: stages ${stages.join(', ')} on ${kcfg.brokers.join(',')}; ops ${h.ops.scheme} on ${opsHost}:${h.ops.port}\n`);
+  io.stderr.write(`nightshift run: stages ${stages.join(', ')} on ${kcfg.brokers.join(',')}; ops ${h.ops.scheme} on ${h.ops.host}:${h.ops.port}\n`);
   const signalled = new Promise<string>((resolve) => {
     for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
   });

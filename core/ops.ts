@@ -87,6 +87,12 @@ export async function listen(server: Server, port: number, host = LOOPBACK): Pro
   return (server.address() as AddressInfo).port;
 }
 
+/** The address the socket is bound to, which is what a reader of the startup line needs to see. */
+export function boundAddress(server: Server, fallback: string): string {
+  const a = server.address();
+  return typeof a === 'object' && a !== null ? a.address : fallback;
+}
+
 /** Starts the server (port 0: any free port, see `.port`). */
 export async function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
   const { server, scheme, stopWatching } = await createServer((req, res) => handle(opts, req, res), opts.tls, opts.log);
@@ -102,7 +108,7 @@ export async function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
   }
   return {
     port,
-    host,
+    host: boundAddress(server, host),
     scheme,
     close: async () => {
       await stopWatching();

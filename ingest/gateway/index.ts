@@ -1,5 +1,5 @@
 import { LOOPBACK, createServer, type Authenticator, type TlsFiles } from '../../core/auth/index.js';
-import { listen, portFromEnv } from '../../core/ops.js';
+import { boundAddress, listen, portFromEnv } from '../../core/ops.js';
 import { Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createKafka, ensureTopics, topicSpecs } from '../../core/kafka/client.js';
@@ -121,7 +121,7 @@ export async function startGateway(opts: GatewayStartOptions): Promise<Gateway> 
   let stopped: Promise<void> | null = null;
   return {
     port,
-    host,
+    host: boundAddress(server, host),
     scheme,
     handler,
     metrics,
