@@ -72,7 +72,7 @@ export class Authenticator {
     if (!this.store) return;
     const store = this.store;
     registry.register(METRIC.authTokens, 'Bearer tokens currently loaded.', 'gauge', () => [{ labels: {}, value: store.current().size }]);
-    registry.register(METRIC.authReloads, 'Token file reloads that changed the set (ok) or failed and kept the previous set (failed).', 'counter', () => [
+    registry.register(METRIC.authReloads, 'Token reloads that changed the set (ok), and distinct reload failures that kept the previous set (failed).', 'counter', () => [
       { labels: { result: 'ok' }, value: store.reloads.ok },
       { labels: { result: 'failed' }, value: store.reloads.failed },
     ]);

@@ -23,6 +23,7 @@ export class TokenStore {
   private print: string;
   private readonly poller: Poller;
   private waiters: Array<(o: ReloadOutcome) => void> = [];
+  /** ok: reloads that changed the set; failed: distinct failures (a file that stays bad counts once). */
   readonly reloads = { ok: 0, failed: 0 };
   lastError: string | null = null;
 
@@ -55,7 +56,11 @@ export class TokenStore {
     try {
       const tokens = await readTokens(this.opts.path);
       const print = fingerprint(tokens);
-      if (print === this.print) return { kind: 'unchanged' };
+      if (print === this.print) {
+        // Back to the good content (or never changed): a later failure is news again.
+        this.lastError = null;
+        return { kind: 'unchanged' };
+      }
       this.set = new TokenSet(tokens);
       this.print = print;
       this.reloads.ok++;
@@ -64,9 +69,11 @@ export class TokenStore {
       this.opts.log.info({ event: 'tokens_reloaded', path: this.opts.path, tokens: outcome.names }, `reloaded ${this.set.size} bearer token(s)`);
     } catch (e) {
       const error = (e as Error).message;
-      this.reloads.failed++;
-      // Logged once per distinct error: a file that stays bad must not log every poll.
-      if (error !== this.lastError) this.opts.log.error({ event: 'tokens_reload_failed', path: this.opts.path, err: error }, 'token reload failed; keeping the previous tokens');
+      // Logged and counted once per distinct error: a file that stays bad must not log every poll.
+      if (error !== this.lastError) {
+        this.reloads.failed++;
+        this.opts.log.error({ event: 'tokens_reload_failed', path: this.opts.path, err: error }, 'token reload failed; keeping the previous tokens');
+      }
       this.lastError = error;
       outcome = { kind: 'failed', error };
     }
