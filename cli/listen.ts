@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Authenticator, DEFAULT_RATE_LIMIT, DEFAULT_RELOAD_MS, TokenStore, checkHost, type RateLimit, type TlsFiles } from '../core/auth/index.js';
+import { Authenticator, DEFAULT_RATE_LIMIT, DEFAULT_RELOAD_MS, TokenStore, checkHost, checkTlsFiles, type RateLimit, type TlsFiles } from '../core/auth/index.js';
 import { NightshiftError } from '../core/errors.js';
 import { UsageError } from './io.js';
 
@@ -70,6 +70,7 @@ export function hostFrom(flag: string | undefined, env: NodeJS.ProcessEnv, envNa
 export async function listenSettings(values: ListenValues, env: NodeJS.ProcessEnv, log: Logger): Promise<ListenSettings> {
   const limit = rateLimitFrom(values, env);
   const tls = tlsFrom(values, env);
+  if (tls) await checkTlsFiles(tls);
   const path = pick(values.tokens, env, 'NIGHTSHIFT_TOKENS_FILE');
   const reloadRaw = env.NIGHTSHIFT_TOKENS_RELOAD_MS;
   const reloadMs = reloadRaw === undefined || reloadRaw === '' ? DEFAULT_RELOAD_MS : Number(reloadRaw);

@@ -95,7 +95,7 @@ export function boundAddress(server: Server, fallback: string): string {
 
 /** Starts the server (port 0: any free port, see `.port`). */
 export async function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
-  const { server, scheme, stopWatching } = await createServer((req, res) => handle(opts, req, res), opts.tls, opts.log);
+  const { server, scheme, stopWatching } = await createServer((req, res) => handle(opts, req, res), opts.tls, opts.log ? { log: opts.log } : {});
   server.keepAliveTimeout = 5000;
   server.requestTimeout = 10_000;
   const host = opts.host ?? LOOPBACK;

@@ -3,5 +3,5 @@ export { ANONYMOUS, Authenticator, refusalHeaders, refusalMessage, type AuthResu
 export { LOOPBACK, checkHost, isLoopback, warnIfExposed, type Listener } from './bind.js';
 export { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit, type Take } from './ratelimit.js';
 export { DEFAULT_RELOAD_MS, TokenStore, type ReloadOutcome, type TokenStoreOptions } from './store.js';
-export { createServer, type AnyServer, type Served, type TlsFiles } from './tls.js';
+export { checkTlsFiles, createServer, type AnyServer, type ServeOptions, type Served, type TlsFiles } from './tls.js';
 export { MIN_TOKEN_LENGTH, TokenSet, parseTokenFile, readTokens, validateTokens } from './tokens.js';

@@ -56,8 +56,22 @@ async function readMaterial(files: TlsFiles): Promise<Material> {
   return { opts, print };
 }
 
+/** Reads and checks the files, for a command that wants to fail on them before it connects to anything. */
+export async function checkTlsFiles(files: TlsFiles): Promise<void> {
+  await readMaterial(files);
+}
+
+export interface ServeOptions {
+  readonly log?: Logger;
+  /** How often the TLS files are re-read (default 5 s). */
+  readonly reloadMs?: number;
+  /** Told of each reload that changed the certificate or failed (tests await it). */
+  readonly onReload?: (outcome: 'changed' | 'failed') => void;
+}
+
 /** A plain HTTP server, or HTTPS (with client certificates required when a client CA is given). */
-export async function createServer(handler: RequestListener, tls: TlsFiles | undefined, log?: Logger, reloadMs = DEFAULT_RELOAD_MS): Promise<Served> {
+export async function createServer(handler: RequestListener, tls: TlsFiles | undefined, serve: ServeOptions = {}): Promise<Served> {
+  const { log, reloadMs = DEFAULT_RELOAD_MS, onReload } = serve;
   if (!tls) return { server: createHttp(handler), scheme: 'http', stopWatching: async () => undefined };
   let current = await readMaterial(tls);
   const mtls = tls.clientCa !== undefined;
@@ -66,15 +80,22 @@ export async function createServer(handler: RequestListener, tls: TlsFiles | und
   const poller = new Poller(reloadMs, async () => {
     try {
       const next = await readMaterial(tls);
-      if (next.print === current.print) return;
+      if (next.print === current.print) {
+        lastError = null;
+        return;
+      }
       server.setSecureContext(next.opts);
       current = next;
       lastError = null;
       log?.info({ event: 'tls_reloaded', cert: tls.cert }, 'reloaded the TLS certificate');
+      onReload?.('changed');
     } catch (e) {
       const msg = (e as Error).message;
-      if (msg !== lastError) log?.error({ event: 'tls_reload_failed', cert: tls.cert, err: msg }, 'TLS reload failed; keeping the previous certificate');
+      // Once per distinct error, as for tokens: files that stay bad must not log every poll.
+      if (msg === lastError) return;
       lastError = msg;
+      log?.error({ event: 'tls_reload_failed', cert: tls.cert, err: msg }, 'TLS reload failed; keeping the previous certificate');
+      onReload?.('failed');
     }
   });
   return { server, scheme: 'https', stopWatching: () => poller.stop() };

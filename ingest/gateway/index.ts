@@ -93,7 +93,7 @@ export async function startGateway(opts: GatewayStartOptions): Promise<Gateway> 
   let port: number;
   const host = opts.host ?? LOOPBACK;
   try {
-    served = await createServer((req, res) => void handler.handle(req, res), opts.tls, opts.log);
+    served = await createServer((req, res) => void handler.handle(req, res), opts.tls, { log: opts.log });
     served.server.requestTimeout = 60_000;
     served.server.headersTimeout = 30_000;
     served.server.keepAliveTimeout = 5000;
