@@ -2,9 +2,10 @@ import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RateLimiter, TokenSet, TokenStore, checkHost, isLoopback, parseTokenFile, readTokens } from '../core/auth/index.js';
+import { Authenticator, RateLimiter, TokenSet, TokenStore, checkHost, isLoopback, parseTokenFile, readTokens } from '../core/auth/index.js';
 import { NightshiftError } from '../core/errors.js';
 import { silentLogger } from '../core/log.js';
+import { captureLog } from './helpers/auth.js';
 
 /** The token file formats, their validation, reloads (file and Secret-style directory), and the rate limiter. */
 const dirs: string[] = [];
@@ -159,6 +160,34 @@ describe('rate limiter', () => {
     expect(slow.take('a')).toEqual({ ok: false, retryAfterSec: 10 });
     const off = new RateLimiter({ perSecond: 0, burst: 1 }, () => now);
     expect(Array.from({ length: 100 }, () => off.take('a').ok).every(Boolean)).toBe(true);
+  });
+});
+
+describe('authenticator', () => {
+  it('logs at most one rejection per second per server and reason, saying how many it left out; counts them all', async () => {
+    const d = await tmp();
+    await writeFile(join(d, 't.yaml'), `ci: ${A}\n`);
+    const cap = captureLog();
+    const store = await TokenStore.open({ path: join(d, 't.yaml'), log: silentLogger() });
+    let now = 0;
+    const auth = new Authenticator(store, { perSecond: 0, burst: 1 }, cap.log, () => now);
+    try {
+      const bad = { authorization: `Bearer ${B}` };
+      for (let i = 0; i < 50; i++) expect(auth.check(bad, 'gateway', '10.0.0.9').kind).toBe('unauthorized');
+      expect(auth.check({}, 'gateway').kind).toBe('unauthorized');
+      now = 1000;
+      expect(auth.check(bad, 'gateway').kind).toBe('unauthorized');
+      expect(auth.check({ authorization: `Bearer ${A}` }, 'gateway')).toEqual({ kind: 'ok', token: 'ci' });
+      const lines = cap.lines().filter((l) => l.event === 'auth_rejected');
+      expect(lines.map((l) => [l.reason, l.suppressed])).toEqual([
+        ['invalid', undefined],
+        ['missing', undefined],
+        ['invalid', 49],
+      ]);
+      expect(cap.text()).not.toContain(B);
+    } finally {
+      await auth.close();
+    }
   });
 });
 

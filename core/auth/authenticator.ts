@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { METRIC, type MetricsRegistry } from '../metrics.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './ratelimit.js';
@@ -27,13 +28,15 @@ export class Authenticator {
   private readonly limiter: RateLimiter;
   private readonly rejected = new Map<string, number>();
   private readonly limited = new Map<string, number>();
+  private readonly lastLog = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
     private readonly store: TokenStore | null,
     limit: RateLimit = DEFAULT_RATE_LIMIT,
     private readonly log?: Logger,
+    private readonly now: () => number = () => performance.now(),
   ) {
-    this.limiter = new RateLimiter(limit);
+    this.limiter = new RateLimiter(limit, now);
   }
 
   get enabled(): boolean {
@@ -49,7 +52,7 @@ export class Authenticator {
     if (reason !== null || token === null) {
       const r = reason ?? 'invalid';
       bump(this.rejected, `${server}\0${r}`);
-      this.log?.warn({ event: 'auth_rejected', server, reason: r, remote }, 'request without a valid bearer token');
+      this.logRejection(server, r, remote);
       return { kind: 'unauthorized', reason: r };
     }
     const take = this.limiter.take(token);
@@ -58,6 +61,22 @@ export class Authenticator {
       return { kind: 'limited', token, retryAfterSec: take.retryAfterSec };
     }
     return { kind: 'ok', token };
+  }
+
+  /**
+   * At most one line per second per server and reason, with how many were not logged since: someone hammering the
+   * port with bad tokens must not be able to flood the log (the counter has every one).
+   */
+  private logRejection(server: AuthServer, reason: string, remote: string | undefined): void {
+    const k = `${server}\0${reason}`;
+    const now = this.now();
+    const last = this.lastLog.get(k);
+    if (last && now - last.at < 1000) {
+      last.suppressed++;
+      return;
+    }
+    this.lastLog.set(k, { at: now, suppressed: 0 });
+    this.log?.warn({ event: 'auth_rejected', server, reason, remote, ...(last?.suppressed ? { suppressed: last.suppressed } : {}) }, 'request without a valid bearer token');
   }
 
   /** Families for the process's registry: rejections, rate-limited requests, tokens loaded, reloads. */
