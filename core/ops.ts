@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import type { Logger } from 'pino';
-import { LOOPBACK, createServer, refusalHeaders, refusalMessage, type Authenticator, type TlsFiles } from './auth/index.js';
+import { LOOPBACK, checkHost, createServer, refusalHeaders, refusalMessage, type Authenticator, type TlsFiles } from './auth/index.js';
 
 /**
  * The operations endpoints of a cluster-mode process (`nightshift run`, `nightshift gateway`):
@@ -48,7 +48,7 @@ export function opsPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_OPS_PO
 
 export function opsHostFromEnv(env: NodeJS.ProcessEnv, fallback = LOOPBACK): string {
   const v = env.NIGHTSHIFT_OPS_HOST;
-  return v === undefined || v === '' ? fallback : v;
+  return v === undefined || v === '' ? fallback : checkHost(v, 'NIGHTSHIFT_OPS_HOST');
 }
 
 function reply(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void {

@@ -1,4 +1,4 @@
-import { LOOPBACK, createServer, type Authenticator, type TlsFiles } from '../../core/auth/index.js';
+import { LOOPBACK, checkHost, createServer, type Authenticator, type TlsFiles } from '../../core/auth/index.js';
 import { boundAddress, listen, portFromEnv } from '../../core/ops.js';
 import { Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -43,7 +43,7 @@ export const DEFAULT_GATEWAY_PORT = 8080;
 
 export function gatewayHostFromEnv(env: NodeJS.ProcessEnv, fallback = LOOPBACK): string {
   const v = env.NIGHTSHIFT_GATEWAY_HOST;
-  return v === undefined || v === '' ? fallback : v;
+  return v === undefined || v === '' ? fallback : checkHost(v, 'NIGHTSHIFT_GATEWAY_HOST');
 }
 
 export function gatewayPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_GATEWAY_PORT): number {
