@@ -62,7 +62,7 @@ export function validateTokens(pairs: ReadonlyArray<readonly [string, unknown]>,
   const seen = new Map<string, string>();
   for (const [name, raw] of pairs) {
     if (!NAME_RE.test(name)) throw invalid(source, `name ${JSON.stringify(name)} must be 1 to 63 characters of letters, digits, '.', '_' or '-'`);
-    if (typeof raw !== 'string') throw invalid(source, `the token of ${name} must be a string`);
+    if (typeof raw !== 'string') throw invalid(source, `the token of ${name} must be a string (quote it if YAML reads it as a number)`);
     const token = raw.trim();
     if (token.length < MIN_TOKEN_LENGTH || token.length > MAX_TOKEN_LENGTH) {
       throw invalid(source, `the token of ${name} has ${token.length} characters; use ${MIN_TOKEN_LENGTH} to ${MAX_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`);
