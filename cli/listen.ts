@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Authenticator, DEFAULT_RATE_LIMIT, DEFAULT_RELOAD_MS, TokenStore, checkHost, checkTlsFiles, type RateLimit, type TlsFiles } from '../core/auth/index.js';
+import { Authenticator, DEFAULT_RATE_LIMIT, DEFAULT_RELOAD_MS, NAME_RE, TokenStore, checkHost, checkTlsFiles, type RateLimit, type TlsFiles } from '../core/auth/index.js';
 import { NightshiftError } from '../core/errors.js';
 import { UsageError } from './io.js';
 
@@ -7,6 +7,7 @@ import { UsageError } from './io.js';
 export const LISTEN_OPTIONS = {
   host: { type: 'string' },
   tokens: { type: 'string' },
+  'read-only-tokens': { type: 'string' },
   'rate-limit': { type: 'string' },
   'rate-burst': { type: 'string' },
   'tls-cert': { type: 'string' },
@@ -19,6 +20,7 @@ export type ListenValues = { readonly [K in keyof typeof LISTEN_OPTIONS]?: strin
 export const LISTEN_HELP = `  --tokens PATH        bearer tokens (default NIGHTSHIFT_TOKENS_FILE): a YAML/JSON map name: token, or a directory
                        with one file per token (a mounted Kubernetes Secret). Re-read every 5 s
                        (NIGHTSHIFT_TOKENS_RELOAD_MS). Without it nothing is authenticated.
+  --read-only-tokens N,... token names that may read /metrics but not write (403) (NIGHTSHIFT_READ_ONLY_TOKENS)
   --rate-limit N       requests per second per token (default NIGHTSHIFT_RATE_LIMIT or ${DEFAULT_RATE_LIMIT.perSecond}; 0 = off); 429 beyond
   --rate-burst N       requests a token may send at once above the rate (default NIGHTSHIFT_RATE_BURST or 2 x rate)
   --tls-cert FILE      serve HTTPS with this PEM certificate (default NIGHTSHIFT_TLS_CERT), with --tls-key
@@ -75,6 +77,16 @@ export async function listenSettings(values: ListenValues, env: NodeJS.ProcessEn
   const reloadRaw = env.NIGHTSHIFT_TOKENS_RELOAD_MS;
   const reloadMs = reloadRaw === undefined || reloadRaw === '' ? DEFAULT_RELOAD_MS : Number(reloadRaw);
   if (!Number.isInteger(reloadMs) || reloadMs < 10) throw new NightshiftError('CONFIG_INVALID', `NIGHTSHIFT_TOKENS_RELOAD_MS must be an integer of at least 10, got ${JSON.stringify(reloadRaw)}`);
+  const readOnlyRaw = pick(values['read-only-tokens'], env, 'NIGHTSHIFT_READ_ONLY_TOKENS');
+  const readOnly = new Set((readOnlyRaw ?? '').split(',').map((n) => n.trim()).filter((n) => n !== ''));
+  for (const n of readOnly) if (!NAME_RE.test(n)) throw new UsageError(`--read-only-tokens: ${JSON.stringify(n)} is not a token name`);
+  if (readOnly.size > 0 && path === undefined) throw new UsageError('--read-only-tokens needs --tokens');
   const store = path === undefined ? null : await TokenStore.open({ path, log, reloadMs });
-  return { auth: new Authenticator(store, limit, log), ...(tls ? { tls } : {}) };
+  // A misspelt name would leave the token it meant able to write: refuse it while someone is watching the start.
+  const missing = store ? [...readOnly].filter((n) => !store.current().names().includes(n)) : [];
+  if (missing.length > 0) {
+    await store?.close();
+    throw new NightshiftError('CONFIG_INVALID', `--read-only-tokens names ${missing.join(', ')}, not in the tokens of ${path}`);
+  }
+  return { auth: new Authenticator(store, { limit, log, readOnly }), ...(tls ? { tls } : {}) };
 }

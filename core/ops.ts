@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import type { Logger } from 'pino';
-import { LOOPBACK, checkHost, createServer, refusalHeaders, refusalMessage, type Authenticator, type TlsFiles } from './auth/index.js';
+import { LOOPBACK, checkHost, createServer, isRefusal, refusalHeaders, refusalMessage, refusalStatus, type Authenticator, type TlsFiles } from './auth/index.js';
 
 /**
  * The operations endpoints of a cluster-mode process (`nightshift run`, `nightshift gateway`):
@@ -68,7 +68,7 @@ function handle(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): vo
     if (path === '/healthz') return opts.healthy() ? reply(res, 200, 'ok\n') : reply(res, 503, 'unhealthy\n');
     if (path === '/readyz') return opts.ready() ? reply(res, 200, 'ready\n') : reply(res, 503, 'not ready\n');
     const auth = opts.auth?.check(req.headers, 'ops', req.socket.remoteAddress);
-    if (auth?.kind === 'unauthorized' || auth?.kind === 'limited') return reply(res, auth.kind === 'limited' ? 429 : 401, `${refusalMessage(auth)}\n`, undefined, refusalHeaders(auth));
+    if (auth && isRefusal(auth)) return reply(res, refusalStatus(auth), `${refusalMessage(auth)}\n`, undefined, refusalHeaders(auth));
     return reply(res, 200, opts.metrics(), 'text/plain; version=0.0.4; charset=utf-8');
   } catch (e) {
     return reply(res, 500, `error: ${(e as Error).message}\n`);

@@ -56,6 +56,8 @@ describe('configuration errors exit 2 before connecting', () => {
   it('a bad or missing token file, a bad host, TLS flags that do not fit', async () => {
     const bad = join(dir, 'bad.yaml');
     await writeFile(bad, 'ci: short\n');
+    const good = join(dir, 'good.yaml');
+    await writeFile(good, 'prometheus: 0123456789abcdef0123\n');
     // An address nothing listens on: reaching Kafka would mean the check came too late.
     const noKafka = ['--brokers', '127.0.0.1:1'];
     const cases: Array<[string[], RegExp]> = [
@@ -66,6 +68,8 @@ describe('configuration errors exit 2 before connecting', () => {
       [['run', '--tls-client-ca', bad, ...noKafka], /--tls-client-ca needs --tls-cert/],
       [['gateway', '--tls-cert', bad, '--tls-key', bad, ...noKafka], /CONFIG_INVALID: TLS files .* are not usable/],
       [['gateway', '--rate-limit=-1', ...noKafka], /--rate-limit must be a number of at least 0/],
+      [['gateway', '--tokens', good, '--read-only-tokens', 'prometheus,promethues', ...noKafka], /--read-only-tokens names promethues, not in the tokens/],
+      [['run', '--read-only-tokens', 'prometheus', ...noKafka], /--read-only-tokens needs --tokens/],
     ];
     for (const [argv, msg] of cases) {
       const c = capture();

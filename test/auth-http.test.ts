@@ -27,8 +27,8 @@ afterAll(async () => {
   for (const c of closers.reverse()) await c();
 });
 
-async function fixture(tokens: Record<string, string>, log = silentLogger(), limit?: { perSecond: number; burst: number }): Promise<TokenFixture> {
-  const f = await tokenFixture(tokens, log, limit);
+async function fixture(tokens: Record<string, string>, log = silentLogger(), limit?: { perSecond: number; burst: number }, readOnly: string[] = []): Promise<TokenFixture> {
+  const f = await tokenFixture(tokens, log, limit, readOnly);
   closers.push(() => f.close());
   return f;
 }
@@ -158,6 +158,24 @@ describe('gateway writes with tokens configured', () => {
     const reg = new MetricsRegistry();
     f.auth.registerMetrics(reg);
     expect(reg.render()).toContain('nightshift_rate_limited_total{server="gateway",token="ci"} 2');
+  });
+
+  it('refuse a read-only token on every write endpoint (403) while it reads /metrics', async () => {
+    const f = await fixture({ ci: CI, prometheus: PROM }, silentLogger(), undefined, ['prometheus']);
+    const gw = await gateway(f);
+    for (const [path, route] of Object.entries(ROUTES)) {
+      const r = await post(`${gw.url}${path}`, BODY[route.kind]!, PROM);
+      expect(r.status, path).toBe(403);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="nightshift", error="insufficient_scope"');
+      expect(await r.text()).toMatch(/token prometheus is read-only/);
+    }
+    expect(gw.published).toEqual([]);
+    expect((await post(`${gw.url}/v1/changes`, CHANGE, CI)).status).toBe(200);
+    const o = await ops(f);
+    expect((await fetch(`${o.url}/metrics`, { headers: { authorization: `Bearer ${PROM}` } })).status).toBe(200);
+    const reg = new MetricsRegistry();
+    f.auth.registerMetrics(reg);
+    expect(reg.render()).toContain(`nightshift_auth_rejected_total{reason="forbidden",server="gateway"} ${Object.keys(ROUTES).length}`);
   });
 
   it('without tokens behave as before: writes are let in and audited as "-"', async () => {

@@ -170,7 +170,7 @@ describe('authenticator', () => {
     const cap = captureLog();
     const store = await TokenStore.open({ path: join(d, 't.yaml'), log: silentLogger() });
     let now = 0;
-    const auth = new Authenticator(store, { perSecond: 0, burst: 1 }, cap.log, () => now);
+    const auth = new Authenticator(store, { limit: { perSecond: 0, burst: 1 }, log: cap.log, now: () => now });
     try {
       const bad = { authorization: `Bearer ${B}` };
       for (let i = 0; i < 50; i++) expect(auth.check(bad, 'gateway', '10.0.0.9').kind).toBe('unauthorized');

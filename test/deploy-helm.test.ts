@@ -404,6 +404,8 @@ describe('helm chart: listeners and authentication', () => {
       expect(env.NIGHTSHIFT_TOKENS_FILE, component(d)).toBe('/var/run/secrets/nightshift/tokens');
       expect(secretAt(d, env.NIGHTSHIFT_TOKENS_FILE!), component(d)).toBe('nightshift-tokens-prod');
       expect(rateLimitFrom({}, env)).toEqual({ perSecond: 50, burst: 150 });
+      // The scrape token cannot write.
+      expect(env.NIGHTSHIFT_READ_ONLY_TOKENS).toBe('prometheus');
       // The kubelet sends no token and no client certificate: probes must hit the open, plain-HTTP endpoints.
       for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
         expect(['/healthz', '/readyz']).toContain(p.httpGet.path);
@@ -436,6 +438,7 @@ describe('helm chart: listeners and authentication', () => {
     expect(Object.keys(secret.stringData ?? {}).sort()).toEqual(['grafana-agent', 'prometheus']);
     const d = byKind(docs, 'Deployment')[0]!;
     expect(secretAt(d, envOf(containerOf(d)).NIGHTSHIFT_TOKENS_FILE!)).toBe('nightshift-tokens');
+    expect(envOf(containerOf(d)).NIGHTSHIFT_READ_ONLY_TOKENS).toBe('grafana-agent');
     // What kubelet writes: one file per key.
     const mounted = join(work, 'tokens-mount');
     rmSync(mounted, { recursive: true, force: true });
@@ -452,7 +455,8 @@ describe('helm chart: listeners and authentication', () => {
     const cases: Array<[string[], RegExp]> = [
       [['tls.clientCa.existingSecret=ca'], /tls.clientCa.existingSecret needs tls.existingSecret/],
       [['auth.existingSecret=t', 'serviceMonitor.enabled=true'], /set auth.metricsTokenKey/],
-      [['auth.metricsTokenKey=prometheus'], /auth.metricsTokenKey is set but there are no tokens/],
+      [['auth.metricsTokenKey=prometheus'], /auth.metricsTokenKey or auth.readOnlyTokens is set but there are no tokens/],
+      [['auth.tokens.a=0123456789abcdef0123', 'auth.readOnlyTokens={b}'], /auth.readOnlyTokens names "b", which is not one of auth.tokens/],
       [['auth.tokens.a=0123456789abcdef0123', 'auth.metricsTokenKey=b'], /auth.metricsTokenKey "b" is not one of auth.tokens/],
       [['auth.tokens.a=short'], /auth.tokens.a: String length must be greater than or equal to 16/],
       [['auth.tokens._x=0123456789abcdef0123'], /auth.tokens: Property name of "_x" does not match/],

@@ -13,7 +13,27 @@ export type AuthResult =
   | { readonly kind: 'open' }
   | { readonly kind: 'ok'; readonly token: string }
   | { readonly kind: 'unauthorized'; readonly reason: 'missing' | 'malformed' | 'invalid' }
+  /** A valid read-only token on a write endpoint. */
+  | { readonly kind: 'forbidden'; readonly token: string }
   | { readonly kind: 'limited'; readonly token: string; readonly retryAfterSec: number };
+
+export type Refusal = Extract<AuthResult, { kind: 'unauthorized' | 'forbidden' | 'limited' }>;
+
+export function isRefusal(r: AuthResult): r is Refusal {
+  return r.kind === 'unauthorized' || r.kind === 'forbidden' || r.kind === 'limited';
+}
+
+export interface AuthenticatorOptions {
+  readonly limit?: RateLimit;
+  /**
+   * Names of tokens that may read /metrics but not write: a scrape token, kept in Prometheus' namespace, then
+   * cannot post alerts.
+   */
+  readonly readOnly?: ReadonlySet<string>;
+  readonly log?: Logger;
+  /** Milliseconds, monotonic; injectable for tests of the rate limit and the log throttle. */
+  readonly now?: () => number;
+}
 
 /** The token label of requests let in without a token (no tokens configured); not a valid token name. */
 export const ANONYMOUS = '-';
@@ -29,14 +49,18 @@ export class Authenticator {
   private readonly rejected = new Map<string, number>();
   private readonly limited = new Map<string, number>();
   private readonly lastLog = new Map<string, { at: number; suppressed: number }>();
+  private readonly readOnly: ReadonlySet<string>;
+  private readonly log: Logger | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly store: TokenStore | null,
-    limit: RateLimit = DEFAULT_RATE_LIMIT,
-    private readonly log?: Logger,
-    private readonly now: () => number = () => performance.now(),
+    opts: AuthenticatorOptions = {},
   ) {
-    this.limiter = new RateLimiter(limit, now);
+    this.now = opts.now ?? (() => performance.now());
+    this.limiter = new RateLimiter(opts.limit ?? DEFAULT_RATE_LIMIT, this.now);
+    this.readOnly = opts.readOnly ?? new Set();
+    this.log = opts.log;
   }
 
   get enabled(): boolean {
@@ -54,6 +78,11 @@ export class Authenticator {
       bump(this.rejected, `${server}\0${r}`);
       this.logRejection(server, r, remote);
       return { kind: 'unauthorized', reason: r };
+    }
+    if (server === 'gateway' && this.readOnly.has(token)) {
+      bump(this.rejected, `${server}\0forbidden`);
+      this.logRejection(server, 'forbidden', remote);
+      return { kind: 'forbidden', token };
     }
     const take = this.limiter.take(token);
     if (!take.ok) {
@@ -86,7 +115,7 @@ export class Authenticator {
         const [server, x] = k.split('\0') as [string, string];
         return { labels: { server, [label]: x }, value };
       });
-    registry.register(METRIC.authRejected, 'Requests refused with 401 (no, malformed or unknown bearer token), by server and reason.', 'counter', () => split(this.rejected, 'reason'));
+    registry.register(METRIC.authRejected, 'Requests refused with 401 (missing, malformed or invalid bearer token) or 403 (forbidden: a read-only token writing), by server and reason.', 'counter', () => split(this.rejected, 'reason'));
     registry.register(METRIC.rateLimited, 'Requests refused with 429 by the per-token rate limit, by server and token name.', 'counter', () => split(this.limited, 'token'));
     if (!this.store) return;
     const store = this.store;
@@ -106,14 +135,25 @@ function bump(m: Map<string, number>, k: string): void {
   m.set(k, (m.get(k) ?? 0) + 1);
 }
 
-/** The headers a refusal carries: RFC 6750's WWW-Authenticate on 401, Retry-After on 429. */
-export function refusalHeaders(r: Extract<AuthResult, { kind: 'unauthorized' | 'limited' }>): Record<string, string> {
+export function refusalStatus(r: Refusal): 401 | 403 | 429 {
+  return r.kind === 'unauthorized' ? 401 : r.kind === 'forbidden' ? 403 : 429;
+}
+
+/** For the gateway's dropped-by-reason counter. */
+export function refusalReason(r: Refusal): string {
+  return r.kind === 'unauthorized' ? `unauthorized_${r.reason}` : r.kind === 'forbidden' ? 'forbidden' : 'rate_limited';
+}
+
+/** The headers a refusal carries: RFC 6750's WWW-Authenticate on 401 and 403, Retry-After on 429. */
+export function refusalHeaders(r: Refusal): Record<string, string> {
   if (r.kind === 'limited') return { 'retry-after': String(r.retryAfterSec) };
+  if (r.kind === 'forbidden') return { 'www-authenticate': 'Bearer realm="nightshift", error="insufficient_scope"' };
   return { 'www-authenticate': r.reason === 'invalid' ? 'Bearer realm="nightshift", error="invalid_token"' : 'Bearer realm="nightshift"' };
 }
 
-export function refusalMessage(r: Extract<AuthResult, { kind: 'unauthorized' | 'limited' }>): string {
+export function refusalMessage(r: Refusal): string {
   if (r.kind === 'limited') return `rate limit of token ${r.token} exceeded; retry after ${r.retryAfterSec} s`;
+  if (r.kind === 'forbidden') return `token ${r.token} is read-only (/metrics); it may not write`;
   if (r.reason === 'missing') return 'authentication required: send Authorization: Bearer <token>';
   if (r.reason === 'malformed') return 'the Authorization header must be Bearer <token>';
   return 'the bearer token is not valid';

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { Logger } from 'pino';
-import { ANONYMOUS, refusalHeaders, refusalMessage, type Authenticator } from '../../core/auth/index.js';
+import { ANONYMOUS, isRefusal, refusalHeaders, refusalMessage, refusalReason, refusalStatus, type Authenticator } from '../../core/auth/index.js';
 import { Counters } from '../../core/counters.js';
 import { Histogram } from '../../core/metrics.js';
 import type { RawRecord } from '../../core/raw.js';
@@ -54,6 +54,7 @@ class HttpError extends Error {
 function rpcCode(status: number): number {
   if (status === 400) return 3;
   if (status === 401) return 16;
+  if (status === 403) return 7;
   if (status === 429) return 8;
   if (status === 503) return 14;
   return 2;
@@ -120,8 +121,7 @@ export class GatewayHandler {
     try {
       // First, so that nobody without a token learns anything about routes or formats.
       const auth = this.opts.auth?.check(req.headers, 'gateway', req.socket.remoteAddress) ?? { kind: 'open' as const };
-      if (auth.kind === 'unauthorized') throw new HttpError(401, refusalMessage(auth), `unauthorized_${auth.reason}`, refusalHeaders(auth));
-      if (auth.kind === 'limited') throw new HttpError(429, refusalMessage(auth), 'rate_limited', refusalHeaders(auth));
+      if (isRefusal(auth)) throw new HttpError(refusalStatus(auth), refusalMessage(auth), refusalReason(auth), refusalHeaders(auth));
       const token = auth.kind === 'ok' ? auth.token : ANONYMOUS;
       if (!route) throw new HttpError(404, `no route ${path}; POST to ${Object.keys(ROUTES).join(', ')}`, 'not_found');
       if (req.method !== 'POST') {

@@ -38,12 +38,12 @@ export interface TokenFixture {
 export const yamlTokens = (tokens: Record<string, string>): string => Object.entries(tokens).map(([n, t]) => `${n}: ${t}\n`).join('');
 
 /** A token file, a store polling it every 20 ms, and an authenticator over it. */
-export async function tokenFixture(tokens: Record<string, string>, log: Logger, limit: RateLimit = { perSecond: 0, burst: 1 }): Promise<TokenFixture> {
+export async function tokenFixture(tokens: Record<string, string>, log: Logger, limit: RateLimit = { perSecond: 0, burst: 1 }, readOnly: readonly string[] = []): Promise<TokenFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'ns-auth-http-'));
   const file = join(dir, 'tokens.yaml');
   await writeFile(file, yamlTokens(tokens));
   const store = await TokenStore.open({ path: file, log, reloadMs: 20 });
-  const auth = new Authenticator(store, limit, log);
+  const auth = new Authenticator(store, { limit, log, readOnly: new Set(readOnly) });
   return {
     dir,
     file,

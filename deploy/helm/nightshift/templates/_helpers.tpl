@@ -155,8 +155,15 @@ Consumers of Kafka are every component but the gateway.
 {{- if and (include "nightshift.authEnabled" .) $v.serviceMonitor.enabled (not $v.auth.metricsTokenKey) -}}
 {{- fail "auth tokens are set and serviceMonitor.enabled: set auth.metricsTokenKey to the token Prometheus sends, or it gets 401 on /metrics" -}}
 {{- end -}}
-{{- if and $v.auth.metricsTokenKey (not (include "nightshift.authEnabled" .)) -}}
-{{- fail "auth.metricsTokenKey is set but there are no tokens (auth.existingSecret or auth.tokens)" -}}
+{{- if and (or $v.auth.metricsTokenKey $v.auth.readOnlyTokens) (not (include "nightshift.authEnabled" .)) -}}
+{{- fail "auth.metricsTokenKey or auth.readOnlyTokens is set but there are no tokens (auth.existingSecret or auth.tokens)" -}}
+{{- end -}}
+{{- if and $v.auth.tokens (not $v.auth.existingSecret) -}}
+{{- range $n := $v.auth.readOnlyTokens -}}
+{{- if not (hasKey $v.auth.tokens $n) -}}
+{{- fail (printf "auth.readOnlyTokens names %q, which is not one of auth.tokens" $n) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- if and $v.auth.tokens (not $v.auth.existingSecret) $v.auth.metricsTokenKey (not (hasKey $v.auth.tokens $v.auth.metricsTokenKey)) -}}
 {{- fail (printf "auth.metricsTokenKey %q is not one of auth.tokens" $v.auth.metricsTokenKey) -}}
@@ -189,6 +196,12 @@ Consumers of Kafka are every component but the gateway.
   value: {{ $v.auth.rateLimit.perSecond | quote }}
 - name: NIGHTSHIFT_RATE_BURST
   value: {{ $v.auth.rateLimit.burst | quote }}
+{{- $readOnly := $v.auth.readOnlyTokens }}
+{{- if $v.auth.metricsTokenKey }}{{- $readOnly = append $readOnly $v.auth.metricsTokenKey | uniq }}{{- end }}
+{{- if $readOnly }}
+- name: NIGHTSHIFT_READ_ONLY_TOKENS
+  value: {{ join "," $readOnly | quote }}
+{{- end }}
 {{- end }}
 - name: NODE_OPTIONS
   value: {{ printf "--max-old-space-size=%d" (int .component.maxOldSpaceMiB) | quote }}
