@@ -105,7 +105,7 @@ export class Authenticator {
       return;
     }
     this.lastLog.set(k, { at: now, suppressed: 0 });
-    this.log?.warn({ event: 'auth_rejected', server, reason, remote, ...(last?.suppressed ? { suppressed: last.suppressed } : {}) }, 'request without a valid bearer token');
+    this.log?.warn({ event: 'auth_rejected', server, reason, remote, ...(last?.suppressed ? { suppressed: last.suppressed } : {}) }, reason === 'forbidden' ? 'read-only token tried to write' : 'request without a valid bearer token');
   }
 
   /** Families for the process's registry: rejections, rate-limited requests, tokens loaded, reloads. */
