@@ -20,9 +20,10 @@ export type ListenValues = { readonly [K in keyof typeof LISTEN_OPTIONS]?: strin
 export const LISTEN_HELP = `  --tokens PATH        bearer tokens (default NIGHTSHIFT_TOKENS_FILE): a YAML/JSON map name: token, or a directory
                        with one file per token (a mounted Kubernetes Secret). Re-read every 5 s
                        (NIGHTSHIFT_TOKENS_RELOAD_MS). Without it nothing is authenticated.
-  --read-only-tokens N,... token names that may read /metrics but not write (403) (NIGHTSHIFT_READ_ONLY_TOKENS)
+  --read-only-tokens L comma-separated token names that may read /metrics but get 403 on writes
+                       (default NIGHTSHIFT_READ_ONLY_TOKENS); each must be in the token set at start
   --rate-limit N       requests per second per token (default NIGHTSHIFT_RATE_LIMIT or ${DEFAULT_RATE_LIMIT.perSecond}; 0 = off); 429 beyond
-  --rate-burst N       requests a token may send at once above the rate (default NIGHTSHIFT_RATE_BURST or 2 x rate)
+  --rate-burst N       requests a token may send at once, the bucket size (default NIGHTSHIFT_RATE_BURST or 2 x rate)
   --tls-cert FILE      serve HTTPS with this PEM certificate (default NIGHTSHIFT_TLS_CERT), with --tls-key
   --tls-key FILE       its PEM private key (default NIGHTSHIFT_TLS_KEY)
   --tls-client-ca FILE require client certificates signed by this CA: mTLS (default NIGHTSHIFT_TLS_CLIENT_CA)`;
