@@ -18,8 +18,13 @@ COPY . .
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
+# The CLI binds 127.0.0.1 unless told otherwise; inside a container published ports reach only the container's own
+# address, so the image listens on every interface. Without bearer tokens (NIGHTSHIFT_TOKENS_FILE) nightshift logs a
+# warning at start: anyone who reaches the ports can write.
 ENV NODE_ENV=production \
-    NIGHTSHIFT_OPS_PORT=9464
+    NIGHTSHIFT_OPS_PORT=9464 \
+    NIGHTSHIFT_OPS_HOST=0.0.0.0 \
+    NIGHTSHIFT_GATEWAY_HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \

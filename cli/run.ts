@@ -5,6 +5,7 @@ import { loadConfig, parseConfigText, type NightshiftConfig } from '../core/conf
 import { startCluster, type Cluster } from '../core/kafka/cluster.js';
 import { kafkaConfig, type KafkaConfig } from '../core/kafka/config.js';
 import { ALL_STAGES, type StageName } from '../core/kafka/runner.js';
+import { LOOPBACK, warnIfExposed, type Authenticator, type TlsFiles } from '../core/auth/index.js';
 import { createLogger } from '../core/log.js';
 import { opsPortFromEnv, startOpsServer, type OpsServer } from '../core/ops.js';
 import type { Stage, StageDeps } from '../core/stage.js';
@@ -15,8 +16,9 @@ import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
 import { FanoutSink, NdjsonSink } from '../sinks/index.js';
 import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
 import { UsageError, intOpt, processIo, type CliIo } from './io.js';
+import { LISTEN_HELP, LISTEN_OPTIONS, hostFrom, listenSettings } from './listen.js';
 
-export const RUN_HELP = `nightshift run [--stage STAGE]... [--config FILE] [--topology FILE] [--out FILE|-] [--brokers HOST:PORT,...] [--ops-port N]
+export const RUN_HELP = `nightshift run [--stage STAGE]... [--config FILE] [--topology FILE] [--out FILE|-] [--brokers HOST:PORT,...] [--host ADDR] [--ops-port N] [--tokens PATH] ...
 
 Runs the pipeline as a cluster service on Kafka. Each stage is its own consumer group (<groupPrefix>-<stage>); run
 them all in one process (the default) or one per process, as many instances as partitions, and add instances at
@@ -28,7 +30,10 @@ writes checkpoints, commits, leaves the groups).
   --topology FILE      CMDB file (YAML or JSON) for perception
   --out FILE           where the sinks stage writes incident outputs as NDJSON (default -: stdout)
   --brokers LIST       bootstrap brokers (default NIGHTSHIFT_KAFKA_BROKERS, then the config file)
+  --host ADDR          address of /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_HOST or 127.0.0.1)
   --ops-port N         /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_PORT or 9464; 0 = any free port)
+${LISTEN_HELP}
+                       (with tokens /metrics needs one, the probes stay open; TLS applies to the ops port)
 Topics: raw input alerts logs metrics traces changes (ingest.topics), then nightshift.events (key: service),
 nightshift.bundles and nightshift.rca (key: incident id), nightshift.deadletters, nightshift.checkpoints (compacted).`;
 
@@ -39,6 +44,11 @@ export interface RunOptions {
   readonly topology?: TopologyFile;
   readonly out: string;
   readonly opsPort: number;
+  /** Bind address of the ops server (default loopback). */
+  readonly opsHost?: string;
+  /** Tokens for /metrics; its metrics are added to the cluster's. */
+  readonly auth?: Authenticator;
+  readonly tls?: TlsFiles;
   readonly log: Logger;
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -128,8 +138,13 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
   });
   let ops: OpsServer;
   try {
+    opts.auth?.registerMetrics(cluster.metrics);
     ops = await startOpsServer({
       port: opts.opsPort,
+      host: opts.opsHost ?? LOOPBACK,
+      log: opts.log,
+      ...(opts.auth ? { auth: opts.auth } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
       healthy: () => cluster.healthy(),
       ready: () => cluster.ready(),
       metrics: () => cluster.metrics.render(),
@@ -163,6 +178,7 @@ export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
       out: { type: 'string', default: '-' },
       brokers: { type: 'string' },
       'ops-port': { type: 'string' },
+      ...LISTEN_OPTIONS,
     },
     strict: true,
   });
@@ -172,9 +188,12 @@ export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const kcfg = kafkaConfig(kafka, kenv);
   const topology = values.topology ? await loadTopologyFile(values.topology) : undefined;
   const opsPort = values['ops-port'] !== undefined ? intOpt(values['ops-port'], 'ops-port', 0, 0, 65_535) : opsPortFromEnv(env);
+  const opsHost = hostFrom(values.host, env, 'NIGHTSHIFT_OPS_HOST', LOOPBACK);
   const log = createLogger();
-  const h = await startRun({ stages, config: cfg, kafka: kcfg, out: values.out, opsPort, log, env, ...(topology ? { topology } : {}) });
-  io.stderr.write(`nightshift run: stages ${stages.join(', ')} on ${kcfg.brokers.join(',')}; ops on port ${h.ops.port}\n`);
+  const { auth, tls } = await listenSettings(values, env, log);
+  const h = await startRun({ stages, config: cfg, kafka: kcfg, out: values.out, opsPort, opsHost, auth, log, env, ...(tls ? { tls } : {}), ...(topology ? { topology } : {}) });
+  warnIfExposed(log, [{ what: 'ops', host: opsHost, port: h.ops.port }], auth.enabled);
+  io.stderr.write(`nightshift run: stages ${stages.join(', ')} on ${kcfg.brokers.join(',')}; ops ${h.ops.scheme} on ${h.ops.host}:${h.ops.port}\n`);
   const signalled = new Promise<string>((resolve) => {
     for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
   });
@@ -182,6 +201,7 @@ export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const code = typeof why === 'string' ? 0 : 1;
   io.stderr.write(typeof why === 'string' ? `nightshift run: ${why}, stopping\n` : `nightshift run: ${why.message}\n`);
   await h.stop();
+  await auth.close();
   return code;
 }
 

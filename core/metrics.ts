@@ -38,6 +38,11 @@ export const METRIC = {
   llmFallbacks: 'nightshift_llm_fallbacks_total',
   up: 'nightshift_up',
   secretsRedacted: 'nightshift_secrets_redacted_total',
+  writesAccepted: 'nightshift_writes_accepted_total',
+  authRejected: 'nightshift_auth_rejected_total',
+  rateLimited: 'nightshift_rate_limited_total',
+  authTokens: 'nightshift_auth_tokens',
+  authReloads: 'nightshift_auth_reloads_total',
 } as const;
 
 function escapeLabel(v: string): string {

@@ -1,23 +1,33 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
+import type { Logger } from 'pino';
+import { LOOPBACK, checkHost, createServer, isRefusal, refusalHeaders, refusalMessage, refusalStatus, type Authenticator, type TlsFiles } from './auth/index.js';
 
 /**
  * The operations endpoints of a cluster-mode process (`nightshift run`, `nightshift gateway`):
  *   GET /healthz  200 while the process works (liveness), 503 after a fatal error
  *   GET /readyz   200 once it is connected and has joined its consumer groups (readiness), 503 before or while stopping
  *   GET /metrics  Prometheus text exposition (core/metrics.ts)
- * Anything else is 404 (405 for another method). The port comes from NIGHTSHIFT_OPS_PORT (default 9464).
+ * Anything else is 404 (405 for another method). The port comes from NIGHTSHIFT_OPS_PORT (default 9464), the bind
+ * address from NIGHTSHIFT_OPS_HOST (default loopback). With an authenticator that has tokens, /metrics needs a bearer
+ * token (401 without, 429 over the token's rate); the probes stay open because kubelet sends no credentials.
  */
 export interface OpsOptions {
   readonly port: number;
+  /** Default 127.0.0.1: a pod sets 0.0.0.0 (the chart does). */
   readonly host?: string;
   readonly healthy: () => boolean;
   readonly ready: () => boolean;
   readonly metrics: () => string;
+  readonly auth?: Authenticator;
+  readonly tls?: TlsFiles;
+  readonly log?: Logger;
 }
 
 export interface OpsServer {
   readonly port: number;
+  readonly host: string;
+  readonly scheme: 'http' | 'https';
   close(): Promise<void>;
 }
 
@@ -36,8 +46,13 @@ export function opsPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_OPS_PO
   return portFromEnv(env, 'NIGHTSHIFT_OPS_PORT', fallback);
 }
 
-function reply(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+export function opsHostFromEnv(env: NodeJS.ProcessEnv, fallback = LOOPBACK): string {
+  const v = env.NIGHTSHIFT_OPS_HOST;
+  return v === undefined || v === '' ? fallback : checkHost(v, 'NIGHTSHIFT_OPS_HOST');
+}
+
+function reply(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -52,6 +67,8 @@ function handle(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): vo
   try {
     if (path === '/healthz') return opts.healthy() ? reply(res, 200, 'ok\n') : reply(res, 503, 'unhealthy\n');
     if (path === '/readyz') return opts.ready() ? reply(res, 200, 'ready\n') : reply(res, 503, 'not ready\n');
+    const auth = opts.auth?.check(req.headers, 'ops', req.socket.remoteAddress);
+    if (auth && isRefusal(auth)) return reply(res, refusalStatus(auth), `${refusalMessage(auth)}\n`, undefined, refusalHeaders(auth));
     return reply(res, 200, opts.metrics(), 'text/plain; version=0.0.4; charset=utf-8');
   } catch (e) {
     return reply(res, 500, `error: ${(e as Error).message}\n`);
@@ -59,7 +76,7 @@ function handle(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): vo
 }
 
 /** Listens on `port` (0: any free port) and resolves with the port bound; a bind error rejects. */
-export async function listen(server: Server, port: number, host = '0.0.0.0'): Promise<number> {
+export async function listen(server: Server, port: number, host = LOOPBACK): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -70,18 +87,35 @@ export async function listen(server: Server, port: number, host = '0.0.0.0'): Pr
   return (server.address() as AddressInfo).port;
 }
 
+/** The address the socket is bound to, which is what a reader of the startup line needs to see. */
+export function boundAddress(server: Server, fallback: string): string {
+  const a = server.address();
+  return typeof a === 'object' && a !== null ? a.address : fallback;
+}
+
 /** Starts the server (port 0: any free port, see `.port`). */
 export async function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
-  const server: Server = createServer((req, res) => handle(opts, req, res));
+  const { server, scheme, stopWatching } = await createServer((req, res) => handle(opts, req, res), opts.tls, opts.log ? { log: opts.log } : {});
   server.keepAliveTimeout = 5000;
   server.requestTimeout = 10_000;
-  const port = await listen(server, opts.port, opts.host);
+  const host = opts.host ?? LOOPBACK;
+  let port: number;
+  try {
+    port = await listen(server, opts.port, host);
+  } catch (e) {
+    await stopWatching();
+    throw e;
+  }
   return {
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    host: boundAddress(server, host),
+    scheme,
+    close: async () => {
+      await stopWatching();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

@@ -88,6 +88,12 @@ describe('compose file: structure', () => {
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^HEALTHCHECK /m);
   });
 
+  it('binds every published nightshift listener to the container address, not the CLI\'s loopback default', () => {
+    expect(S.nightshift!.environment!.NIGHTSHIFT_OPS_HOST).toBe('0.0.0.0');
+    expect(S.gateway!.environment!.NIGHTSHIFT_OPS_HOST).toBe('0.0.0.0');
+    expect(S.gateway!.environment!.NIGHTSHIFT_GATEWAY_HOST).toBe('0.0.0.0');
+  });
+
   it('scrapes the ops port of each nightshift service and provisions the dashboards of deploy/grafana', () => {
     const prom = parseYaml(readFileSync(join(COMPOSE_DIR, 'prometheus.yml'), 'utf8')) as {
       scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
 import { kafkaConfig } from '../core/kafka/config.js';
 import { METRIC } from '../core/metrics.js';
-import { opsPortFromEnv } from '../core/ops.js';
+import { opsHostFromEnv, opsPortFromEnv } from '../core/ops.js';
+import { readTokens } from '../core/auth/index.js';
+import { hostFrom, rateLimitFrom, tlsFrom } from '../cli/listen.js';
+import { gatewayHostFromEnv } from '../ingest/gateway/index.js';
 
 /**
  * The Helm chart in deploy/helm/nightshift, rendered by the real `helm template` and checked by kubeconform against
@@ -31,11 +34,12 @@ interface Container {
   name: string;
   args: string[];
   env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; subPath?: string }>;
   envFrom?: Array<{ secretRef?: { name: string } }>;
   ports: Array<{ name: string; containerPort: number }>;
-  livenessProbe: { httpGet: { path: string; port: string } };
-  readinessProbe: { httpGet: { path: string; port: string } };
-  startupProbe: { httpGet: { path: string; port: string } };
+  livenessProbe: { httpGet: { path: string; port: string; scheme?: string; httpHeaders?: unknown[] } };
+  readinessProbe: { httpGet: { path: string; port: string; scheme?: string; httpHeaders?: unknown[] } };
+  startupProbe: { httpGet: { path: string; port: string; scheme?: string; httpHeaders?: unknown[] } };
   resources: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext: Record<string, unknown>;
 }
@@ -126,6 +130,19 @@ const byKind = (docs: Manifest[], kind: string): Manifest[] => docs.filter((d) =
 const component = (m: Manifest): string => m.metadata.labels?.['app.kubernetes.io/component'] ?? '';
 const containerOf = (d: Manifest): Container => (d.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
 const envNames = (c: Container): string[] => (c.env ?? []).map((e) => e.name);
+const envOf = (c: Container): Record<string, string> => Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+type Volume = { name: string; secret?: { secretName: string; defaultMode?: number } };
+const volumesOf = (d: Manifest): Volume[] => (d.spec as { template: { spec: { volumes: Volume[] } } }).template.spec.volumes;
+/** The Secret mounted (as a whole directory) at the folder holding `path`, or null. */
+function secretAt(d: Manifest, path: string): string | null {
+  const c = containerOf(d);
+  const m = (c.volumeMounts ?? []).find((v) => path === v.mountPath || path.startsWith(`${v.mountPath}/`));
+  if (!m) return null;
+  // subPath mounts never see Secret updates, which would defeat rotation without restart.
+  expect(m.subPath, `${component(d)} ${m.mountPath}`).toBeUndefined();
+  expect(m.readOnly).toBe(true);
+  return volumesOf(d).find((v) => v.name === m.name)?.secret?.secretName ?? null;
+}
 
 beforeAll(async () => {
   T = tools();
@@ -359,5 +376,97 @@ describe('helm chart: what it renders', () => {
     const old = helm(['template', 'nightshift', CHART, '--kube-version', '1.24.0']);
     expect(old.status).not.toBe(0);
     expect(old.stderr).toMatch(/kubeVersion/);
+  });
+});
+
+describe('helm chart: listeners and authentication', () => {
+  it('default: every listener binds the pod address (the CLI default is loopback), no tokens, no TLS', () => {
+    const { docs } = render(VALUES.default);
+    for (const d of byKind(docs, 'Deployment')) {
+      const env = envOf(containerOf(d));
+      // Parsed the way the processes parse them.
+      expect(opsHostFromEnv(env), component(d)).toBe('0.0.0.0');
+      expect(hostFrom(undefined, env, 'NIGHTSHIFT_OPS_HOST', '127.0.0.1')).toBe('0.0.0.0');
+      if (component(d) === 'gateway') expect(gatewayHostFromEnv(env)).toBe('0.0.0.0');
+      expect(Object.keys(env).filter((n) => /TOKENS|TLS|RATE/.test(n)), component(d)).toEqual([]);
+      expect(volumesOf(d).filter((v) => v.secret), component(d)).toEqual([]);
+    }
+    expect(opsHostFromEnv({})).toBe('127.0.0.1');
+  });
+
+  it('full: every pod mounts the token Secret as a directory where NIGHTSHIFT_TOKENS_FILE points; probes stay open; Prometheus sends a token', () => {
+    const { docs } = render(VALUES.full);
+    const deployments = byKind(docs, 'Deployment');
+    expect(deployments.length).toBe(5);
+    for (const d of deployments) {
+      const c = containerOf(d);
+      const env = envOf(c);
+      expect(env.NIGHTSHIFT_TOKENS_FILE, component(d)).toBe('/var/run/secrets/nightshift/tokens');
+      expect(secretAt(d, env.NIGHTSHIFT_TOKENS_FILE!), component(d)).toBe('nightshift-tokens-prod');
+      expect(rateLimitFrom({}, env)).toEqual({ perSecond: 50, burst: 150 });
+      // The scrape token cannot write.
+      expect(env.NIGHTSHIFT_READ_ONLY_TOKENS).toBe('prometheus');
+      // The kubelet sends no token and no client certificate: probes must hit the open, plain-HTTP endpoints.
+      for (const p of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+        expect(['/healthz', '/readyz']).toContain(p.httpGet.path);
+        expect(p.httpGet.port).toBe('ops');
+        expect(p.httpGet.scheme ?? 'HTTP').toBe('HTTP');
+        expect(p.httpGet.httpHeaders).toBeUndefined();
+      }
+      // TLS is for the gateway's write port only; on a run pod it would turn the ops port (and its probes) to HTTPS.
+      if (component(d) !== 'gateway') expect(tlsFrom({}, env), component(d)).toBeUndefined();
+    }
+    const sm = byKind(docs, 'ServiceMonitor')[0]!;
+    const ep = (sm.spec as { endpoints: Array<{ authorization?: { type: string; credentials: { name: string; key: string } } }> }).endpoints[0]!;
+    expect(ep.authorization).toEqual({ type: 'Bearer', credentials: { name: 'nightshift-tokens-prod', key: 'prometheus' } });
+    // The existing Secret is named, so the chart creates no token Secret.
+    expect(byKind(docs, 'Secret').map((s) => s.metadata.name)).not.toContain('nightshift-tokens');
+  });
+
+  it('full: the gateway serves TLS from its Secret and asks for client certificates from the CA Secret', () => {
+    const gw = byKind(render(VALUES.full).docs, 'Deployment').find((d) => component(d) === 'gateway')!;
+    const tls = tlsFrom({}, envOf(containerOf(gw)))!;
+    expect(tls).toEqual({ cert: '/var/run/secrets/nightshift/tls/tls.crt', key: '/var/run/secrets/nightshift/tls/tls.key', clientCa: '/var/run/secrets/nightshift/client-ca/ca.crt' });
+    expect(secretAt(gw, tls.cert)).toBe('nightshift-gateway-tls');
+    expect(secretAt(gw, tls.key)).toBe('nightshift-gateway-tls');
+    expect(secretAt(gw, tls.clientCa!)).toBe('nightshift-gateway-client-ca');
+  });
+
+  it('allInOne: tokens in values become a Secret whose mounted form the token loader reads, names intact', async () => {
+    const { docs } = render(VALUES.allInOne);
+    const secret = byKind(docs, 'Secret').find((s) => s.metadata.name === 'nightshift-tokens')!;
+    expect(Object.keys(secret.stringData ?? {}).sort()).toEqual(['grafana-agent', 'prometheus']);
+    const d = byKind(docs, 'Deployment')[0]!;
+    expect(secretAt(d, envOf(containerOf(d)).NIGHTSHIFT_TOKENS_FILE!)).toBe('nightshift-tokens');
+    expect(envOf(containerOf(d)).NIGHTSHIFT_READ_ONLY_TOKENS).toBe('grafana-agent');
+    // What kubelet writes: one file per key.
+    const mounted = join(work, 'tokens-mount');
+    rmSync(mounted, { recursive: true, force: true });
+    mkdirSync(mounted);
+    for (const [k, v] of Object.entries(secret.stringData!)) writeFileSync(join(mounted, k), v);
+    expect([...(await readTokens(mounted)).keys()]).toEqual(['grafana-agent', 'prometheus']);
+    // No ServiceMonitor here, so no metricsTokenKey is needed.
+    expect(byKind(docs, 'ServiceMonitor')).toEqual([]);
+  });
+
+  it('refuses auth values that would deploy something broken', () => {
+    const kube = ['--kube-version', T.k8sVersion];
+    const t = (sets: string[]) => helm(['template', 'nightshift', CHART, ...kube, ...sets.flatMap((x) => ['--set', x])]);
+    const cases: Array<[string[], RegExp]> = [
+      [['tls.clientCa.existingSecret=ca'], /tls.clientCa.existingSecret needs tls.existingSecret/],
+      [['auth.existingSecret=t', 'serviceMonitor.enabled=true'], /set auth.metricsTokenKey/],
+      [['auth.metricsTokenKey=prometheus'], /auth.metricsTokenKey or auth.readOnlyTokens is set but there are no tokens/],
+      [['auth.tokens.a=0123456789abcdef0123', 'auth.readOnlyTokens={b}'], /auth.readOnlyTokens names "b", which is not one of auth.tokens/],
+      [['auth.tokens.a=0123456789abcdef0123', 'auth.metricsTokenKey=b'], /auth.metricsTokenKey "b" is not one of auth.tokens/],
+      [['auth.tokens.a=short'], /auth.tokens.a: String length must be greater than or equal to 16/],
+      [['auth.tokens._x=0123456789abcdef0123'], /auth.tokens: Property name of "_x" does not match/],
+      [['auth.rateLimit.burst=0'], /auth.rateLimit.burst: Must be greater than or equal to 1/],
+    ];
+    for (const [sets, msg] of cases) {
+      const r = t(sets);
+      expect(r.status, sets.join(' ')).not.toBe(0);
+      expect(r.stderr, sets.join(' ')).toMatch(msg);
+    }
+    expect(t(['auth.existingSecret=t', 'serviceMonitor.enabled=true', 'auth.metricsTokenKey=prometheus']).status).toBe(0);
   });
 });

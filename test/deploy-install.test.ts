@@ -73,6 +73,12 @@ describe('Dockerfile', () => {
     expect(runtime!.lines).toContain('ENTRYPOINT ["nightshift"]');
   });
 
+  it('listens on every interface inside the container (the CLI default, loopback, would make published ports dead)', () => {
+    const env = runtime!.lines.filter((l) => l.startsWith('ENV ')).join(' ');
+    expect(env).toMatch(/\bNIGHTSHIFT_OPS_HOST=0\.0\.0\.0\b/);
+    expect(env).toMatch(/\bNIGHTSHIFT_GATEWAY_HOST=0\.0\.0\.0\b/);
+  });
+
   it('.dockerignore keeps installed and built output out of the context, and nothing the build needs', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     for (const p of ['node_modules', 'dist', '.git']) expect(ignored).toContain(p);

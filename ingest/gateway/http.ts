@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import type { Logger } from 'pino';
+import { ANONYMOUS, isRefusal, refusalHeaders, refusalMessage, refusalReason, refusalStatus, type Authenticator } from '../../core/auth/index.js';
 import { Counters } from '../../core/counters.js';
 import { Histogram } from '../../core/metrics.js';
 import type { RawRecord } from '../../core/raw.js';
@@ -19,6 +21,10 @@ export interface GatewayOptions {
   readonly maxBodyBytes: number;
   /** How long a request waits for the broker's acknowledgement before 503. */
   readonly ackTimeoutMs: number;
+  /** Bearer tokens and rate limits; without one (or without tokens in it) every request is let in. */
+  readonly auth?: Authenticator;
+  /** Where audit lines go (one per accepted write). */
+  readonly log?: Logger;
 }
 
 type Route = { readonly kind: InputKind; readonly format: 'otlp' | 'alertmanager' | 'change'; readonly field?: string };
@@ -38,9 +44,20 @@ class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly reason: string,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
+}
+
+/** google.rpc.Code in OTLP error bodies, as OTLP/HTTP clients read them. */
+function rpcCode(status: number): number {
+  if (status === 400) return 3;
+  if (status === 401) return 16;
+  if (status === 403) return 7;
+  if (status === 429) return 8;
+  if (status === 503) return 14;
+  return 2;
 }
 
 /** Reads the body, refusing more than `max` bytes as soon as they arrive (no unbounded buffering). */
@@ -89,6 +106,8 @@ function keyOf(route: Route, root: Record<string, unknown>): string | null {
 export class GatewayHandler {
   readonly counters = new Counters();
   readonly latency = new Histogram();
+  /** Accepted writes by token name and input kind (`token\0kind`), for nightshift_writes_accepted_total. */
+  readonly writes = new Map<string, number>();
 
   constructor(
     private readonly opts: GatewayOptions,
@@ -100,6 +119,10 @@ export class GatewayHandler {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = ROUTES[path];
     try {
+      // First, so that nobody without a token learns anything about routes or formats.
+      const auth = this.opts.auth?.check(req.headers, 'gateway', req.socket.remoteAddress) ?? { kind: 'open' as const };
+      if (isRefusal(auth)) throw new HttpError(refusalStatus(auth), refusalMessage(auth), refusalReason(auth), refusalHeaders(auth));
+      const token = auth.kind === 'ok' ? auth.token : ANONYMOUS;
       if (!route) throw new HttpError(404, `no route ${path}; POST to ${Object.keys(ROUTES).join(', ')}`, 'not_found');
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');
@@ -144,6 +167,7 @@ export class GatewayHandler {
       if (parsed.events.length > 0) await this.publishWithin(route.kind, rec.key, text);
       this.counters.sent++;
       this.latency.observe((performance.now() - t0) / 1000);
+      this.audit(req, token, path, route.kind, body.length, parsed.events.length, parsed.badEntries);
       if (route.format === 'otlp') {
         const rejected = parsed.badEntries;
         const partial = rejected > 0 ? { partialSuccess: { [rejectedField(route.kind)]: rejected, errorMessage: parsed.errors.map((e) => e.message).slice(0, 3).join('; ') } } : {};
@@ -154,9 +178,32 @@ export class GatewayHandler {
       const err = e instanceof HttpError ? e : new HttpError(500, `internal error: ${(e as Error).message}`, 'internal');
       this.counters.drop(err.reason);
       if (err.status === 503) res.setHeader('retry-after', '5');
-      const body = route?.format === 'otlp' ? { code: err.status === 400 ? 3 : err.status === 503 ? 14 : 2, message: err.message } : { error: err.message };
+      for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+      const body = route?.format === 'otlp' ? { code: rpcCode(err.status), message: err.message } : { error: err.message };
       return send(res, err.status, JSON.stringify(body), 'application/json');
     }
+  }
+
+  /** One structured line per accepted write: who (the token's name, never the token), where from, how much. */
+  private audit(req: IncomingMessage, token: string, route: string, kind: InputKind, bytes: number, events: number, rejected: number): void {
+    const k = `${token}\0${kind}`;
+    this.writes.set(k, (this.writes.get(k) ?? 0) + 1);
+    const fwd = req.headers['x-forwarded-for'];
+    this.opts.log?.info(
+      {
+        event: 'audit',
+        token,
+        route,
+        kind,
+        remote: req.socket.remoteAddress,
+        // Set by whatever proxy is in front; the client can forge it, so it is logged, never trusted.
+        ...(typeof fwd === 'string' ? { forwardedFor: fwd.slice(0, 200) } : {}),
+        bytes,
+        events,
+        rejected,
+      },
+      'write accepted',
+    );
   }
 
   private async publishWithin(kind: InputKind, key: string | null, body: string): Promise<void> {

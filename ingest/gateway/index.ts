@@ -1,5 +1,5 @@
-import { listen, portFromEnv } from '../../core/ops.js';
-import { createServer, type Server } from 'node:http';
+import { LOOPBACK, checkHost, createServer, type Authenticator, type TlsFiles } from '../../core/auth/index.js';
+import { boundAddress, listen, portFromEnv } from '../../core/ops.js';
 import { Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createKafka, ensureTopics, topicSpecs } from '../../core/kafka/client.js';
@@ -16,7 +16,12 @@ export interface GatewayStartOptions {
   readonly kafka: KafkaConfig;
   readonly log: Logger;
   readonly port: number;
+  /** Default 127.0.0.1; a pod or a host that others post to sets 0.0.0.0. */
   readonly host?: string;
+  /** Bearer tokens and rate limits for every write (and its metrics are registered here). */
+  readonly auth?: Authenticator;
+  /** HTTPS, with client certificates required when tls.clientCa is set. */
+  readonly tls?: TlsFiles;
   /** Default: ingest.maxRecordBytes (a larger body would be dead-lettered by ingest anyway). */
   readonly maxBodyBytes?: number;
   readonly ackTimeoutMs?: number;
@@ -24,6 +29,8 @@ export interface GatewayStartOptions {
 
 export interface Gateway {
   readonly port: number;
+  readonly host: string;
+  readonly scheme: 'http' | 'https';
   readonly handler: GatewayHandler;
   readonly metrics: MetricsRegistry;
   ready(): boolean;
@@ -33,6 +40,11 @@ export interface Gateway {
 }
 
 export const DEFAULT_GATEWAY_PORT = 8080;
+
+export function gatewayHostFromEnv(env: NodeJS.ProcessEnv, fallback = LOOPBACK): string {
+  const v = env.NIGHTSHIFT_GATEWAY_HOST;
+  return v === undefined || v === '' ? fallback : checkHost(v, 'NIGHTSHIFT_GATEWAY_HOST');
+}
 
 export function gatewayPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_GATEWAY_PORT): number {
   return portFromEnv(env, 'NIGHTSHIFT_GATEWAY_PORT', fallback);
@@ -64,26 +76,53 @@ export async function startGateway(opts: GatewayStartOptions): Promise<Gateway> 
     (e) => (fatal = e),
   );
   const handler = new GatewayHandler(
-    { ingest: opts.ingest, maxBodyBytes: opts.maxBodyBytes ?? opts.ingest.maxRecordBytes, ackTimeoutMs: opts.ackTimeoutMs ?? 30_000 },
+    {
+      ingest: opts.ingest,
+      maxBodyBytes: opts.maxBodyBytes ?? opts.ingest.maxRecordBytes,
+      ackTimeoutMs: opts.ackTimeoutMs ?? 30_000,
+      log: opts.log,
+      ...(opts.auth ? { auth: opts.auth } : {}),
+    },
     async (kind, key, body) => {
       // Bounded: a request waits while the producer holds maxQueuedBytes, instead of queueing without end.
       await batcher.whenRoom();
       await batcher.send({ topic: opts.ingest.topics[kind], key, value: body });
     },
   );
-  const server: Server = createServer((req, res) => void handler.handle(req, res));
-  server.requestTimeout = 60_000;
-  server.headersTimeout = 30_000;
-  server.keepAliveTimeout = 5000;
-  const port = await listen(server, opts.port, opts.host);
+  let served: Awaited<ReturnType<typeof createServer>>;
+  let port: number;
+  const host = opts.host ?? LOOPBACK;
+  try {
+    served = await createServer((req, res) => void handler.handle(req, res), opts.tls, { log: opts.log });
+    served.server.requestTimeout = 60_000;
+    served.server.headersTimeout = 30_000;
+    served.server.keepAliveTimeout = 5000;
+    port = await listen(served.server, opts.port, host).catch(async (e: unknown) => {
+      await served.stopWatching();
+      throw e;
+    });
+  } catch (e) {
+    await producer.disconnect().catch(() => undefined);
+    throw e;
+  }
+  const { server, scheme } = served;
   const metrics = new MetricsRegistry();
   metrics.registerStages(() => [{ name: 'gateway', counters: handler.counters }]);
   metrics.register(METRIC.processingLatency, 'Time from a request arriving to its record acknowledged by the broker.', 'histogram', () => handler.latency.samples({ stage: 'gateway' }));
   metrics.register(METRIC.up, '1 while the gateway works.', 'gauge', () => [{ labels: {}, value: fatal === null ? 1 : 0 }]);
+  metrics.register(METRIC.writesAccepted, 'Writes the gateway accepted (and audited), by token name ("-" without tokens) and input kind.', 'counter', () =>
+    [...handler.writes].map(([k, value]) => {
+      const [token, kind] = k.split('\0') as [string, string];
+      return { labels: { token, kind }, value };
+    }),
+  );
+  opts.auth?.registerMetrics(metrics);
   let stopping = false;
   let stopped: Promise<void> | null = null;
   return {
     port,
+    host: boundAddress(server, host),
+    scheme,
     handler,
     metrics,
     ready: () => !stopping && fatal === null && batcher.failed === null,
@@ -95,6 +134,7 @@ export async function startGateway(opts: GatewayStartOptions): Promise<Gateway> 
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        await served.stopWatching();
         await batcher.flush();
         await producer.disconnect().catch(() => undefined);
       })()),

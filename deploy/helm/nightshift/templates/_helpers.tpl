@@ -134,6 +134,42 @@ Consumers of Kafka are every component but the gateway.
 {{- default (printf "%s-clickhouse" (include "nightshift.fullname" .)) .Values.clickhouse.password.existingSecret -}}
 {{- end -}}
 
+{{/* Bearer tokens: on when a Secret is named or the chart creates one. */}}
+{{- define "nightshift.authEnabled" -}}
+{{- if or .Values.auth.existingSecret .Values.auth.tokens -}}true{{- end -}}
+{{- end -}}
+{{- define "nightshift.tokensSecretName" -}}
+{{- default (printf "%s-tokens" (include "nightshift.fullname" .)) .Values.auth.existingSecret -}}
+{{- end -}}
+{{/* Where the Secrets are mounted: whole directories, never subPath, so that kubelet's updates reach the pod. */}}
+{{- define "nightshift.tokensDir" -}}/var/run/secrets/nightshift/tokens{{- end -}}
+{{- define "nightshift.tlsDir" -}}/var/run/secrets/nightshift/tls{{- end -}}
+{{- define "nightshift.clientCaDir" -}}/var/run/secrets/nightshift/client-ca{{- end -}}
+
+{{/* Refuses combinations that would deploy something broken. */}}
+{{- define "nightshift.checkAuth" -}}
+{{- $v := .Values -}}
+{{- if and $v.tls.clientCa.existingSecret (not $v.tls.existingSecret) -}}
+{{- fail "tls.clientCa.existingSecret needs tls.existingSecret: client certificates are checked only over TLS" -}}
+{{- end -}}
+{{- if and (include "nightshift.authEnabled" .) $v.serviceMonitor.enabled (not $v.auth.metricsTokenKey) -}}
+{{- fail "auth tokens are set and serviceMonitor.enabled: set auth.metricsTokenKey to the token Prometheus sends, or it gets 401 on /metrics" -}}
+{{- end -}}
+{{- if and (or $v.auth.metricsTokenKey $v.auth.readOnlyTokens) (not (include "nightshift.authEnabled" .)) -}}
+{{- fail "auth.metricsTokenKey or auth.readOnlyTokens is set but there are no tokens (auth.existingSecret or auth.tokens)" -}}
+{{- end -}}
+{{- if and $v.auth.tokens (not $v.auth.existingSecret) -}}
+{{- range $n := $v.auth.readOnlyTokens -}}
+{{- if not (hasKey $v.auth.tokens $n) -}}
+{{- fail (printf "auth.readOnlyTokens names %q, which is not one of auth.tokens" $n) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.auth.tokens (not $v.auth.existingSecret) $v.auth.metricsTokenKey (not (hasKey $v.auth.tokens $v.auth.metricsTokenKey)) -}}
+{{- fail (printf "auth.metricsTokenKey %q is not one of auth.tokens" $v.auth.metricsTokenKey) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Environment of a component's container. */}}
 {{- define "nightshift.env" -}}
 {{- $v := .root.Values -}}
@@ -151,6 +187,22 @@ Consumers of Kafka are every component but the gateway.
   value: {{ $v.kafka.partitions.rca | quote }}
 - name: NIGHTSHIFT_OPS_PORT
   value: {{ $v.opsPort | quote }}
+- name: NIGHTSHIFT_OPS_HOST
+  value: {{ $v.host | quote }}
+{{- if include "nightshift.authEnabled" .root }}
+- name: NIGHTSHIFT_TOKENS_FILE
+  value: {{ include "nightshift.tokensDir" .root | quote }}
+- name: NIGHTSHIFT_RATE_LIMIT
+  value: {{ $v.auth.rateLimit.perSecond | quote }}
+- name: NIGHTSHIFT_RATE_BURST
+  value: {{ $v.auth.rateLimit.burst | quote }}
+{{- $readOnly := $v.auth.readOnlyTokens }}
+{{- if $v.auth.metricsTokenKey }}{{- $readOnly = append $readOnly $v.auth.metricsTokenKey | uniq }}{{- end }}
+{{- if $readOnly }}
+- name: NIGHTSHIFT_READ_ONLY_TOKENS
+  value: {{ join "," $readOnly | quote }}
+{{- end }}
+{{- end }}
 - name: NODE_OPTIONS
   value: {{ printf "--max-old-space-size=%d" (int .component.maxOldSpaceMiB) | quote }}
 - name: POD_NAME
@@ -160,6 +212,18 @@ Consumers of Kafka are every component but the gateway.
 {{- if eq .name "gateway" }}
 - name: NIGHTSHIFT_GATEWAY_PORT
   value: {{ .component.port | quote }}
+- name: NIGHTSHIFT_GATEWAY_HOST
+  value: {{ $v.host | quote }}
+{{- if $v.tls.existingSecret }}
+- name: NIGHTSHIFT_TLS_CERT
+  value: {{ printf "%s/tls.crt" (include "nightshift.tlsDir" .root) | quote }}
+- name: NIGHTSHIFT_TLS_KEY
+  value: {{ printf "%s/tls.key" (include "nightshift.tlsDir" .root) | quote }}
+{{- if $v.tls.clientCa.existingSecret }}
+- name: NIGHTSHIFT_TLS_CLIENT_CA
+  value: {{ printf "%s/%s" (include "nightshift.clientCaDir" .root) $v.tls.clientCa.key | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if include "nightshift.needsLlm" . }}
 {{- if $v.llm.model }}
