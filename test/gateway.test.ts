@@ -102,6 +102,24 @@ describe('gateway request handling', () => {
     expect(got.length).toBe(1);
   });
 
+  it('refuses non-finite metric values and a non-string service.name, and says so in partialSuccess', async () => {
+    const got: string[] = [];
+    const url = await serve(async (_k, _key, body) => void got.push(body));
+    const point = (v: unknown) => ({ timeUnixNano: String(T * 1e6), asDouble: v });
+    const metrics = (service: Record<string, unknown>, values: unknown[]) =>
+      JSON.stringify({ resourceMetrics: [{ resource: { attributes: [{ key: 'service.name', value: service }] }, scopeMetrics: [{ metrics: [{ name: 'queue_depth', gauge: { dataPoints: values.map(point) } }] }] }] });
+    const res = await post(`${url}/v1/metrics`, metrics({ stringValue: 'checkout-api' }, [1, 'NaN', 'Infinity', 2]));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { partialSuccess?: { rejectedDataPoints: number; errorMessage: string } };
+    expect(body.partialSuccess?.rejectedDataPoints).toBe(2);
+    expect(body.partialSuccess?.errorMessage).toMatch(/not finite/);
+    // A number as service.name is not the service "7": the whole request has nothing usable.
+    const bad = await post(`${url}/v1/metrics`, metrics({ intValue: '7' }, [1]));
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/service\.name: expected a stringValue, got intValue/);
+    expect(got.length).toBe(1);
+  });
+
   it('answers 503 with Retry-After when the broker does not acknowledge in time or fails', async () => {
     const slow = await serve(() => new Promise<void>(() => undefined), 64 * 1024, 300);
     const r1 = await post(`${slow}/v1/logs`, otlpLogs(1));
