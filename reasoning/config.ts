@@ -46,8 +46,8 @@ export const RankerConfig = z.object({
   /** Services whose first symptom comes this much earlier than the incident's earliest get the full timing bonus. */
   timingBonus: z.number().nonnegative().default(0.3),
   /**
-   * Candidates named only by text (log templates, changes: reasoning/support.ts) rank after those with measured
-   * support when there are any: telemetry text is writable by anyone who can make a service log a line.
+   * A candidate named only by text (log templates, changes: reasoning/support.ts) is never ranked first while one
+   * with measured support exists: telemetry text is writable by anyone who can make a service log a line.
    */
   measuredFirst: z.boolean().default(true),
   /** Softmax temperature turning scores into confidences; lower is more decisive. */

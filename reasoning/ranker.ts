@@ -193,10 +193,12 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
   scored.sort((a, b) => b.score - a.score || (a.c.service < b.c.service ? -1 : 1));
   const measured = measuredServices(bundle);
   const textOnly = (x: (typeof scored)[number]): boolean => !measured.has(x.c.service);
-  if (cfg.measuredFirst && scored.some((x) => !textOnly(x))) {
-    // Stable: within each group the score order stands.
-    const ordered = [...scored.filter((x) => !textOnly(x)), ...scored.filter(textOnly)];
-    scored.splice(0, scored.length, ...ordered);
+  const firstMeasured = scored.findIndex((x) => !textOnly(x));
+  if (cfg.measuredFirst && firstMeasured > 0) {
+    // Only the top is protected: a text-only candidate may follow at ranks 2-3 (labelled), since a root with no
+    // telemetry of its own whose measured evidence was cut from the bundle is still better named than not.
+    const [m] = scored.splice(firstMeasured, 1);
+    scored.unshift(m!);
   }
 
   // Confidence: a tempered share of all candidates' scores, shrunk when the total evidence is thin.
