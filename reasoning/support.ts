@@ -10,14 +10,24 @@ const MEASURED = new Set<string>(['metric_anomaly', 'red_latency', 'red_errors',
  */
 export function measuredServices(b: IncidentBundle): Set<string> {
   const s = new Set<string>();
-  const failingCallers = new Set<string>();
+  const spansFail = new Set<string>();
+  const measurablyFailing = new Set<string>();
+  const named = new Map<string, Set<string>>();
   for (const x of b.signals) {
+    if (x.peer) {
+      let n = named.get(x.service);
+      if (!n) named.set(x.service, (n = new Set()));
+      n.add(x.peer);
+    }
     if (!MEASURED.has(x.type)) continue;
     s.add(x.service);
     if (x.peer && x.type.startsWith('red_')) s.add(x.peer);
-    // Only the caller's own spans: an alert or a metric on a gateway that calls everything would support every callee.
-    if (x.type === 'red_errors' || x.type === 'red_latency') failingCallers.add(x.service);
+    if (x.type === 'red_errors' || x.type === 'red_latency') spansFail.add(x.service);
+    if (x.hint === 'errors' || x.hint === 'latency' || x.hint === 'dependency') measurablyFailing.add(x.service);
   }
-  for (const [from, to] of b.edges) if (failingCallers.has(from)) s.add(to);
+  // Over a call edge (measured: traces or the CMDB): a caller whose own spans fail, or a measurably failing caller
+  // whose own signals name this callee (its logs say which call fails). Not any failing caller: a gateway that calls
+  // everything would then support every service behind it.
+  for (const [from, to] of b.edges) if (spansFail.has(from) || (measurablyFailing.has(from) && named.get(from)?.has(to))) s.add(to);
   return s;
 }
