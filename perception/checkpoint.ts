@@ -39,6 +39,9 @@ export function perceptionRegistry(stage: PerceptionStage): ClassRegistry {
   reg.discover(stage);
   for (const s of dynamicSeeds(configOf(stage))) reg.discover(s);
   reg.keep('PerceptionStage', ['config', 'opts', 'counters']);
+  // Pure caches of ids (up to 2 x 65,536 entries each): a restored stage recomputes them, so they stay out of the
+  // checkpoint (a few MB of strings each otherwise).
+  reg.keep('StableIdMemo', ['young', 'old']);
   registries.set(stage, reg);
   return reg;
 }
