@@ -1,11 +1,14 @@
+import { LinkedMap } from './linked-map.js';
+
 /**
  * A Map bounded to `capacity` entries with least-recently-used eviction: when full, `set` forgets the least recently
  * used entry, counts it in `evictions` and tells `onEvict`. One implementation for perception and the sinks.
- * "Use" is `get`/`set` (a Map keeps insertion order, so re-inserting on use keeps the oldest first and eviction is
- * O(1) and deterministic); `peek` reads without changing recency.
+ * "Use" is `get`/`set`; `peek` reads without changing recency. Every operation is O(1) at any size: the recency
+ * order is a linked list (see LinkedMap), not a Map re-inserted on use, whose oldest entry V8 finds only by stepping
+ * over every entry deleted since its last rehash.
  */
 export class LruMap<K, V> {
-  private readonly map = new Map<K, V>();
+  private readonly map = new LinkedMap<K, V>();
   evictions = 0;
 
   constructor(
@@ -23,12 +26,11 @@ export class LruMap<K, V> {
     return this.map.has(key);
   }
 
-  /** Reads and marks as most recently used. */
+  /** Reads and marks as most recently used (an entry whose value is undefined reads as absent and keeps its place). */
   get(key: K): V | undefined {
     const v = this.map.get(key);
     if (v === undefined) return undefined;
-    this.map.delete(key);
-    this.map.set(key, v);
+    this.map.touch(key);
     return v;
   }
 
@@ -38,16 +40,17 @@ export class LruMap<K, V> {
   }
 
   set(key: K, value: V): void {
-    if (this.map.has(key)) this.map.delete(key);
-    else if (this.map.size >= this.capacity) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) {
-        const k = oldest.value;
-        const old = this.map.get(k) as V;
-        this.map.delete(k);
-        this.evictions++;
-        this.onEvict?.(k, old);
-      }
+    if (this.map.has(key)) {
+      this.map.set(key, value);
+      this.map.touch(key);
+      return;
+    }
+    if (this.map.size >= this.capacity) {
+      const k = this.map.oldestKey() as K;
+      const old = this.map.get(k) as V;
+      this.map.delete(k);
+      this.evictions++;
+      this.onEvict?.(k, old);
     }
     this.map.set(key, value);
   }
@@ -56,7 +59,7 @@ export class LruMap<K, V> {
     return this.map.delete(key);
   }
 
-  /** Oldest first. */
+  /** Least recently used first. Changing the map while iterating throws. */
   entries(): IterableIterator<[K, V]> {
     return this.map.entries();
   }

@@ -17,7 +17,8 @@ import { LruMap } from './util.js';
  * original would have from the same next input. Not captured: the stage's config (a checkpoint is only restored
  * into a stage built from a config with the same digest), its counters (process metrics) and its dependencies.
  */
-export const PERCEPTION_SNAPSHOT_KIND = 'nightshift.perception/1';
+/** Bumped when the layout of the state changes (2: ring-buffer span index, linked-slot maps), see the digest. */
+export const PERCEPTION_SNAPSHOT_KIND = 'nightshift.perception/2';
 
 /** Classes only created while running (not by the constructor), seeded so that discovery finds their prototypes. */
 function dynamicSeeds(config: PerceptionConfig): unknown[] {
@@ -38,6 +39,9 @@ export function perceptionRegistry(stage: PerceptionStage): ClassRegistry {
   reg.discover(stage);
   for (const s of dynamicSeeds(configOf(stage))) reg.discover(s);
   reg.keep('PerceptionStage', ['config', 'opts', 'counters']);
+  // Pure caches of ids (up to 2 x 65,536 entries each): a restored stage recomputes them, so they stay out of the
+  // checkpoint (a few MB of strings each otherwise).
+  reg.keep('StableIdMemo', ['young', 'old']);
   registries.set(stage, reg);
   return reg;
 }
@@ -47,9 +51,12 @@ function configOf(stage: PerceptionStage): PerceptionConfig {
   return (stage as unknown as { config: PerceptionConfig }).config;
 }
 
-/** A digest of the config: a checkpoint restores only into a stage configured the same way. */
+/**
+ * A digest of the config and of the state layout: a checkpoint restores only into a stage configured the same way
+ * whose classes keep their state in the same fields (an older layout would hydrate without error and fail later).
+ */
 export function perceptionConfigDigest(stage: PerceptionStage): string {
-  return createHash('sha1').update(JSON.stringify(configOf(stage))).digest('hex').slice(0, 16);
+  return createHash('sha1').update(PERCEPTION_SNAPSHOT_KIND).update(JSON.stringify(configOf(stage))).digest('hex').slice(0, 16);
 }
 
 /** The stage's state as bytes (v8 serialization of the tagged graph). */

@@ -1,4 +1,4 @@
-import { stableId } from '../core/hash.js';
+import { StableIdMemo } from '../core/hash.js';
 import type { LogLevel, LogRecord } from '../schemas/events.js';
 import type { BundleTemplate } from '../schemas/incident.js';
 import type { Signal } from '../schemas/signal.js';
@@ -65,6 +65,8 @@ export class LogPerception {
   private newDuringWarmup = 0;
   private logs = 0;
   private templatesEvicted = 0;
+  /** Service-scoped template ids: one sha1 per (service, template), not one per line. */
+  private readonly ids = new StableIdMemo('tpl');
 
   /**
    * @param namedDependency finds the dependency of a service that a template's text names ("connection refused to
@@ -96,7 +98,7 @@ export class LogPerception {
     const warm = svc.logs >= this.cfg.warmupLogs && log.ts - svc.firstTs >= this.cfg.warmupMs;
     svc.logs++;
     const m = svc.miner.add(log.message);
-    const id = stableId('tpl', log.service, m.id);
+    const id = this.ids.id(log.service, m.id);
     const text = m.template.length > TEMPLATE_TEXT_MAX ? `${m.template.slice(0, TEMPLATE_TEXT_MAX - 3)}...` : m.template;
     const bucket = Math.floor(log.ts / this.cfg.burstBucketMs);
 
@@ -104,7 +106,7 @@ export class LogPerception {
     let isNew = m.isNew && info === undefined;
     if (m.previousId !== undefined) {
       // The miner generalised a known template (possibly into one it already had): carry its history over.
-      const prevId = stableId('tpl', log.service, m.previousId);
+      const prevId = this.ids.id(log.service, m.previousId);
       const prev = prevId === id ? undefined : svc.templates.peek(prevId);
       if (prev) {
         svc.templates.delete(prevId);

@@ -1,4 +1,4 @@
-import { stableId } from '../core/hash.js';
+import { StableIdMemo, stableId } from '../core/hash.js';
 import type { MetricPoint } from '../schemas/events.js';
 import type { BundleSeries } from '../schemas/incident.js';
 import type { Signal } from '../schemas/signal.js';
@@ -61,11 +61,11 @@ interface Series {
   streakStart: number;
 }
 
-export function seriesId(service: string, name: string, labels: Readonly<Record<string, string>>): string {
+export function seriesId(service: string, name: string, labels: Readonly<Record<string, string>>, memo?: StableIdMemo): string {
   const parts = Object.keys(labels)
     .sort()
     .map((k) => `${k}=${labels[k] ?? ''}`);
-  return stableId('series', service, name, ...parts);
+  return memo ? memo.id(service, name, ...parts) : stableId('series', service, name, ...parts);
 }
 
 export interface MetricStats {
@@ -87,6 +87,8 @@ export class MetricPerception {
   private readonly cumulative: LruMap<string, { count: number; counts: readonly number[] | undefined }>;
   private points = 0;
   private outOfOrder = 0;
+  /** Series ids: one sha1 per series, not one per point. */
+  private readonly ids = new StableIdMemo('series');
 
   constructor(
     private readonly cfg: MetricsConfig,
@@ -109,7 +111,7 @@ export class MetricPerception {
    */
   private observeDistribution(p: MetricPoint, d: NonNullable<MetricPoint['dist']>): Signal[] {
     this.points++;
-    const key = seriesId(p.service, p.name, p.labels);
+    const key = seriesId(p.service, p.name, p.labels, this.ids);
     const prev = this.cumulative.get(key);
     let counts = d.counts;
     let count = d.count;
@@ -134,7 +136,7 @@ export class MetricPerception {
 
   private observeScalar(p: MetricPoint, countPoint = true): Signal[] {
     if (countPoint) this.points++;
-    const id = seriesId(p.service, p.name, p.labels);
+    const id = seriesId(p.service, p.name, p.labels, this.ids);
     let s = this.series.get(id);
     if (!s) {
       const h = seriesMeaning(p.name, p.unit);

@@ -106,11 +106,11 @@ message.max.bytes=16777216
 replica.fetch.max.bytes=16777216
 num.network.threads=2
 num.io.threads=4
-log.retention.hours=24
 log.segment.bytes=268435456
 log.cleaner.dedupe.buffer.size=33554432
 log.cleaner.backoff.ms=5000
 EOF
+  retention_config
   cat >"$DIR/log4j.properties" <<EOF
 log4j.rootLogger=WARN, file
 log4j.appender.file=org.apache.log4j.RollingFileAppender
@@ -125,11 +125,29 @@ EOF
   printf '%s\n%s\n' "$port" "$cport" >"$PORTFILE"
 }
 
+# Benchmarks and tests load simulated records whose Kafka timestamps (CreateTime: the event time) are months old.
+# Time-based retention compares a closed segment's newest timestamp with the wall clock, so any retention.ms (the
+# stock 24 h here before) deletes those segments mid-run. Retention is therefore unlimited by time and bounded by
+# size per partition (8 GiB, far above what a benchmark writes; it only guards the disk). The timestamp checks are
+# stated although 3.9's defaults already accept any timestamp (before/after.max.ms = Long.MAX), so another broker
+# version's defaults cannot reject simulated times. Applied to an existing config too, from the next start on.
+retention_config() {
+  sed -i -E -e '/^log\.retention\.(ms|minutes|hours|bytes)=/d' -e '/^log\.message\.timestamp\./d' -e '/^# Simulated timestamps/d' "$DIR/server.properties"
+  cat >>"$DIR/server.properties" <<EOF
+# Simulated timestamps are months old: no time-based retention (see retention_config in scripts/kafka.sh).
+log.retention.ms=-1
+log.retention.bytes=8589934592
+log.message.timestamp.type=CreateTime
+log.message.timestamp.before.max.ms=9223372036854775807
+log.message.timestamp.after.max.ms=9223372036854775807
+EOF
+}
+
 cmd_up() {
   if running_pid >/dev/null && answers; then write_env; bootstrap; return 0; fi
   if ! running_pid >/dev/null; then
     # Keep the ports across down/up so that a client keeps its bootstrap address over an outage.
-    if [[ ! -f "$PORTFILE" || ! -f "$DIR/server.properties" ]]; then write_config "$(free_port)" "$(free_port)"; fi
+    if [[ ! -f "$PORTFILE" || ! -f "$DIR/server.properties" ]]; then write_config "$(free_port)" "$(free_port)"; else retention_config; fi
     if [[ ! -f "$DIR/cluster.id" ]]; then java_run kafka.tools.StorageTool random-uuid >"$DIR/cluster.id" 2>>"$DIR/log/format.log"; fi
     java_run kafka.tools.StorageTool format -t "$(cat "$DIR/cluster.id")" -c "$DIR/server.properties" --ignore-formatted \
       >>"$DIR/log/format.log" 2>&1 || { tail -20 "$DIR/log/format.log" >&2; die "storage format failed (see $DIR/log/format.log)"; }

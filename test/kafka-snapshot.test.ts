@@ -46,6 +46,11 @@ describe('perception snapshots (perception/checkpoint.ts over core/kafka/snapsho
       expect(learnedSummary(restored).templates).toBe(0);
       restorePerception(restored, snap);
       expect(learnedSummary(restored)).toEqual(learnedSummary(first));
+      // The id memos are caches, kept out of the snapshot: the restored stage starts them empty and gets the same ids.
+      const memoSize = (p: PerceptionStage, part: 'logs' | 'metrics'): number => (p as unknown as Record<string, { ids: { size: number } }>)[part]!.ids.size;
+      expect(memoSize(first, 'logs')).toBeGreaterThan(0);
+      expect(memoSize(first, 'metrics')).toBeGreaterThan(0);
+      expect([memoSize(restored, 'logs'), memoSize(restored, 'metrics')]).toEqual([0, 0]);
       expect(learnedSummary(restored).templates).toBeGreaterThan(10);
       const after = feed(restored, events.slice(at));
       expect(JSON.stringify([...before, ...after])).toBe(JSON.stringify(expected));

@@ -326,6 +326,27 @@ describe('RED from spans', () => {
     expect(red.stats().pendingExpired + red.stats().pendingEvicted).toBe(100);
   });
 
+  it('the span index forgets its oldest span first (ring order), so only a child of an evicted parent waits', () => {
+    const { red } = mk({ maxSpanIndex: 3, pendingMs: 60_000 });
+    const edges = (): number => red.stats().edgesSeen;
+    const evicted = (): number => red.stats().spanIndexEvicted;
+    // Parents p0..p3 (a repeat of p1 is not a new entry): the index holds p1 p2 p3.
+    for (const [i, id] of ['p0', 'p1', 'p2', 'p1', 'p3'].entries()) red.observe(span('api', T0 + i, 't', id, undefined, 'server', 5));
+    expect(evicted()).toBe(1);
+    // A span is indexed before its parent is looked up: c3 evicts p1 and finds p3 (api -> db).
+    red.observe(span('db', T0 + 10, 't', 'c3', 'p3', 'server', 5));
+    expect([edges(), evicted()]).toEqual([1, 2]);
+    // c0 evicts p2; p0 left long ago: c0 waits for a parent.
+    red.observe(span('db', T0 + 11, 't', 'c0', 'p0', 'server', 5));
+    expect([edges(), evicted()]).toEqual([1, 3]);
+    // c2 evicts p3; p2 is gone too.
+    red.observe(span('db', T0 + 12, 't', 'c2', 'p2', 'server', 5));
+    expect([edges(), evicted()]).toEqual([1, 4]);
+    // d evicts c3 and finds c0, the newest but one (db -> cache).
+    red.observe(span('cache', T0 + 13, 't', 'd', 'c0', 'server', 5));
+    expect([edges(), evicted()]).toEqual([2, 5]);
+  });
+
   it('bounds RED scopes (LRU) and open buckets', () => {
     const { red } = mk({ maxScopes: 3 });
     // Three new services a minute: older scopes are evicted.

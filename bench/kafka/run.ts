@@ -5,8 +5,9 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { defaultConfig, type NightshiftConfig } from '../../core/config.js';
+import { ensureTopics, topicSpecs } from '../../core/kafka/client.js';
 import { startCluster, type Cluster } from '../../core/kafka/cluster.js';
 import { kafkaConfig, type KafkaConfig } from '../../core/kafka/config.js';
 import { ALL_STAGES, type StageName } from '../../core/kafka/runner.js';
@@ -90,6 +91,19 @@ async function produce(p: Producer, lines: Iterable<ReplayRecordLine>, raw: Inge
   return n;
 }
 
+/**
+ * Every topic of a run, created before the pipeline would create them, with no time-based retention: the load
+ * phase's records carry their simulated event time (months old) as Kafka timestamp, and a broker with any
+ * retention.ms deletes such segments mid-run (it did, twice, with the stock 24 h). Topic-level, so it holds on a
+ * broker not started by scripts/kafka.sh too. The compacted checkpoints topic keeps its own settings.
+ */
+async function createBenchTopics(admin: Admin, s: { kafka: KafkaConfig; raw: IngestTopics }): Promise<void> {
+  const specs = topicSpecs(s.kafka, s.raw).map((t) =>
+    t.config?.['cleanup.policy'] === 'compact' ? t : { ...t, config: { ...t.config, 'retention.ms': '-1', 'retention.bytes': '-1' } },
+  );
+  await ensureTopics(admin, specs);
+}
+
 function quiet(c: Cluster, stages: readonly StageName[]): boolean {
   for (const s of stages) {
     const r = c.runners.get(s)!;
@@ -161,7 +175,7 @@ async function main(): Promise<void> {
   const loadPrefix = `bench-${Date.now().toString(36)}`;
   const load = setup(b, loadPrefix);
   const partitions = load.kafka.partitions;
-  await admin.createTopics({ topics: Object.values(load.raw).map((topic) => ({ topic, numPartitions: partitions.raw })), waitForLeaders: true });
+  await createBenchTopics(admin, load);
   const producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
 
@@ -178,6 +192,7 @@ async function main(): Promise<void> {
 
   // Latency: a caught-up instance, a live stream at LIVE_RATE records/s.
   const live = setup(b, `${loadPrefix}-live`);
+  await createBenchTopics(admin, live);
   const sink = new MemorySink<IncidentOutput>();
   const c = await startCluster({ config: live.config, kafka: live.kafka, stages: ALL_STAGES, log: silentLogger(), createSink: () => sink });
   await until(() => [...c.runners.values()].every((r) => r.joined), 60_000);

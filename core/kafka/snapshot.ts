@@ -54,7 +54,8 @@ export class ClassRegistry {
       if (v === null || typeof v !== 'object' || seen.has(v)) continue;
       seen.add(v);
       if (ArrayBuffer.isView(v)) continue;
-      if (Array.isArray(v)) stack.push(...v);
+      // One push per item: spreading a large array (a 200k-slot ring) would exceed the argument limit.
+      if (Array.isArray(v)) for (const x of v) stack.push(x);
       else if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
       else if (v instanceof Set) for (const x of v) stack.push(x);
       else {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NightshiftError } from '../../core/errors.js';
 import { stableId } from '../../core/hash.js';
+import { LinkedMap } from '../../core/linked-map.js';
 import { generalizeToken, globMatch } from './generalize.js';
 import { isPlaceholder, MaskCache, maskTokens, tokenize, WILDCARD } from './mask.js';
 import { PrefixTree, type TreeCluster } from './tree.js';
@@ -142,8 +143,12 @@ function collapseRuns(tokens: string[]): void {
 export class TemplateMiner {
   readonly config: MinerConfig;
   private readonly tree: PrefixTree<Cluster>;
-  /** All clusters by id, in least-recently-used-first order (a touch re-inserts at the end). */
-  private readonly byId = new Map<string, Cluster>();
+  /**
+   * All clusters by id, in least-recently-used-first order (a touch moves one to the end). A LinkedMap, not a Map
+   * re-inserted on every line: eviction scans from the least recently used end, where a Map would first step over
+   * every entry deleted since its last rehash.
+   */
+  private readonly byId = new LinkedMap<string, Cluster>();
   /** Template text -> cluster: the exact fast path, and the guard that one text is one cluster. */
   private readonly byText = new Map<string, Cluster>();
   private nextSeq = 0;
@@ -235,8 +240,8 @@ export class TemplateMiner {
   }
 
   private touch(c: Cluster): void {
-    this.byId.delete(c.id);
-    this.byId.set(c.id, c);
+    // As a Map's delete-then-set would: an absent cluster is (re)inserted last.
+    if (!this.byId.touch(c.id)) this.byId.set(c.id, c);
   }
 
   /** Similarity: equal constants over the non-variable positions (see simThreshold); ties: more variables, then older. */
