@@ -115,7 +115,7 @@ describe('local model: one incident through a real GGUF model', () => {
   afterAll(async () => client.close());
 
   it.skipIf(!modelPresent)(
-    `the guard holds whatever the model says (skipped without ${MODEL_PATH}: bash scripts/get-local-model.sh, or without node-llama-cpp)`,
+    `the guard holds whatever the model says (skipped without ${MODEL_PATH}: bash scripts/get-local-model.sh, or without node-llama-cpp: ${NODE_LLAMA_CPP_INSTALL})`,
     async () => {
       const cfg = cfgFor(MODEL_PATH);
       const { bundle, ranked } = dbOutage();
