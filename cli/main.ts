@@ -89,7 +89,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     switch (cmd) {
       case 'help': {
         const topic = rest[0];
-        if (topic === undefined) break;
+        if (topic === undefined || wantsHelp([topic])) break;
         const about = Object.hasOwn(COMMANDS, topic) ? COMMANDS[topic] : undefined;
         if (!about) {
           io.stderr.write(`nightshift help: unknown command ${JSON.stringify(topic)}; commands: ${Object.keys(COMMANDS).join(', ')}\n`);

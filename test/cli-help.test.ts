@@ -63,6 +63,9 @@ describe('--help on every command', () => {
     const a = capture();
     expect(await main(['--help'], a.io)).toBe(0);
     for (const n of NAMES) expect(a.out()).toMatch(new RegExp(`^  ${n} `, 'm'));
+    const h = capture();
+    expect(await main(['help', '--help'], h.io)).toBe(0);
+    expect(h.out()).toBe(a.out());
     const b = capture();
     expect(await main(['help', 'frobnicate'], b.io)).toBe(2);
     expect(b.err()).toMatch(/unknown command "frobnicate"/);
