@@ -27,6 +27,8 @@ ENV NODE_ENV=production \
     NIGHTSHIFT_GATEWAY_HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
+# node-llama-cpp (the local GGUF model) is opt-in and not in package.json, so its CUDA and Vulkan builds stay out;
+# an image that needs it adds `npm install --no-save node-llama-cpp@3.22.1` here (README, Dependencies).
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist

@@ -22,25 +22,28 @@ recall, false incidents per day, AC@1 and AC@3, noise reduction, bundle size and
   --seed S          first seed (default 1)
   --hours H         simulated hours per scenario (default 6)
   --no-topology     do not give the pipeline the CMDB: call edges are learned from traces only
-  --json FILE       also write the full JSON report (summary, per scenario, per fault)`;
+  --json FILE       also write the full JSON report (summary, per scenario, per fault)
+  --config FILE     configuration (YAML or JSON)
+  --replay FILE     score this labelled replay file instead of simulated scenarios (needs --truth)
+  --truth FILE      its ground truth (one fault per line, as \`nightshift simulate\` writes)
+  --topology FILE   its CMDB file (YAML or JSON)
+  --quiet           no per-scenario progress on stderr`;
+
+export const EVAL_OPTIONS = {
+  scenarios: { type: 'string' },
+  seed: { type: 'string' },
+  hours: { type: 'string' },
+  'no-topology': { type: 'boolean', default: false },
+  json: { type: 'string' },
+  config: { type: 'string' },
+  replay: { type: 'string' },
+  truth: { type: 'string' },
+  topology: { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+} as const;
 
 export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      scenarios: { type: 'string' },
-      seed: { type: 'string' },
-      hours: { type: 'string' },
-      'no-topology': { type: 'boolean', default: false },
-      json: { type: 'string' },
-      config: { type: 'string' },
-      replay: { type: 'string' },
-      truth: { type: 'string' },
-      topology: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ args: argv, options: EVAL_OPTIONS, strict: true });
   const cfg = await loadConfig(values.config);
   const useTopology = !values['no-topology'];
   const reports: ScenarioReport[] = [];

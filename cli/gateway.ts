@@ -28,21 +28,19 @@ write is logged as an "audit" line with the token's name.
 ${LISTEN_HELP}
                        (TLS applies to the gateway port; the ops port stays plain HTTP for the probes)`;
 
+export const GATEWAY_OPTIONS = {
+  ...LISTEN_OPTIONS,
+  port: { type: 'string' },
+  config: { type: 'string' },
+  brokers: { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+  'ops-host': { type: 'string' },
+  'ops-port': { type: 'string' },
+} as const;
+
 /** `nightshift gateway`: resolves with the exit code once stopped (0 after SIGTERM/SIGINT). */
 export async function gatewayCommand(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...LISTEN_OPTIONS,
-      port: { type: 'string' },
-      config: { type: 'string' },
-      brokers: { type: 'string' },
-      'max-body-bytes': { type: 'string' },
-      'ops-host': { type: 'string' },
-      'ops-port': { type: 'string' },
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ args: argv, options: GATEWAY_OPTIONS, strict: true });
   const { cfg, kafka } = await loadRunConfig(values.config, env);
   const kcfg = kafkaConfig(kafka, values.brokers ? { ...env, NIGHTSHIFT_KAFKA_BROKERS: values.brokers } : env);
   const host = hostFrom(values.host, env, 'NIGHTSHIFT_GATEWAY_HOST', '127.0.0.1');

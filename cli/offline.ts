@@ -24,6 +24,9 @@ export const DETECT_HELP = `nightshift detect [--in FILE]
 Scores a NAB-style CSV (header "timestamp,value"; FILE or stdin) with the pipeline's metric detector and its default
 settings, and prints CSV "timestamp,value,anomaly_score" (score in [0, 1], 0 during warm-up).`;
 
+/** Both commands take only --in; --help is answered by the dispatcher (cli/main.ts) before they run. */
+export const OFFLINE_OPTIONS = { in: { type: 'string' } } as const;
+
 function input(path: string | undefined): Readable {
   return path === undefined || path === '-' ? process.stdin : createReadStream(path);
 }
@@ -34,11 +37,7 @@ async function* lines(path: string | undefined): AsyncGenerator<string> {
 }
 
 export async function templatesCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { in: { type: 'string' }, help: { type: 'boolean', default: false } }, strict: true });
-  if (values.help) {
-    io.stdout.write(`${TEMPLATES_HELP}\n`);
-    return 0;
-  }
+  const { values } = parseArgs({ args: argv, options: OFFLINE_OPTIONS, strict: true });
   // Two passes: a line's final template is known only once every later line of its cluster was seen.
   const miner = new TemplateMiner();
   const texts: string[] = [];
@@ -67,11 +66,7 @@ function parseTime(s: string, line: number): number {
 }
 
 export async function detectCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { in: { type: 'string' }, help: { type: 'boolean', default: false } }, strict: true });
-  if (values.help) {
-    io.stdout.write(`${DETECT_HELP}\n`);
-    return 0;
-  }
+  const { values } = parseArgs({ args: argv, options: OFFLINE_OPTIONS, strict: true });
   const detector = createDetector(MetricsConfig.parse({}).detector);
   let n = 0;
   let ti = 0;

@@ -27,29 +27,33 @@ one NDJSON line per incident change to --out (default: stdout). A summary goes t
   --quiet              no progress or summary
 Set NIGHTSHIFT_LLM_MODEL (and OPENAI_BASE_URL / OPENAI_API_KEY) to add LLM root-cause analysis.`;
 
+export const REPLAY_OPTIONS = {
+  in: { type: 'string' },
+  topology: { type: 'string' },
+  out: { type: 'string', default: '-' },
+  'dead-letters': { type: 'string' },
+  config: { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+} as const;
+
 export interface ReplayResult {
   readonly stats: PipelineStats;
 }
 
-export async function replayCommand(argv: string[], io: CliIo): Promise<ReplayResult> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      in: { type: 'string' },
-      topology: { type: 'string' },
-      out: { type: 'string', default: '-' },
-      'dead-letters': { type: 'string' },
-      config: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+/** What a caller inside nightshift may set beyond the command line. */
+export interface ReplayCallOptions {
+  /** pino level; default NIGHTSHIFT_LOG_LEVEL or info (warn with --quiet). */
+  readonly logLevel?: string;
+}
+
+export async function replayCommand(argv: string[], io: CliIo, call: ReplayCallOptions = {}): Promise<ReplayResult> {
+  const { values } = parseArgs({ args: argv, options: REPLAY_OPTIONS, strict: true });
   if (!values.in) throw new UsageError('replay needs --in FILE');
   const cfg = await loadConfig(values.config);
   const topology = values.topology ? await loadTopologyFile(values.topology) : undefined;
   const dlFile = values['dead-letters'] ? new NdjsonDeadLetters(values['dead-letters']) : null;
   const deadLetters: DeadLetterSink = dlFile ?? new MemoryDeadLetters();
-  const log = createLogger(values.quiet ? 'warn' : undefined);
+  const log = createLogger(call.logLevel ?? (values.quiet ? 'warn' : undefined));
   const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: values.out })];
   const tcfg = ticketingFromEnv(process.env, cfg.ticketing);
   const ticketing = tcfg ? createTicketingSink(tcfg, { log, deadLetters }) : null;

@@ -37,6 +37,16 @@ ${LISTEN_HELP}
 Topics: raw input alerts logs metrics traces changes (ingest.topics), then nightshift.events (key: service),
 nightshift.bundles and nightshift.rca (key: incident id), nightshift.deadletters, nightshift.checkpoints (compacted).`;
 
+export const RUN_OPTIONS = {
+  stage: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  topology: { type: 'string' },
+  out: { type: 'string', default: '-' },
+  brokers: { type: 'string' },
+  'ops-port': { type: 'string' },
+  ...LISTEN_OPTIONS,
+} as const;
+
 export interface RunOptions {
   readonly stages: readonly StageName[];
   readonly config: NightshiftConfig;
@@ -169,19 +179,7 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
 
 /** `nightshift run`: resolves with the exit code once stopped (0 after SIGTERM/SIGINT, 1 after a fatal error). */
 export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      stage: { type: 'string', multiple: true },
-      config: { type: 'string' },
-      topology: { type: 'string' },
-      out: { type: 'string', default: '-' },
-      brokers: { type: 'string' },
-      'ops-port': { type: 'string' },
-      ...LISTEN_OPTIONS,
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ args: argv, options: RUN_OPTIONS, strict: true });
   const stages = parseStages(values.stage ?? []);
   const { cfg, kafka } = await loadRunConfig(values.config, env);
   const kenv = values.brokers ? { ...env, NIGHTSHIFT_KAFKA_BROKERS: values.brokers } : env;

@@ -11,7 +11,19 @@ Writes a seeded microservice world as a replay file, its ground truth (one fault
   --seed N          seed (default 1); the same seed gives byte-identical files
   --services N      10 to 40 (default 20)
   --hours H         simulated hours (default 6)
-  --faults N        injected faults (default 3)`;
+  --faults N        injected faults (default 3)
+  --quiet           no progress or summary`;
+
+export const SIMULATE_OPTIONS = {
+  out: { type: 'string' },
+  truth: { type: 'string' },
+  topology: { type: 'string' },
+  seed: { type: 'string' },
+  services: { type: 'string' },
+  hours: { type: 'string' },
+  faults: { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+} as const;
 
 export function siblingPaths(out: string): { truth: string; topology: string } {
   const base = out.replace(/\.ndjson$|\.jsonl$/i, '');
@@ -19,20 +31,7 @@ export function siblingPaths(out: string): { truth: string; topology: string } {
 }
 
 export async function simulateCommand(argv: string[], io: CliIo): Promise<SimulationResult> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      out: { type: 'string' },
-      truth: { type: 'string' },
-      topology: { type: 'string' },
-      seed: { type: 'string' },
-      services: { type: 'string' },
-      hours: { type: 'string' },
-      faults: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ args: argv, options: SIMULATE_OPTIONS, strict: true });
   if (!values.out) throw new UsageError('simulate needs --out FILE');
   const sib = siblingPaths(values.out);
   const paths = { replay: values.out, truth: values.truth ?? sib.truth, topology: values.topology ?? sib.topology };

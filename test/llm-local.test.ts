@@ -1,10 +1,20 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NightshiftError } from '../core/errors.js';
 import { estimateCostUsd, LlmConfig, llmConfigFromEnv, type ActiveLlmConfig } from '../reasoning/llm/config.js';
 import { parseAnswer } from '../reasoning/llm/answer.js';
 import { bundleEvidenceIds, guardCauses, HALLUCINATION_REASONS } from '../reasoning/llm/guard.js';
-import { boundArrays, DEFAULT_LOCAL_MODEL_PATH, LOCAL_MAX_ARRAY_ITEMS, LocalLlamaClient, localClientFromConfig, localModelPath, toHistory } from '../reasoning/llm/local.js';
+import {
+  boundArrays,
+  DEFAULT_LOCAL_MODEL_PATH,
+  importNodeLlamaCpp,
+  LOCAL_MAX_ARRAY_ITEMS,
+  LocalLlamaClient,
+  localClientFromConfig,
+  localModelPath,
+  NODE_LLAMA_CPP_INSTALL,
+  toHistory,
+} from '../reasoning/llm/local.js';
 import { buildPrompt } from '../reasoning/llm/prompt.js';
 import { LlmReasoner } from '../reasoning/llm/reasoner.js';
 import { KnowledgeConfig, loadKnowledgeBase, Retriever } from '../reasoning/rag/index.js';
@@ -77,12 +87,35 @@ describe('local model: configuration', () => {
   });
 });
 
+describe('local model: node-llama-cpp is opt-in', () => {
+  it('without the package, loading fails as CONFIG_INVALID naming the install step', async () => {
+    const err = await importNodeLlamaCpp('nightshift-absent-node-llama-cpp').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NightshiftError);
+    expect((err as NightshiftError).code).toBe('CONFIG_INVALID');
+    expect((err as Error).message).toContain(NODE_LLAMA_CPP_INSTALL);
+  });
+
+  it('is no dependency of the package, and CI installs it with the documented command', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    for (const field of ['dependencies', 'optionalDependencies', 'devDependencies', 'peerDependencies']) expect(pkg[field]?.['node-llama-cpp'], field).toBeUndefined();
+    const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
+    expect(ci).toContain(NODE_LLAMA_CPP_INSTALL);
+    expect(readFileSync(new URL('../README.md', import.meta.url), 'utf8')).toContain(NODE_LLAMA_CPP_INSTALL);
+  });
+
+  // .ci/run sets this after installing the package and the model, so there the real-model test cannot skip silently.
+  it.runIf(process.env.NIGHTSHIFT_REQUIRE_LOCAL_LLM === '1')('CI has the package and the model, so the real-model test runs', () => {
+    expect(existsSync(new URL('../node_modules/node-llama-cpp/package.json', import.meta.url)), NODE_LLAMA_CPP_INSTALL).toBe(true);
+    expect(existsSync(MODEL_PATH), 'bash scripts/get-local-model.sh').toBe(true);
+  });
+});
+
 describe('local model: one incident through a real GGUF model', () => {
   const client = new LocalLlamaClient(MODEL_PATH, { timeoutMs: 50_000 });
   afterAll(async () => client.close());
 
   it.skipIf(!modelPresent)(
-    `the guard holds whatever the model says (skipped without ${MODEL_PATH}: bash scripts/get-local-model.sh, or without node-llama-cpp)`,
+    `the guard holds whatever the model says (skipped without ${MODEL_PATH}: bash scripts/get-local-model.sh, or without node-llama-cpp: ${NODE_LLAMA_CPP_INSTALL})`,
     async () => {
       const cfg = cfgFor(MODEL_PATH);
       const { bundle, ranked } = dbOutage();

@@ -15,8 +15,15 @@ export function localModelPath(model: string): string | null {
 }
 
 /**
- * The slice of node-llama-cpp's API used here, typed by hand: the package is an optional dependency loaded by a
- * dynamic import, so type-checking and the rest of nightshift must not depend on it being installed.
+ * node-llama-cpp is opt-in, not a dependency: its install carries ~670 MB of CUDA and Vulkan builds that nobody
+ * without a local model needs, so the default install and the image leave it out. This is the documented step
+ * (README, Dependencies); .ci/run runs the same command, and a test checks that both still say it.
+ */
+export const NODE_LLAMA_CPP_INSTALL = 'npm install --no-save node-llama-cpp@3.22.1';
+
+/**
+ * The slice of node-llama-cpp's API used here, typed by hand: the package is opt-in and loaded by a dynamic import,
+ * so type-checking and the rest of nightshift must not depend on it being installed.
  */
 type HistoryItem = { type: 'system'; text: string } | { type: 'user'; text: string } | { type: 'model'; response: string[] };
 interface Grammar {
@@ -148,14 +155,7 @@ export class LocalLlamaClient implements LlmClient {
     if (!existsSync(this.modelPath)) {
       throw new NightshiftError('CONFIG_INVALID', `local model ${this.modelPath} does not exist (bash scripts/get-local-model.sh fetches the default one)`);
     }
-    let mod: NodeLlamaCpp;
-    try {
-      // A variable specifier keeps TypeScript from resolving the optional package at build time.
-      const specifier = 'node-llama-cpp';
-      mod = (await import(specifier)) as NodeLlamaCpp;
-    } catch (e) {
-      throw new NightshiftError('CONFIG_INVALID', `local model: node-llama-cpp is not installed (it is an optional dependency): ${toNightshiftError(e).message}`);
-    }
+    const mod = await importNodeLlamaCpp();
     try {
       // build: 'never' = prebuilt binaries only; never compile or download at run time.
       const llama = await mod.getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: 'error' });
@@ -210,6 +210,20 @@ export class LocalLlamaClient implements LlmClient {
     } finally {
       session.dispose({ disposeSequence: false });
     }
+  }
+}
+
+/**
+ * Loads node-llama-cpp, or fails with the install step: without it only the local model is unavailable, so this is
+ * a configuration error the reasoner falls back from, never a crash at start. `specifier` is a parameter for tests.
+ */
+export async function importNodeLlamaCpp(specifier = 'node-llama-cpp'): Promise<NodeLlamaCpp> {
+  try {
+    // A variable specifier keeps TypeScript from resolving the opt-in package at build time.
+    return (await import(specifier)) as NodeLlamaCpp;
+  } catch (e) {
+    const why = toNightshiftError(e).message;
+    throw new NightshiftError('CONFIG_INVALID', `local model: ${specifier} is not installed (it is opt-in); install it with \`${NODE_LLAMA_CPP_INSTALL}\` (README, Dependencies): ${why}`, { cause: e });
   }
 }
 
