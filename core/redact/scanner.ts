@@ -60,8 +60,10 @@ interface Span {
   rule: string;
 }
 
-// `=` only as padding: inside a token it is an assignment (`userId=<uuid>`), whose value is judged alone.
-const TOKEN = /[A-Za-z0-9+/_-]{12,}={0,2}/g;
+/** Token characters: letters, digits, `+`, `/`, `_`, `-` (base64, base64url and most key alphabets). */
+const TOKEN_CHARS = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') TOKEN_CHARS[c.charCodeAt(0)] = 1;
+const isTokenChar = (c: number): boolean => c < 128 && TOKEN_CHARS[c] === 1;
 const PLAIN_SEGMENT = /^(?:[a-z]{3,}|[0-9]{2,}|[A-Z][a-z]{2,})$/;
 const B64 = /^[A-Za-z0-9+/]{16,}={0,2}$/;
 const B64URL = /^[A-Za-z0-9_-]{16,}={0,2}$/;
@@ -82,6 +84,9 @@ export class SecretScanner {
   private readonly byKeyword: number[][] = [];
   readonly counts = new Map<string, number>();
   private readonly entropy: EntropyConfig;
+  /** Scratch reused per call (single-threaded; `find` does not re-enter itself except on decoded text, see hasSecret). */
+  private readonly hits = new Set<number>();
+  private ruleMarks: Uint8Array = new Uint8Array(0);
 
   constructor(private readonly cfg: SecretRedactionConfig = defaultSecretRedaction()) {
     const off = new Set(cfg.disable);
@@ -114,6 +119,7 @@ export class SecretScanner {
       }
     }
     this.gate = new KeywordIndex(keywords);
+    this.ruleMarks = new Uint8Array(this.gated.length);
     this.entropy = cfg.entropy;
   }
 
@@ -167,28 +173,43 @@ export class SecretScanner {
   private find(text: string, decode: boolean): Span[] {
     const spans: Span[] = [];
     for (const r of this.always) this.apply(r, text, spans);
-    const hits = this.gate.find(text);
+    const hits = this.gate.find(text, this.hits);
     if (hits.size > 0) {
-      const rules = new Set<number>();
-      for (const k of hits) for (const i of this.byKeyword[k]!) rules.add(i);
-      for (const i of [...rules].sort((a, b) => a - b)) this.apply(this.gated[i]!, text, spans);
+      // In rule order, each rule once, whatever number of its keywords occurred.
+      const run = this.ruleMarks;
+      for (const k of hits) for (const i of this.byKeyword[k]!) run[i] = 1;
+      hits.clear();
+      for (let i = 0; i < run.length; i++) {
+        if (run[i] === 0) continue;
+        run[i] = 0;
+        this.apply(this.gated[i]!, text, spans);
+      }
     }
     if (this.entropy.enabled || (decode && this.cfg.decodeBase64)) this.tokens(text, decode, spans);
     return spans;
   }
 
   private tokens(text: string, decode: boolean, spans: Span[]): void {
-    TOKEN.lastIndex = 0;
-    for (let m = TOKEN.exec(text); m !== null; m = TOKEN.exec(text)) {
-      const tok = m[0];
-      const start = m.index;
+    // One pass over char codes: a regex for runs of 12+ token characters retries at every position of a shorter run.
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      while (i < n && !isTokenChar(text.charCodeAt(i))) i++;
+      const start = i;
+      while (i < n && isTokenChar(text.charCodeAt(i))) i++;
+      let end = i;
+      // `=` only as padding: inside a token it is an assignment (`userId=<uuid>`), whose value is judged alone.
+      if (end - start >= 12) for (let pad = 0; pad < 2 && text.charCodeAt(end) === 61; pad++) end++;
+      if (end - start < 12) continue;
+      i = end;
+      const tok = text.slice(start, end);
       if (this.entropy.enabled && this.randomToken(tok)) {
-        spans.push({ start, end: start + tok.length, rule: 'high-entropy-token' });
+        spans.push({ start, end, rule: 'high-entropy-token' });
         continue;
       }
       if (decode && this.cfg.decodeBase64 && (B64.test(tok) || B64URL.test(tok))) {
         const plain = Buffer.from(tok, B64.test(tok) ? 'base64' : 'base64url').toString('latin1');
-        if (printable(plain) && this.hasSecret(plain)) spans.push({ start, end: start + tok.length, rule: 'encoded-secret' });
+        if (printable(plain) && this.hasSecret(plain)) spans.push({ start, end, rule: 'encoded-secret' });
       }
     }
   }
