@@ -6,7 +6,7 @@ import { PerceptionConfig } from '../perception/config.js';
 import { ReasoningConfig } from '../reasoning/stage.js';
 import { NightshiftError } from './errors.js';
 
-export const PipelineConfig = z.object({
+export const PipelineConfig = z.strictObject({
   /** Batches in flight between two stages; when full the stage before waits (backpressure, never a drop). */
   queueBatches: z.number().int().min(1).max(4096).default(16),
   /** Records per batch formed by the source. */

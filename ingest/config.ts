@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SecretRedactionConfig } from '../core/redact/index.js';
 
 /** Which kind of record each topic carries. Topics not named here are dead-lettered as UNKNOWN_TOPIC. */
-export const IngestTopics = z.object({
+export const IngestTopics = z.strictObject({
   alerts: z.string().min(1).default('alerts'),
   logs: z.string().min(1).default('logs'),
   metrics: z.string().min(1).default('metrics'),
@@ -13,7 +13,7 @@ export type IngestTopics = z.infer<typeof IngestTopics>;
 export type InputKind = keyof IngestTopics;
 
 export const IngestConfig = z
-  .object({
+  .strictObject({
     topics: IngestTopics.default({ alerts: 'alerts', logs: 'logs', metrics: 'metrics', traces: 'traces', changes: 'changes' }),
     /** Labels that name an alert's service, first present wins (after a plain alert's own `service` field). */
     serviceLabels: z.array(z.string().min(1)).min(1).default(['service', 'service_name', 'app', 'job']),

@@ -18,7 +18,7 @@ const unit = z.number().min(0).max(1);
 const SEASON = {} as const;
 
 /** Log templating and the two log signals. */
-export const LogsConfig = z.object({
+export const LogsConfig = z.strictObject({
   /** Services with their own template miner; when full the least recently seen service is evicted and, if it comes back, starts a new warm-up (so eviction can cost sensitivity but never raises false `template_new`). */
   maxServices: posInt.default(500),
   /** Per service, templates whose level/count/first_seen/rate baseline are kept; when full the least recently seen is evicted (a later hit is then treated as a known template, never as new). */
@@ -72,7 +72,7 @@ export const LogsConfig = z.object({
 export type LogsConfig = z.infer<typeof LogsConfig>;
 
 /** Metric series and `metric_anomaly`. */
-export const MetricsConfig = z.object({
+export const MetricsConfig = z.strictObject({
   /** Series with a detector (a few KiB each); when full the least recently updated series is evicted (it restarts warm-up if it returns). */
   maxSeries: posInt.default(10_000),
   /** Detector score at or above which a point is anomalous. */
@@ -95,7 +95,7 @@ export const MetricsConfig = z.object({
 export type MetricsConfig = z.infer<typeof MetricsConfig>;
 
 /** RED (rate, errors, duration) from spans. */
-export const RedConfig = z.object({
+export const RedConfig = z.strictObject({
   /**
    * Event-time aggregation bucket: one detector point per scope and metric per bucket. 30 s: with two anomalous
    * buckets needed, a fault shows within a minute, and a three-minute fault gives six points, not three.
@@ -150,7 +150,7 @@ export const RedConfig = z.object({
 export type RedConfig = z.infer<typeof RedConfig>;
 
 /** Alert deduplication and flapping suppression. */
-export const AlertsConfig = z.object({
+export const AlertsConfig = z.strictObject({
   /** Fingerprints tracked; full: least recently seen is evicted (a later notification counts as a new occurrence). */
   maxFingerprints: posInt.default(20_000),
   /** More than `flapMax` occurrences (firing after resolved) of one fingerprint within `flapWindowMs` are suppressed as flapping. */
@@ -164,7 +164,7 @@ export const AlertsConfig = z.object({
 export type AlertsConfig = z.infer<typeof AlertsConfig>;
 
 /** Folding signals into incidents. */
-export const CorrelatorConfig = z.object({
+export const CorrelatorConfig = z.strictObject({
   /** Services within this many hops (undirected, static + learned edges) belong together; unknown services only with themselves. */
   maxHops: z.number().int().nonnegative().default(2),
   /** Symptoms wait this long (event time) for enough company to open an incident, then expire as noise. */
@@ -218,7 +218,7 @@ export const CorrelatorConfig = z.object({
 });
 export type CorrelatorConfig = z.infer<typeof CorrelatorConfig>;
 
-export const PerceptionConfig = z.object({
+export const PerceptionConfig = z.strictObject({
   logs: LogsConfig.prefault({}),
   metrics: MetricsConfig.prefault({}),
   red: RedConfig.prefault({}),

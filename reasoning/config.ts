@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The deterministic topology ranker's knobs. Defaults are the offline default and the LLM's fallback. */
-export const RankerConfig = z.object({
+export const RankerConfig = z.strictObject({
   /** Weight of each signal type when summing a service's symptom evidence. Alerts weigh less: they fire loudest on callers. */
   typeWeights: z
     .object({

@@ -5,7 +5,7 @@ import type { IncidentBundle, IncidentOutput } from '../schemas/index.js';
 import { RankerConfig } from './config.js';
 import { rankRootCauses } from './ranker.js';
 
-export const ReasoningConfig = z.object({
+export const ReasoningConfig = z.strictObject({
   ranker: RankerConfig.default(RankerConfig.parse({})),
   /** Incidents whose last output is remembered to suppress repeats; beyond it the oldest is forgotten (it may repeat once). */
   maxTracked: z.number().int().positive().default(50_000),

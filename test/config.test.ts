@@ -35,6 +35,21 @@ describe('configuration', () => {
     expect(err).toBeInstanceOf(NightshiftError);
     expect((err as NightshiftError).message).toMatch(/pipeline\.queueBatches/);
 
+    // Unknown keys are refused at every depth, naming where.
+    for (const [cfg, where] of [
+      [{ ingest: { topic: { logs: 'x' } } }, /ingest: Unrecognized key: "topic"|ingest.*topic/],
+      [{ ingest: { topics: { log: 'x' } } }, /ingest\.topics.*log|Unrecognized key: "log"/],
+      [{ ingest: { redact: { entropy: { minBitz: 3 } } } }, /minBitz/],
+      [{ perception: { logs: { minCountt: 3 } } }, /minCountt/],
+      [{ reasoning: { ranker: { temprature: 1 } } }, /temprature/],
+    ] as const) {
+      const f = path.join(dir, 'unknown.json');
+      await writeFile(f, JSON.stringify(cfg));
+      const e = await loadConfig(f, {}).catch((x: unknown) => x);
+      expect(e, JSON.stringify(cfg)).toMatchObject({ code: 'CONFIG_INVALID' });
+      expect((e as Error).message).toMatch(where);
+    }
+
     const broken = path.join(dir, 'broken.json');
     await writeFile(broken, '{"pipeline": ');
     await expect(loadConfig(broken, {})).rejects.toMatchObject({ code: 'INVALID_JSON' });

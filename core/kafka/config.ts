@@ -5,7 +5,7 @@ import { NightshiftError } from '../errors.js';
  * Cluster mode settings (the `kafka` section of the config file; environment variables win). Partition counts are
  * used when nightshift creates its topics; existing topics keep theirs.
  */
-export const KafkaTopics = z.object({
+export const KafkaTopics = z.strictObject({
   /** Normalized events, keyed by service: all records of a service meet in one perception instance. */
   events: z.string().min(1).default('nightshift.events'),
   /** Incident bundles, keyed by incident id. */
@@ -19,7 +19,7 @@ export const KafkaTopics = z.object({
 });
 export type KafkaTopics = z.infer<typeof KafkaTopics>;
 
-export const KafkaPartitions = z.object({
+export const KafkaPartitions = z.strictObject({
   raw: z.number().int().min(1).max(10_000).default(6),
   events: z.number().int().min(1).max(10_000).default(12),
   bundles: z.number().int().min(1).max(10_000).default(6),
@@ -29,7 +29,7 @@ export const KafkaPartitions = z.object({
 });
 export type KafkaPartitions = z.infer<typeof KafkaPartitions>;
 
-export const KafkaConfig = z.object({
+export const KafkaConfig = z.strictObject({
   brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'a broker is host:port')).min(1).default(['127.0.0.1:9092']),
   clientId: z.string().min(1).default('nightshift'),
   /** Consumer groups are `<groupPrefix>.ingest`, `.perception`, `.reasoning`, `.sinks`. */

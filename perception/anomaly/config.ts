@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Settings of the streaming anomaly detector (detector.ts); every field has a default. */
-export const DetectorConfig = z.object({
+export const DetectorConfig = z.strictObject({
   /** Points before any score is given (the baseline needs them). */
   warmupPoints: z.number().int().min(3).max(100_000).default(30),
   /** Points in the rolling windows (raw values and seasonal residuals). */

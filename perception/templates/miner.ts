@@ -27,7 +27,7 @@ import { PrefixTree, type TreeCluster } from './tree.js';
  * Learned variables (two different words at one position) are always `<*>`.
  */
 
-export const MinerConfig = z.object({
+export const MinerConfig = z.strictObject({
   /** Tree depth as in Drain: the length level, then depth - 2 routing tokens, then the leaf. */
   depth: z.number().int().min(3).max(8).default(4),
   /**

@@ -9,7 +9,7 @@ export const ResponseFormatKind = z.enum(['json_schema', 'tools', 'json_object',
 export type ResponseFormatKind = z.infer<typeof ResponseFormatKind>;
 
 /** USD per million tokens. */
-export const ModelPrice = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() });
+export const ModelPrice = z.strictObject({ input: z.number().nonnegative(), output: z.number().nonnegative() });
 export type ModelPrice = z.infer<typeof ModelPrice>;
 
 /**
@@ -33,7 +33,7 @@ export const LlmMode = z.enum(['async', 'inline']);
 export type LlmMode = z.infer<typeof LlmMode>;
 
 /** The `llm` section of the config file; the environment wins over it (see `llmConfigFromEnv`). */
-export const LlmConfig = z.object({
+export const LlmConfig = z.strictObject({
   /** Chat model name; the LLM stage is on when this is set. */
   model: z.string().min(1).optional(),
   baseUrl: z.string().url().default('https://api.openai.com/v1'),

@@ -33,7 +33,7 @@ export interface KnowledgeDoc extends KnowledgeDocMeta {
   readonly source: string;
 }
 
-export const KnowledgeConfig = z.object({
+export const KnowledgeConfig = z.strictObject({
   /** The folder; unset means the sample knowledge base shipped in `knowledge/`. */
   dir: z.string().min(1).optional(),
   /** Documents put in the prompt. */

@@ -70,7 +70,7 @@ export const NEVER_RESTORED: readonly string[] = ['SECRET', 'PASSWORD', 'TOKEN',
 
 /** A configured pattern: a regex source; the whole match (or `group`) is replaced by `<CLASS_n>`. */
 export const RedactPattern = z
-  .object({
+  .strictObject({
     name: z.string().min(1).max(64),
     regex: z.string().min(1).max(1024),
     flags: z.string().regex(FLAGS, 'flags may only use i, m, s, u').default(''),
@@ -87,7 +87,7 @@ export const RedactPattern = z
   });
 export type RedactPattern = z.infer<typeof RedactPattern>;
 
-export const RedactConfig = z.object({
+export const RedactConfig = z.strictObject({
   /** Off only for a model inside the trust boundary (a local model); the default is on. */
   enabled: z.boolean().default(true),
   /** Builtin rules to skip, by name (e.g. `ipv4` when addresses are not personal data in your estate). */

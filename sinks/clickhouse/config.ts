@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NightshiftError } from '../../core/errors.js';
 
 /** Batching, buffering and retry of one table's writer. Every bound is here, with what happens when it is reached. */
-export const WriterConfig = z.object({
+export const WriterConfig = z.strictObject({
   /** An insert is sent once this many rows wait... */
   batchRows: z.number().int().min(1).max(1_000_000).default(5_000),
   /** ...or this many bytes of JSON... */
@@ -34,14 +34,14 @@ export const WriterConfig = z.object({
 export type WriterConfig = z.infer<typeof WriterConfig>;
 
 export const ClickHouseTarget = z.discriminatedUnion('kind', [
-  z.object({
+  z.strictObject({
     kind: z.literal('http'),
     /** e.g. http://127.0.0.1:8123 */
     url: z.url({ protocol: /^https?$/ }),
     username: z.string().default('default'),
     password: z.string().default(''),
   }),
-  z.object({
+  z.strictObject({
     kind: z.literal('chdb'),
     /** Data directory of the in-process engine; one per process (chdb binds a single path per process). */
     path: z.string().min(1),
@@ -49,7 +49,7 @@ export const ClickHouseTarget = z.discriminatedUnion('kind', [
 ]);
 export type ClickHouseTarget = z.infer<typeof ClickHouseTarget>;
 
-export const ClickHouseSinkConfig = z.object({
+export const ClickHouseSinkConfig = z.strictObject({
   target: ClickHouseTarget,
   database: z
     .string()
