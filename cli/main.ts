@@ -126,6 +126,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.stderr.write(`nightshift ${cmd}: ${err.message}\n`);
       return 1;
     }
+    // kafkajs gives up after its retries with a chain of causes: one line saying what failed and what to check.
+    if (err instanceof Error && err.name.startsWith('KafkaJS')) {
+      const cause = (err as { cause?: unknown }).cause;
+      const why = cause instanceof Error ? cause.message : err.message;
+      io.stderr.write(`nightshift ${cmd}: the Kafka brokers cannot be used (${err.name}: ${why}); check --brokers / NIGHTSHIFT_KAFKA_BROKERS and that the brokers are up\n`);
+      return 1;
+    }
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import type { Logger } from 'pino';
+import { NightshiftError } from './errors.js';
 import { LOOPBACK, checkHost, createServer, isRefusal, refusalHeaders, refusalMessage, refusalStatus, type Authenticator, type TlsFiles } from './auth/index.js';
 
 /**
@@ -38,7 +39,7 @@ export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: numb
   const v = env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new RangeError(`${name} must be a port number, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new NightshiftError('CONFIG_INVALID', `${name} must be a port number (0-65535), got ${JSON.stringify(v)}`);
   return n;
 }
 

@@ -12,8 +12,15 @@ function logCreator(log: Logger) {
       const obj = { kafkajs: namespace, ...rest };
       // "The group is rebalancing" and coordinator-loading responses are expected during scale-out and restarts.
       const routine = /rebalanc|coordinator is loading|not the correct coordinator|Restarting the consumer|group coordinator is not available/i.test(message);
-      if (level === logLevel.ERROR && !routine) log.error(obj, message);
+      // A broker that is down while kafkajs retries is a condition, not a bug: a warning without a stack each retry
+      // (the final failure is reported once, as one line, by the command).
+      const unreachable = /Connection error|Failed to connect|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection timeout/i.test(message);
+      if (unreachable) {
+        const { stack: _stack, ...noStack } = obj as Record<string, unknown>;
+        log.warn(noStack, message);
+      } else if (level === logLevel.ERROR && !routine) log.error(obj, message);
       else if (level === logLevel.WARN && !routine) log.warn(obj, message);
+      else if (routine) log.info(obj, message);
       else log.debug(obj, message);
     };
 }
