@@ -38,6 +38,8 @@ export const METRIC = {
   llmFallbacks: 'nightshift_llm_fallbacks_total',
   up: 'nightshift_up',
   secretsRedacted: 'nightshift_secrets_redacted_total',
+  recordsLost: 'nightshift_records_lost_total',
+  offsetResets: 'nightshift_offset_resets_total',
   writesAccepted: 'nightshift_writes_accepted_total',
   authRejected: 'nightshift_auth_rejected_total',
   rateLimited: 'nightshift_rate_limited_total',

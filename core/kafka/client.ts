@@ -5,11 +5,18 @@ import { NightshiftError } from '../errors.js';
 import type { KafkaConfig } from './config.js';
 
 /** kafkajs logs through pino; its routine rebalance chatter stays at debug. */
-function logCreator(log: Logger) {
+/** Called when kafkajs is about to reset a partition's offset (the committed one is gone from the broker). */
+export type OffsetResetHandler = (topic: string, partition: number, groupId: string) => void;
+
+function logCreator(log: Logger, onReset?: OffsetResetHandler) {
   return () =>
     ({ namespace, level, log: entry }: LogEntry): void => {
       const { message, ...rest } = entry;
       const obj = { kafkajs: namespace, ...rest };
+      if (onReset && message.startsWith('Offset out of range, resetting')) {
+        const r = rest as { topic?: unknown; partition?: unknown; groupId?: unknown };
+        if (typeof r.topic === 'string' && typeof r.partition === 'number' && typeof r.groupId === 'string') onReset(r.topic, r.partition, r.groupId);
+      }
       // "The group is rebalancing" and coordinator-loading responses are expected during scale-out and restarts.
       const routine = /rebalanc|coordinator is loading|not the correct coordinator|Restarting the consumer|group coordinator is not available/i.test(message);
       // A broker that is down while kafkajs retries is a condition, not a bug: a warning without a stack each retry
@@ -25,12 +32,12 @@ function logCreator(log: Logger) {
     };
 }
 
-export function createKafka(cfg: KafkaConfig, log: Logger, clientSuffix = ''): Kafka {
+export function createKafka(cfg: KafkaConfig, log: Logger, clientSuffix = '', onReset?: OffsetResetHandler): Kafka {
   return new Kafka({
     clientId: `${cfg.clientId}${clientSuffix}`,
     brokers: cfg.brokers,
     logLevel: logLevel.INFO,
-    logCreator: logCreator(log),
+    logCreator: logCreator(log, onReset),
     connectionTimeout: 3000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },

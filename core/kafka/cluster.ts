@@ -10,6 +10,7 @@ import { redactionTotals } from '../redact/index.js';
 import type { Stage, StageDeps } from '../stage.js';
 import { CheckpointStore } from './checkpoints.js';
 import { createKafka, ensureTopics, partitionCounts, topicSpecs } from './client.js';
+import { OffsetLoss } from './loss.js';
 import type { KafkaConfig } from './config.js';
 import { PerceptionProcessor, ReasoningProcessor, SharedSink, eventKeyer, ingestProcessor } from './processors.js';
 import { ProducerBatcher } from './producer.js';
@@ -56,7 +57,8 @@ export function groupId(cfg: KafkaConfig, stage: StageName): string {
  */
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const { config, kafka: kcfg, log } = opts;
-  const kafka: Kafka = createKafka(kcfg, log, opts.instance ? `-${opts.instance}` : '');
+  const loss = new OffsetLoss(log);
+  const kafka: Kafka = createKafka(kcfg, log, opts.instance ? `-${opts.instance}` : '', (t, p, g) => loss.onReset(t, p, g));
   const admin: Admin = kafka.admin();
   await admin.connect();
   if (kcfg.createTopics) {
@@ -142,10 +144,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }),
   };
   const runners = new Map<StageName, StageRunner>();
-  for (const s of opts.stages) runners.set(s, new StageRunner(specs[s](), kafka, admin, batcher, checkpoints, kcfg, log.child({ stage: s }), fail));
+  for (const s of opts.stages) runners.set(s, new StageRunner(specs[s](), kafka, admin, batcher, checkpoints, kcfg, log.child({ stage: s }), fail, loss));
   for (const r of runners.values()) await r.start();
 
   const metrics = clusterMetrics(runners, batcher, () => fatal === null);
+  metrics.register(METRIC.recordsLost, 'Records never read because an offset reset skipped them (retention deleted them first), by topic and partition.', 'counter', () => loss.lostSamples());
+  metrics.register(METRIC.offsetResets, 'Offset resets of the consumer groups (committed offset no longer on the broker), by topic and partition.', 'counter', () => loss.resetSamples());
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {

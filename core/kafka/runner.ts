@@ -7,6 +7,7 @@ import { Histogram } from '../metrics.js';
 import { checkpointKey, type CheckpointStore } from './checkpoints.js';
 import type { KafkaConfig } from './config.js';
 import { Lane, type LaneHost, type PartitionProcessor } from './lane.js';
+import type { OffsetLoss } from './loss.js';
 import { H_HEARTBEAT } from './processors.js';
 import type { AckCallback, OutMessage, ProducerBatcher } from './producer.js';
 
@@ -88,6 +89,7 @@ export class StageRunner {
     private readonly cfg: KafkaConfig,
     private readonly log: Logger,
     private readonly onFatal: (err: Error) => void,
+    private readonly loss: OffsetLoss | null = null,
   ) {
     if (spec.stateful && !checkpoints) throw new NightshiftError('INTERNAL', `stage ${spec.name} is stateful and needs a checkpoint store`);
     const runner = this;
@@ -150,6 +152,9 @@ export class StageRunner {
   private unfetched = new Set<string>();
   /** Committed offsets of assigned partitions at assignment time (for partitions without a lane yet). */
   private committedAtAssignment = new Map<string, number>();
+  /** Committed offsets when the partitions were assigned: where the group was due to resume (for loss counting). */
+  private committedAtJoin = new Map<string, number>();
+  private committedAtStart = new Map<string, number>();
   private endsTimer: NodeJS.Timeout | null = null;
   private refreshing = false;
 
@@ -272,6 +277,9 @@ export class StageRunner {
         // After a restart the consumer re-joins; lanes are reconciled at the next GROUP_JOIN.
       } else this.onFatal(new NightshiftError('IO_ERROR', `consumer of ${this.spec.name} stopped: ${e.payload.error.message}`, { cause: e.payload.error }));
     });
+    // Before the first fetch: once kafkajs resets an offset that is gone, the group's committed offset no longer says
+    // where it was due to resume.
+    if (this.loss) this.committedAtStart = await this.committedOffsets([...this.spec.inputs]).catch(() => new Map<string, number>());
     await c.connect();
     await c.subscribe({ topics: [...this.spec.inputs], fromBeginning: true });
     await c.run({
@@ -313,6 +321,7 @@ export class StageRunner {
       }
     }
     this.assigned = next;
+    if (this.loss) this.committedAtJoin = await this.committedOffsets([...this.spec.inputs]).catch(() => new Map<string, number>());
     if (this.spec.alignTimestamps) {
       this.committedAtAssignment = await this.committedOffsets([...this.spec.inputs]).catch(() => new Map<string, number>());
       await this.refreshEnds();
@@ -348,6 +357,12 @@ export class StageRunner {
     let lane = this.lanes.get(key);
     if (!lane) {
       const first = Number(msgs[0]!.offset);
+      // Our inputs are neither compacted nor transactional, so a first offset past the committed one is a skip.
+      const atJoin = this.committedAtJoin.get(key) ?? -1;
+      const due = atJoin >= 0 ? atJoin : (this.committedAtStart.get(key) ?? -1);
+      if (due >= 0 && first > due) this.loss?.onGap(this.spec.name, batch.topic, batch.partition, due, first);
+      this.committedAtJoin.delete(key);
+      this.committedAtStart.delete(key);
       const made = await this.createLane(batch.topic, batch.partition, first, heartbeat);
       if (!made) return;
       lane = made.lane;
@@ -364,6 +379,9 @@ export class StageRunner {
     if (i > 0 && lane.nextFetch !== null && Number(msgs[0]!.offset) < lane.nextFetch && i === msgs.length) {
       this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: String(lane.nextFetch) });
       return;
+    }
+    if (i < msgs.length && lane.nextFetch !== null && Number(msgs[i]!.offset) > lane.nextFetch) {
+      this.loss?.onGap(this.spec.name, batch.topic, batch.partition, lane.nextFetch, Number(msgs[i]!.offset));
     }
     const n = lane.accept(msgs, i);
     this.counters.received += n;
