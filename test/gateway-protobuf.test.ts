@@ -1,0 +1,256 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { JsonLogsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildEmbedded } from '../core/build.js';
+import { Counters } from '../core/counters.js';
+import { defaultConfig } from '../core/config.js';
+import { MemoryDeadLetters } from '../core/deadletter.js';
+import { silentLogger } from '../core/log.js';
+import type { RawRecord } from '../core/raw.js';
+import type { Stage } from '../core/stage.js';
+import { defaultIngestConfig, type IngestConfig, type InputKind } from '../ingest/config.js';
+import { GatewayHandler, type Publish } from '../ingest/gateway/index.js';
+import { decodeStatus } from '../ingest/gateway/protobuf.js';
+import { parseRecord } from '../ingest/parse.js';
+import type { Event, LogRecord, MetricPoint, Span } from '../schemas/events.js';
+import type { IncidentOutput } from '../schemas/index.js';
+import { SdkService, SpanKind } from './helpers/otel-sdk.js';
+
+/**
+ * OTLP/HTTP binary protobuf at the gateway, fed by the real OpenTelemetry JS SDK and its OTLP/HTTP protobuf
+ * exporters: what the gateway publishes must be the OTLP/JSON that ingest's parser reads into the same spans, logs
+ * and metric points, and the answers must be what the exporters expect (protobuf responses and statuses). Then a
+ * small world of SDK-instrumented services goes through the gateway into the embedded pipeline and opens an incident.
+ */
+const servers: Server[] = [];
+afterAll(async () => {
+  for (const s of servers) await new Promise((r) => s.close(r));
+});
+
+interface Published {
+  readonly kind: InputKind;
+  readonly key: string | null;
+  readonly body: string;
+}
+
+async function serve(ingest: IngestConfig = defaultIngestConfig(), maxBodyBytes = 1024 * 1024): Promise<{ url: string; got: Published[]; handler: GatewayHandler }> {
+  const got: Published[] = [];
+  const publish: Publish = async (kind, key, body) => void got.push({ kind, key, body });
+  const handler = new GatewayHandler({ ingest, maxBodyBytes, ackTimeoutMs: 5000 }, publish);
+  const s = createServer((req, res) => void handler.handle(req, res));
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, got, handler };
+}
+
+function parsed(p: Published, ingest: IngestConfig = defaultIngestConfig()): Event[] {
+  const r = parseRecord({ topic: ingest.topics[p.kind], key: p.key, payload: p.body, source: { line: 1 } }, ingest);
+  expect(r.errors).toEqual([]);
+  return r.events;
+}
+
+const PROTOBUF = { 'content-type': 'application/x-protobuf' };
+const T = Date.UTC(2026, 10, 30, 9, 0, 0);
+
+async function postProtobuf(url: string, body: Uint8Array, headers: Record<string, string> = PROTOBUF): Promise<{ status: number; type: string | null; bytes: Uint8Array }> {
+  const res = await fetch(url, { method: 'POST', body: Buffer.from(body), headers });
+  return { status: res.status, type: res.headers.get('content-type'), bytes: new Uint8Array(await res.arrayBuffer()) };
+}
+
+/** proto3 leaves defaults unset; the SDK's JSON serializer writes some of them. Equal up to that. */
+function withoutDefaults(v: unknown): unknown {
+  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map(withoutDefaults);
+  if (typeof v === 'object' && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      // int64: proto3 JSON writes a decimal string, the SDK's JSON serializer a number; both are valid OTLP/JSON.
+      const y = withoutDefaults((k === 'intValue' || k === 'asInt') && typeof x === 'number' ? String(x) : x);
+      if (y !== undefined) out[k] = y;
+    }
+    return Object.keys(out).length === 0 ? undefined : out;
+  }
+  return v === 0 || v === '' || v === false || v === null || v === '0' ? undefined : v;
+}
+
+describe('OTLP/HTTP protobuf from the OpenTelemetry SDK exporters', () => {
+  it('traces: published as the OTLP/JSON the SDK itself would write, parsed into the same spans (hex ids, durations, attributes)', async () => {
+    const gw = await serve();
+    const svc = new SdkService('checkout-api', { url: gw.url, resource: { 'service.instance.id': 'checkout-7f9c', 'deployment.environment': 'prod' } });
+    const root = svc.span('POST /checkout', SpanKind.SERVER, T, T + 120, { attributes: { 'http.route': '/checkout', 'http.response.status_code': 502, retries: 3, ratio: 0.25, cached: false, tags: ['a', 'b'] } });
+    const child = svc.span('charge card', SpanKind.CLIENT, T + 10, T + 110, { parent: root.ctx, error: true });
+    const { spans: sdkSpans } = svc.take();
+    const officialJson = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(sdkSpans))) as unknown;
+    expect((await svc.exportSpans(sdkSpans)).code).toBe(0);
+
+    expect(gw.got.length).toBe(1);
+    const p = gw.got[0]!;
+    expect([p.kind, p.key]).toEqual(['traces', 'checkout-api']);
+    const json = JSON.parse(p.body) as Record<string, unknown>;
+    // The decoding matches the SDK's own JSON encoding of the same spans, field for field.
+    expect(withoutDefaults(json)).toEqual(withoutDefaults(officialJson));
+
+    const spans = parsed(p) as Span[];
+    expect(spans.length).toBe(2);
+    const [rootCtx, childCtx] = [root.id, child.id];
+    const server = spans.find((s) => s.span_kind === 'server')!;
+    const client = spans.find((s) => s.span_kind === 'client')!;
+    expect(server).toMatchObject({ service: 'checkout-api', name: 'POST /checkout', ts: T, duration_ms: 120, status: 'unset', trace_id: rootCtx!.traceId, span_id: rootCtx!.spanId, instance: 'checkout-7f9c', version: '1.4.2' });
+    expect(client).toMatchObject({ name: 'charge card', ts: T + 10, duration_ms: 100, status: 'error', trace_id: rootCtx!.traceId, span_id: childCtx!.spanId, parent_span_id: rootCtx!.spanId });
+    expect(server.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    // Attributes as proto3 JSON: int64 as decimal strings, doubles, booleans and arrays kept.
+    const wireSpan = (json.resourceSpans as Array<{ scopeSpans: Array<{ spans: Array<{ name: string; attributes: unknown[] }> }> }>)[0]!.scopeSpans[0]!.spans.find((s) => s.name === 'POST /checkout')!;
+    expect(wireSpan.attributes).toEqual(
+      expect.arrayContaining([
+        { key: 'http.route', value: { stringValue: '/checkout' } },
+        { key: 'retries', value: { intValue: '3' } },
+        { key: 'ratio', value: { doubleValue: 0.25 } },
+        { key: 'cached', value: { boolValue: false } },
+        { key: 'tags', value: { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } } },
+      ]),
+    );
+    expect(json).toMatchObject({ resourceSpans: [{ resource: { attributes: expect.arrayContaining([{ key: 'deployment.environment', value: { stringValue: 'prod' } }]) } }] });
+    await svc.shutdown();
+  });
+
+  it('logs: severity, body, attributes and the trace id of the active span', async () => {
+    const gw = await serve();
+    const svc = new SdkService('payments-api', { url: gw.url, resource: { 'host.name': 'node-3' } });
+    const ctx = svc.span('charge', SpanKind.SERVER, T, T + 5);
+    svc.log(T + 1, 'INFO', 'charge accepted for order 1', { 'order.id': 1 }, ctx.ctx);
+    svc.log(T + 2, 'ERROR', 'card processor timed out after 3000 ms', {}, ctx.ctx);
+    const { logs } = svc.take();
+    const officialJson = JSON.parse(new TextDecoder().decode(JsonLogsSerializer.serializeRequest(logs))) as unknown;
+    expect((await svc.exportLogs(logs)).code).toBe(0);
+    expect(gw.got.length).toBe(1);
+    expect(withoutDefaults(JSON.parse(gw.got[0]!.body))).toEqual(withoutDefaults(officialJson));
+    const events = parsed(gw.got[0]!) as LogRecord[];
+    const traceId = ctx.id.traceId;
+    expect(events).toEqual([
+      expect.objectContaining({ kind: 'log', service: 'payments-api', ts: T + 1, level: 'info', message: 'charge accepted for order 1', host: 'node-3', trace_id: traceId }),
+      expect.objectContaining({ ts: T + 2, level: 'error', message: 'card processor timed out after 3000 ms', trace_id: traceId }),
+    ]);
+    await svc.shutdown();
+  });
+
+  it('metrics: counters, gauges and histograms become metric points with their attributes as labels', async () => {
+    const gw = await serve();
+    const svc = new SdkService('orders-api', { url: gw.url });
+    const meter = svc.meterProvider.getMeter('test');
+    meter.createCounter('orders_total').add(5, { route: '/orders' });
+    meter.createGauge('queue_depth', { unit: '{item}' }).record(17, { queue: 'main' });
+    const h = meter.createHistogram('http.server.request.duration', { unit: 's' });
+    for (const v of [0.01, 0.02, 0.4]) h.record(v, { route: '/orders' });
+    await svc.flushMetrics();
+    expect(gw.got.length).toBe(1);
+    const points = parsed(gw.got[0]!) as MetricPoint[];
+    const by = (n: string) => points.find((p) => p.name === n)!;
+    expect(by('orders_total')).toMatchObject({ service: 'orders-api', value: 5, labels: { route: '/orders', 'service.version': '1.4.2' } });
+    expect(by('queue_depth')).toMatchObject({ value: 17, unit: '{item}', labels: { queue: 'main' } });
+    const dist = by('http.server.request.duration');
+    expect(dist.unit).toBe('s');
+    expect(dist.dist).toMatchObject({ kind: 'histogram', temporality: 'cumulative', count: 3 });
+    expect(dist.dist!.sum).toBeCloseTo(0.43, 9);
+    expect(dist.value).toBeCloseTo(0.43 / 3, 9);
+    await svc.shutdown();
+  });
+
+  it('gzip-compressed requests from the exporters decode the same', async () => {
+    const gw = await serve();
+    const svc = new SdkService('search-api', { url: gw.url, gzip: true });
+    svc.span('GET /search', SpanKind.SERVER, T, T + 42);
+    svc.log(T, 'ERROR', 'index shard 3 unavailable');
+    await svc.flush();
+    expect(gw.got.map((p) => p.kind).sort()).toEqual(['logs', 'traces']);
+    expect(parsed(gw.got.find((p) => p.kind === 'traces')!)).toEqual([expect.objectContaining({ service: 'search-api', duration_ms: 42 })]);
+    expect(parsed(gw.got.find((p) => p.kind === 'logs')!)).toEqual([expect.objectContaining({ service: 'search-api', level: 'error', message: 'index shard 3 unavailable' })]);
+    await svc.shutdown();
+  });
+
+  it('answers full success with an empty ExportTraceServiceResponse in protobuf; an empty request is a success too', async () => {
+    const gw = await serve();
+    const svc = new SdkService('a', { url: gw.url });
+    svc.span('x', SpanKind.SERVER, T, T + 1);
+    const r = await postProtobuf(`${gw.url}/v1/traces`, ProtobufTraceSerializer.serializeRequest(svc.take().spans)!);
+    expect([r.status, r.type, r.bytes.length]).toEqual([200, 'application/x-protobuf', 0]);
+    expect(ProtobufTraceSerializer.deserializeResponse(r.bytes)).toEqual({});
+    const empty = await postProtobuf(`${gw.url}/v1/traces`, new Uint8Array(0));
+    expect([empty.status, empty.type]).toEqual([200, 'application/x-protobuf']);
+    expect(gw.got.length).toBe(1);
+    await svc.shutdown();
+  });
+
+  it('reports rejected entries as partial_success in the protobuf response, and publishes the good ones', async () => {
+    const gw = await serve();
+    const good = new SdkService('payments-api', { url: gw.url });
+    // A number as service.name: ingest refuses that resource (it would invent the service "7").
+    const bad = new SdkService('x', { url: gw.url, resource: { 'service.name': 7 } });
+    good.log(T, 'ERROR', 'declined');
+    good.log(T + 1, 'INFO', 'ok');
+    bad.log(T, 'INFO', 'from a broken exporter');
+    const logs = [...good.take().logs, ...bad.take().logs];
+    const r = await postProtobuf(`${gw.url}/v1/logs`, ProtobufLogsSerializer.serializeRequest(logs)!);
+    expect([r.status, r.type]).toEqual([200, 'application/x-protobuf']);
+    // Read with the SDK's own response decoder: what its exporter will log.
+    const resp = ProtobufLogsSerializer.deserializeResponse(r.bytes);
+    expect(resp.partialSuccess?.rejectedLogRecords).toBe(1);
+    expect(resp.partialSuccess?.errorMessage).toMatch(/service\.name: expected a stringValue, got intValue/);
+    expect(gw.got.length).toBe(1);
+    const res = parseRecord({ topic: defaultIngestConfig().topics.logs, key: gw.got[0]!.key, payload: gw.got[0]!.body, source: { line: 1 } }, defaultIngestConfig());
+    expect([res.events.length, res.badEntries]).toEqual([2, 1]);
+    // The exporter itself takes a partial success as success (OTLP: do not retry).
+    expect((await good.exportLogs(logs)).code).toBe(0);
+    expect(gw.got.length).toBe(2);
+    await good.shutdown();
+    await bad.shutdown();
+  });
+
+  it('refuses a malformed body with 400 and a google.rpc.Status in protobuf, counted, nothing published', async () => {
+    const gw = await serve();
+    const svc = new SdkService('a', { url: gw.url });
+    svc.span('x', SpanKind.SERVER, T, T + 1);
+    const real = ProtobufTraceSerializer.serializeRequest(svc.take().spans)!;
+    const bodies: Array<[Uint8Array, Record<string, string>, RegExp]> = [
+      [new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2]), PROTOBUF, /not a protobuf ExportTraceServiceRequest: index out of range/],
+      [real.subarray(0, real.length - 7), PROTOBUF, /not a protobuf ExportTraceServiceRequest/],
+      [new TextEncoder().encode('{"resourceSpans":[]}'), PROTOBUF, /not a protobuf ExportTraceServiceRequest/],
+      [gzipSync(Buffer.from([0x0a, 0x05, 1])), { ...PROTOBUF, 'content-encoding': 'gzip' }, /not a protobuf ExportTraceServiceRequest/],
+      [new Uint8Array([1, 2, 3]), { ...PROTOBUF, 'content-encoding': 'gzip' }, /not valid gzip/],
+    ];
+    for (const [body, headers, msg] of bodies) {
+      const r = await postProtobuf(`${gw.url}/v1/traces`, body, headers);
+      expect([r.status, r.type]).toEqual([400, 'application/x-protobuf']);
+      const st = decodeStatus(r.bytes);
+      expect(st.code).toBe(3); // INVALID_ARGUMENT
+      expect(st.message).toMatch(msg);
+    }
+    expect(gw.got).toEqual([]);
+    expect(gw.handler.counters.snapshot().dropped).toEqual({ bad_protobuf: 4, bad_request: 1 });
+    await svc.shutdown();
+  });
+
+  it('413 when the body, or the OTLP/JSON it decodes to, exceeds the limits; 415 names both OTLP encodings', async () => {
+    const ingest = { ...defaultIngestConfig(), maxRecordBytes: 4096 };
+    const gw = await serve(ingest, 4096);
+    const svc = new SdkService('a', { url: gw.url });
+    for (let i = 0; i < 30; i++) svc.span(`op ${i}`, SpanKind.SERVER, T + i, T + i + 1);
+    const body = ProtobufTraceSerializer.serializeRequest(svc.take().spans)!;
+    expect(body.length).toBeLessThan(4096); // the protobuf fits; its JSON does not
+    const r = await postProtobuf(`${gw.url}/v1/traces`, body);
+    expect([r.status, r.type]).toEqual([413, 'application/x-protobuf']);
+    expect(decodeStatus(r.bytes).message).toMatch(/as OTLP\/JSON, over the record limit of 4096 bytes; export smaller batches/);
+    const big = await postProtobuf(`${gw.url}/v1/traces`, new Uint8Array(5000));
+    expect(big.status).toBe(413);
+    expect(decodeStatus(big.bytes).message).toMatch(/exceeds the limit of 4096 bytes/);
+    const text = await fetch(`${gw.url}/v1/traces`, { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(415);
+    expect(await text.text()).toMatch(/application\/json or application\/x-protobuf/);
+    // Alertmanager and change events stay JSON.
+    const am = await fetch(`${gw.url}/alertmanager`, { method: 'POST', body: new Uint8Array([1]), headers: PROTOBUF });
+    expect(am.status).toBe(415);
+    expect(await am.json()).toMatchObject({ error: expect.stringMatching(/must be application\/json/) });
+    expect(gw.got).toEqual([]);
+    await svc.shutdown();
+  });
+});
