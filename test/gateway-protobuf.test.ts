@@ -254,3 +254,78 @@ describe('OTLP/HTTP protobuf from the OpenTelemetry SDK exporters', () => {
     await svc.shutdown();
   });
 });
+
+/** Collects the pipeline's incident outputs. */
+class Outputs implements Stage<IncidentOutput, never> {
+  readonly name = 'outputs';
+  readonly counters = new Counters();
+  readonly items: IncidentOutput[] = [];
+  process(o: IncidentOutput): void {
+    this.items.push(o);
+  }
+}
+
+async function* records(published: readonly Published[], ingest: IngestConfig): AsyncGenerator<RawRecord> {
+  let line = 0;
+  for (const p of published) yield { topic: ingest.topics[p.kind], key: p.key, payload: p.body, source: { line: ++line } };
+}
+
+describe('an OTLP/HTTP protobuf request from the SDK exporters reaches an incident', () => {
+  it('a payments fault (errors and latency after a normal hour) through the gateway and the embedded pipeline names payments-api', async () => {
+    const gw = await serve();
+    const names = ['web-frontend', 'checkout-api', 'payments-api', 'inventory-api'] as const;
+    const svc = Object.fromEntries(names.map((n, i) => [n, new SdkService(n, { url: gw.url, gzip: i % 2 === 0 })])) as Record<(typeof names)[number], SdkService>;
+    const start = Date.UTC(2026, 10, 30, 8, 0, 0);
+    const MIN = 60_000;
+    const faultAt = start + 60 * MIN;
+    const end = start + 75 * MIN;
+    let order = 0;
+    // Minute by minute, as a real exporter batches: every 2 s one checkout request through the four services.
+    for (let m = start; m < end; m += MIN) {
+      for (let t = m; t < m + MIN; t += 2000) {
+        const fault = t >= faultAt;
+        const id = ++order;
+        const pay = fault ? 900 + (id % 7) * 40 : 30 + (id % 5) * 3; // ms spent in payments-api
+        const inv = 12 + (id % 3);
+        const total = 8 + inv + pay + 10;
+        const web = svc['web-frontend'].span('POST /checkout', SpanKind.SERVER, t, t + total + 6, { error: fault && id % 3 !== 0, attributes: { 'http.route': '/checkout' } });
+        const out = svc['web-frontend'].span('POST checkout-api/orders', SpanKind.CLIENT, t + 2, t + total + 2, { parent: web.ctx, error: fault && id % 3 !== 0 });
+        const co = svc['checkout-api'].span('POST /orders', SpanKind.SERVER, t + 3, t + total + 1, { parent: out.ctx, error: fault && id % 3 !== 0 });
+        const invOut = svc['checkout-api'].span('GET inventory-api/stock', SpanKind.CLIENT, t + 4, t + 4 + inv, { parent: co.ctx });
+        svc['inventory-api'].span('GET /stock', SpanKind.SERVER, t + 5, t + 3 + inv, { parent: invOut.ctx });
+        const payOut = svc['checkout-api'].span('POST payments-api/charge', SpanKind.CLIENT, t + 6 + inv, t + 6 + inv + pay, { parent: co.ctx, error: fault && id % 3 !== 0 });
+        const charge = svc['payments-api'].span('POST /charge', SpanKind.SERVER, t + 7 + inv, t + 5 + inv + pay, { parent: payOut.ctx, error: fault && id % 3 !== 0 });
+        if (fault && id % 3 !== 0) {
+          svc['payments-api'].log(t + 5 + inv + pay, 'ERROR', `card processor timed out after ${pay} ms for order ${id}`, { 'order.id': id }, charge.ctx);
+          svc['checkout-api'].log(t + total, 'ERROR', `payment failed for order ${id}: upstream error`, {}, co.ctx);
+        } else {
+          svc['payments-api'].log(t + 5 + inv + pay, 'INFO', `charge accepted for order ${id}`, { 'order.id': id }, charge.ctx);
+        }
+        svc['checkout-api'].log(t + total, 'INFO', `order ${id} processed`, {}, co.ctx);
+      }
+      for (const n of names) await svc[n].flush();
+    }
+    for (const n of names) await svc[n].shutdown();
+    // Every request was accepted whole: the gateway decoded what the SDK sent.
+    expect(gw.handler.counters.snapshot().dropped).toEqual({});
+    expect(gw.got.length).toBeGreaterThanOrEqual(75 * 4);
+
+    const cfg = defaultConfig();
+    const out = new Outputs();
+    const deadLetters = new MemoryDeadLetters();
+    const p = buildEmbedded(cfg, { log: silentLogger(), deadLetters }, out);
+    await p.run(records(gw.got, cfg.ingest));
+    expect(deadLetters.count).toBe(0);
+    expect(p.stats().rawRecords).toBe(gw.got.length);
+
+    // Nothing in the normal hour; one incident opened within minutes of the fault, payments-api in its top 3.
+    const summary = JSON.stringify(out.items.map((o) => [o.incident_id, new Date(o.opened_at).toISOString(), o.root_causes.map((c) => c.service)]));
+    expect(out.items.filter((o) => o.opened_at < faultAt), summary).toEqual([]);
+    const incidents = new Map(out.items.map((o) => [o.incident_id, o]));
+    expect(incidents.size, summary).toBe(1);
+    const inc = [...incidents.values()][0]!;
+    expect(inc.opened_at - faultAt, summary).toBeLessThan(5 * MIN);
+    expect(inc.services).toContain('payments-api');
+    expect(inc.root_causes.slice(0, 3).map((c) => c.service), summary).toContain('payments-api');
+  }, 120_000);
+});
