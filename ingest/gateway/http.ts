@@ -5,11 +5,11 @@ import { gunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { ANONYMOUS, isRefusal, refusalHeaders, refusalMessage, refusalReason, refusalStatus, type Authenticator } from '../../core/auth/index.js';
 import { Counters } from '../../core/counters.js';
+import { NightshiftError } from '../../core/errors.js';
 import { Histogram } from '../../core/metrics.js';
 import type { RawRecord } from '../../core/raw.js';
 import type { IngestConfig, InputKind } from '../config.js';
 import { parseRecord } from '../parse.js';
-import { NightshiftError } from '../../core/errors.js';
 import { PROTOBUF_TYPE, decodeRequest, encodeResponse, encodeStatus, isOtlpSignal, type OtlpSignal } from './protobuf.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -102,8 +102,10 @@ function keyOf(route: Route, root: Record<string, unknown>): string | null {
 /**
  * The HTTP gateway's request handler. A body is checked the way ingest will read it (the same parser); a body
  * with nothing usable is refused with 400 and the parser's message, a partly bad batch is accepted (ingest
- * dead-letters the bad entries; OTLP callers are told in `partialSuccess`). 200 comes only after the broker
- * acknowledged the record; if it does not within ackTimeoutMs (or the producer failed), 503 with Retry-After.
+ * dead-letters the bad entries; OTLP callers are told in `partialSuccess`). OTLP bodies may be JSON or binary
+ * protobuf; protobuf is published as the equivalent OTLP/JSON (protobuf.ts) and answered in protobuf. 200 comes only
+ * after the broker acknowledged the record; if it does not within ackTimeoutMs (or the producer failed), 503 with
+ * Retry-After.
  */
 export class GatewayHandler {
   readonly counters = new Counters();
