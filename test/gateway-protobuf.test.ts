@@ -11,11 +11,12 @@ import { silentLogger } from '../core/log.js';
 import type { RawRecord } from '../core/raw.js';
 import type { Stage } from '../core/stage.js';
 import { defaultIngestConfig, type IngestConfig, type InputKind } from '../ingest/config.js';
-import { GatewayHandler, type Publish } from '../ingest/gateway/index.js';
+import { GatewayHandler, type GatewayOptions, type Publish } from '../ingest/gateway/index.js';
 import { decodeStatus } from '../ingest/gateway/protobuf.js';
 import { parseRecord } from '../ingest/parse.js';
 import type { Event, LogRecord, MetricPoint, Span } from '../schemas/events.js';
 import type { IncidentOutput } from '../schemas/index.js';
+import { tokenFixture } from './helpers/auth.js';
 import { SdkService, SpanKind } from './helpers/otel-sdk.js';
 
 /**
@@ -25,8 +26,10 @@ import { SdkService, SpanKind } from './helpers/otel-sdk.js';
  * small world of SDK-instrumented services goes through the gateway into the embedded pipeline and opens an incident.
  */
 const servers: Server[] = [];
+const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const s of servers) await new Promise((r) => s.close(r));
+  for (const c of closers) await c();
 });
 
 interface Published {
@@ -35,10 +38,10 @@ interface Published {
   readonly body: string;
 }
 
-async function serve(ingest: IngestConfig = defaultIngestConfig(), maxBodyBytes = 1024 * 1024): Promise<{ url: string; got: Published[]; handler: GatewayHandler }> {
+async function serve(ingest: IngestConfig = defaultIngestConfig(), maxBodyBytes = 1024 * 1024, auth?: GatewayOptions['auth']): Promise<{ url: string; got: Published[]; handler: GatewayHandler }> {
   const got: Published[] = [];
   const publish: Publish = async (kind, key, body) => void got.push({ kind, key, body });
-  const handler = new GatewayHandler({ ingest, maxBodyBytes, ackTimeoutMs: 5000 }, publish);
+  const handler = new GatewayHandler({ ingest, maxBodyBytes, ackTimeoutMs: 5000, ...(auth ? { auth } : {}) }, publish);
   const s = createServer((req, res) => void handler.handle(req, res));
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -228,6 +231,26 @@ describe('OTLP/HTTP protobuf from the OpenTelemetry SDK exporters', () => {
     expect(gw.got).toEqual([]);
     expect(gw.handler.counters.snapshot().dropped).toEqual({ bad_protobuf: 4, bad_request: 1 });
     await svc.shutdown();
+  });
+
+  it('with tokens: the exporter with its bearer token is let in, one without gets 401 as a protobuf Status (code 16)', async () => {
+    const f = await tokenFixture({ otel: 'otel-0123456789abcdef0123456789abcdef' }, silentLogger());
+    closers.push(() => f.close());
+    const gw = await serve(defaultIngestConfig(), 1024 * 1024, f.auth);
+    const withToken = new SdkService('cart-api', { url: gw.url, headers: { Authorization: 'Bearer otel-0123456789abcdef0123456789abcdef' } });
+    withToken.span('GET /cart', SpanKind.SERVER, T, T + 3);
+    await withToken.flush();
+    expect(gw.got.map((p) => p.key)).toEqual(['cart-api']);
+    const anonymous = new SdkService('cart-api', { url: gw.url });
+    anonymous.span('GET /cart', SpanKind.SERVER, T, T + 3);
+    const spans = anonymous.take().spans;
+    expect((await anonymous.exportSpans(spans)).code).toBe(1); // FAILED: the SDK saw the refusal
+    const r = await postProtobuf(`${gw.url}/v1/traces`, ProtobufTraceSerializer.serializeRequest(spans)!);
+    expect([r.status, r.type]).toEqual([401, 'application/x-protobuf']);
+    expect(decodeStatus(r.bytes).code).toBe(16); // UNAUTHENTICATED
+    expect(gw.got.length).toBe(1);
+    await withToken.shutdown();
+    await anonymous.shutdown();
   });
 
   it('413 when the body, or the OTLP/JSON it decodes to, exceeds the limits; 415 names both OTLP encodings', async () => {

@@ -31,6 +31,8 @@ export interface SdkServiceOptions {
   readonly gzip?: boolean;
   /** Extra resource attributes; `service.name` may be overridden here (e.g. to a number, which ingest refuses). */
   readonly resource?: Attributes;
+  /** Sent with every export, e.g. Authorization. */
+  readonly headers?: Record<string, string>;
 }
 
 export class SdkService {
@@ -52,10 +54,10 @@ export class SdkService {
     this.tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(this.spans)] });
     this.loggerProvider = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter: this.logs })] });
     this.meterProvider = new MeterProvider({ resource, readers: [this.reader] });
-    const compression = opts.gzip ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE;
-    this.traceExporter = new OTLPTraceExporter({ url: `${opts.url}/v1/traces`, compression });
-    this.logExporter = new OTLPLogExporter({ url: `${opts.url}/v1/logs`, compression });
-    this.metricExporter = new OTLPMetricExporter({ url: `${opts.url}/v1/metrics`, compression });
+    const common = { compression: opts.gzip ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE, headers: opts.headers ?? {} };
+    this.traceExporter = new OTLPTraceExporter({ url: `${opts.url}/v1/traces`, ...common });
+    this.logExporter = new OTLPLogExporter({ url: `${opts.url}/v1/logs`, ...common });
+    this.metricExporter = new OTLPMetricExporter({ url: `${opts.url}/v1/metrics`, ...common });
   }
 
   /** A span with explicit times (ms) and status, child of `parent` when given. */
