@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { JsonLogsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonLogsSerializer, JsonMetricsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEmbedded } from '../core/build.js';
 import { Counters } from '../core/counters.js';
@@ -62,19 +62,23 @@ async function postProtobuf(url: string, body: Uint8Array, headers: Record<strin
   return { status: res.status, type: res.headers.get('content-type'), bytes: new Uint8Array(await res.arrayBuffer()) };
 }
 
-/** proto3 leaves defaults unset; the SDK's JSON serializer writes some of them. Equal up to that. */
+/**
+ * proto3 leaves defaults unset; the SDK's JSON serializer writes some of them, and writes 64-bit integers as numbers
+ * where proto3 JSON writes decimal strings (both are valid OTLP/JSON). Equal up to that; the spelling of integers is
+ * asserted on its own.
+ */
 function withoutDefaults(v: unknown): unknown {
   if (Array.isArray(v)) return v.length === 0 ? undefined : v.map(withoutDefaults);
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      // int64: proto3 JSON writes a decimal string, the SDK's JSON serializer a number; both are valid OTLP/JSON.
-      const y = withoutDefaults((k === 'intValue' || k === 'asInt') && typeof x === 'number' ? String(x) : x);
+      const y = withoutDefaults(x);
       if (y !== undefined) out[k] = y;
     }
     return Object.keys(out).length === 0 ? undefined : out;
   }
-  return v === 0 || v === '' || v === false || v === null || v === '0' ? undefined : v;
+  if (v === 0 || v === '' || v === false || v === null || v === '0') return undefined;
+  return typeof v === 'number' && Number.isInteger(v) ? String(v) : v;
 }
 
 describe('OTLP/HTTP protobuf from the OpenTelemetry SDK exporters', () => {
@@ -82,7 +86,12 @@ describe('OTLP/HTTP protobuf from the OpenTelemetry SDK exporters', () => {
     const gw = await serve();
     const svc = new SdkService('checkout-api', { url: gw.url, resource: { 'service.instance.id': 'checkout-7f9c', 'deployment.environment': 'prod' } });
     const root = svc.span('POST /checkout', SpanKind.SERVER, T, T + 120, { attributes: { 'http.route': '/checkout', 'http.response.status_code': 502, retries: 3, ratio: 0.25, cached: false, tags: ['a', 'b'] } });
-    const child = svc.span('charge card', SpanKind.CLIENT, T + 10, T + 110, { parent: root.ctx, error: true });
+    const child = svc.span('charge card', SpanKind.CLIENT, T + 10, T + 110, {
+      parent: root.ctx,
+      error: true,
+      events: [{ name: 'retry', ts: T + 60, attributes: { attempt: 2 } }],
+      links: [root.id],
+    });
     const { spans: sdkSpans } = svc.take();
     const officialJson = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(sdkSpans))) as unknown;
     expect((await svc.exportSpans(sdkSpans)).code).toBe(0);
@@ -113,6 +122,16 @@ describe('OTLP/HTTP protobuf from the OpenTelemetry SDK exporters', () => {
         { key: 'tags', value: { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } } },
       ]),
     );
+    // proto3 JSON as OTLP wants it: 64-bit integers as decimal strings, enums as numbers, ids as hex.
+    expect(wireSpan).toMatchObject({ kind: 2, startTimeUnixNano: `${T}000000`, endTimeUnixNano: `${T + 120}000000`, traceId: rootCtx!.traceId, spanId: rootCtx!.spanId });
+    const wireChild = (json.resourceSpans as Array<{ scopeSpans: Array<{ spans: Array<Record<string, unknown>> }> }>)[0]!.scopeSpans[0]!.spans.find((s) => s.name === 'charge card')!;
+    expect(wireChild).toMatchObject({
+      kind: 3,
+      parentSpanId: rootCtx!.spanId,
+      status: { code: 2, message: 'failed' },
+      events: [{ name: 'retry', timeUnixNano: `${T + 60}000000`, attributes: [{ key: 'attempt', value: { intValue: '2' } }] }],
+      links: [{ traceId: rootCtx!.traceId, spanId: rootCtx!.spanId, attributes: [{ key: 'link.kind', value: { stringValue: 'retry-of' } }] }],
+    });
     expect(json).toMatchObject({ resourceSpans: [{ resource: { attributes: expect.arrayContaining([{ key: 'deployment.environment', value: { stringValue: 'prod' } }]) } }] });
     await svc.shutdown();
   });
@@ -145,8 +164,12 @@ describe('OTLP/HTTP protobuf from the OpenTelemetry SDK exporters', () => {
     meter.createGauge('queue_depth', { unit: '{item}' }).record(17, { queue: 'main' });
     const h = meter.createHistogram('http.server.request.duration', { unit: 's' });
     for (const v of [0.01, 0.02, 0.4]) h.record(v, { route: '/orders' });
-    await svc.flushMetrics();
+    const latency = meter.createHistogram('db.latency.exp', { unit: 'ms' });
+    for (const v of [1, 2, 4, 8, 100]) latency.record(v);
+    const rm = await svc.flushMetrics();
     expect(gw.got.length).toBe(1);
+    const officialJson = JSON.parse(new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(rm))) as unknown;
+    expect(withoutDefaults(JSON.parse(gw.got[0]!.body))).toEqual(withoutDefaults(officialJson));
     const points = parsed(gw.got[0]!) as MetricPoint[];
     const by = (n: string) => points.find((p) => p.name === n)!;
     expect(by('orders_total')).toMatchObject({ service: 'orders-api', value: 5, labels: { route: '/orders', 'service.version': '1.4.2' } });
@@ -156,6 +179,7 @@ describe('OTLP/HTTP protobuf from the OpenTelemetry SDK exporters', () => {
     expect(dist.dist).toMatchObject({ kind: 'histogram', temporality: 'cumulative', count: 3 });
     expect(dist.dist!.sum).toBeCloseTo(0.43, 9);
     expect(dist.value).toBeCloseTo(0.43 / 3, 9);
+    expect(by('db.latency.exp')).toMatchObject({ unit: 'ms', value: 23, dist: { kind: 'histogram', count: 5, sum: 115 } });
     await svc.shutdown();
   });
 

@@ -7,7 +7,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { AggregationType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 /**
@@ -53,7 +53,8 @@ export class SdkService {
     const resource = resourceFromAttributes({ 'service.name': name, 'service.version': '1.4.2', ...opts.resource });
     this.tracerProvider = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(this.spans)] });
     this.loggerProvider = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter: this.logs })] });
-    this.meterProvider = new MeterProvider({ resource, readers: [this.reader] });
+    // `*.exp` instruments aggregate as exponential histograms, so that both histogram encodings are exercised.
+    this.meterProvider = new MeterProvider({ resource, readers: [this.reader], views: [{ instrumentName: '*.exp', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM } }] });
     const common = { compression: opts.gzip ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE, headers: opts.headers ?? {} };
     this.traceExporter = new OTLPTraceExporter({ url: `${opts.url}/v1/traces`, ...common });
     this.logExporter = new OTLPLogExporter({ url: `${opts.url}/v1/logs`, ...common });
@@ -61,8 +62,16 @@ export class SdkService {
   }
 
   /** A span with explicit times (ms) and status, child of `parent` when given. */
-  span(name: string, kind: SpanKind, startMs: number, endMs: number, opts: { parent?: Context; error?: boolean; attributes?: Attributes } = {}): { ctx: Context; id: SpanContext } {
-    const s: Span = this.tracerProvider.getTracer('test').startSpan(name, { kind, startTime: startMs, attributes: opts.attributes ?? {} }, opts.parent ?? ROOT_CONTEXT);
+  span(
+    name: string,
+    kind: SpanKind,
+    startMs: number,
+    endMs: number,
+    opts: { parent?: Context; error?: boolean; attributes?: Attributes; events?: ReadonlyArray<{ name: string; ts: number; attributes?: Attributes }>; links?: readonly SpanContext[] } = {},
+  ): { ctx: Context; id: SpanContext } {
+    const links = (opts.links ?? []).map((context) => ({ context, attributes: { 'link.kind': 'retry-of' } }));
+    const s: Span = this.tracerProvider.getTracer('test', '2.0.1').startSpan(name, { kind, startTime: startMs, attributes: opts.attributes ?? {}, links }, opts.parent ?? ROOT_CONTEXT);
+    for (const e of opts.events ?? []) s.addEvent(e.name, e.attributes ?? {}, e.ts);
     if (opts.error) s.setStatus({ code: SpanStatusCode.ERROR, message: 'failed' });
     s.end(endMs);
     return { ctx: trace.setSpan(opts.parent ?? ROOT_CONTEXT, s), id: s.spanContext() };
