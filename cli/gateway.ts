@@ -11,11 +11,12 @@ import { LISTEN_HELP, LISTEN_OPTIONS, hostFrom, listenSettings } from './listen.
 export const GATEWAY_HELP = `nightshift gateway [--host ADDR] [--port N] [--tokens PATH] [--config FILE] [--brokers HOST:PORT,...] [--ops-port N] ...
 
 HTTP gateway into the raw topics. Answers 200 only after the broker acknowledged the record.
-  POST /v1/logs /v1/metrics /v1/traces   OTLP/HTTP with JSON encoding (gzip allowed) -> logs, metrics, traces
+  POST /v1/logs /v1/metrics /v1/traces   OTLP/HTTP, http/json or http/protobuf (gzip allowed) -> logs, metrics, traces;
+                                         protobuf requests are answered in protobuf (partial_success, google.rpc.Status)
   POST /alertmanager (or /v1/alerts)     Alertmanager webhook (webhook_configs url) -> alerts
   POST /v1/changes                       a change event {ts, service, kind, id, summary, author} -> changes
 Bad input gets a 4xx naming the problem (400 unparsable or unusable, 401 no valid bearer token, 403 a read-only
-token, 413 too large, 415 not JSON, 429 over the token's rate limit, with Retry-After); 503 with Retry-After when the
+token, 413 too large, 415 not JSON (or, on the OTLP paths, protobuf), 429 over the token's rate limit, with Retry-After); 503 with Retry-After when the
 broker does not acknowledge in time. With tokens, every write and /metrics need Authorization: Bearer <token>; each accepted
 write is logged as an "audit" line with the token's name.
   --host ADDR          listen address (default NIGHTSHIFT_GATEWAY_HOST or 127.0.0.1; 0.0.0.0 for every interface)

@@ -45,7 +45,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   query: { summary: 'run a saved analyst query on the analytics store', help: QUERY_HELP, options: {}, run: queryCommand },
   run: { summary: 'cluster mode: run stages on Kafka (all, or --stage ingest|perception|reasoning|sinks)', help: RUN_HELP, options: RUN_OPTIONS, run: (a, io) => runCommand(a, io) },
   gateway: {
-    summary: 'HTTP gateway: Alertmanager webhooks, OTLP/HTTP JSON and change events into the raw Kafka topics',
+    summary: 'HTTP gateway: Alertmanager webhooks, OTLP/HTTP (JSON or protobuf) and change events into the raw Kafka topics',
     help: GATEWAY_HELP,
     options: GATEWAY_OPTIONS,
     run: (a, io) => gatewayCommand(a, io),

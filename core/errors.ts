@@ -6,6 +6,8 @@ export type ErrorClass = 'permanent' | 'retriable' | 'throttled';
 
 export const ERROR_CODES = {
   INVALID_JSON: 'permanent',
+  /** A body sent as binary protobuf (OTLP/HTTP) that does not decode as the message its route expects. */
+  INVALID_PROTOBUF: 'permanent',
   SCHEMA_MISMATCH: 'permanent',
   MISSING_SERVICE: 'permanent',
   BAD_TIMESTAMP: 'permanent',

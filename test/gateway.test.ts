@@ -72,7 +72,8 @@ describe('gateway request handling', () => {
     const cases: Array<[string, string | Buffer, Record<string, string>, number, RegExp]> = [
       ['/v1/logs', 'not json', { 'content-type': 'application/json' }, 400, /not JSON/],
       ['/v1/logs', '{"resourceSpans":[]}', { 'content-type': 'application/json' }, 400, /resourceLogs/],
-      ['/v1/logs', otlpLogs(1), { 'content-type': 'application/x-protobuf' }, 415, /http\/json/],
+      ['/v1/logs', otlpLogs(1), { 'content-type': 'text/plain' }, 415, /application\/json or application\/x-protobuf/],
+      ['/v1/changes', '{}', { 'content-type': 'application/x-protobuf' }, 415, /must be application\/json/],
       ['/v1/logs', otlpLogs(200), { 'content-type': 'application/json' }, 413, /exceeds the limit of 4096 bytes/],
       ['/v1/logs', gzipSync(otlpLogs(200)), { 'content-type': 'application/json', 'content-encoding': 'gzip' }, 413, /decompressed body exceeds/],
       ['/alertmanager', '{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"X"},"startsAt":"2026-03-02T12:00:00Z"}]}', { 'content-type': 'application/json' }, 400, /MISSING_SERVICE/],

@@ -5,10 +5,12 @@ import { gunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { ANONYMOUS, isRefusal, refusalHeaders, refusalMessage, refusalReason, refusalStatus, type Authenticator } from '../../core/auth/index.js';
 import { Counters } from '../../core/counters.js';
+import { NightshiftError } from '../../core/errors.js';
 import { Histogram } from '../../core/metrics.js';
 import type { RawRecord } from '../../core/raw.js';
 import type { IngestConfig, InputKind } from '../config.js';
 import { parseRecord } from '../parse.js';
+import { PROTOBUF_TYPE, decodeRequest, encodeResponse, encodeStatus, isOtlpSignal, type OtlpSignal } from './protobuf.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -100,8 +102,10 @@ function keyOf(route: Route, root: Record<string, unknown>): string | null {
 /**
  * The HTTP gateway's request handler. A body is checked the way ingest will read it (the same parser); a body
  * with nothing usable is refused with 400 and the parser's message, a partly bad batch is accepted (ingest
- * dead-letters the bad entries; OTLP callers are told in `partialSuccess`). 200 comes only after the broker
- * acknowledged the record; if it does not within ackTimeoutMs (or the producer failed), 503 with Retry-After.
+ * dead-letters the bad entries; OTLP callers are told in `partialSuccess`). OTLP bodies may be JSON or binary
+ * protobuf; protobuf is published as the equivalent OTLP/JSON (protobuf.ts) and answered in protobuf. 200 comes only
+ * after the broker acknowledged the record; if it does not within ackTimeoutMs (or the producer failed), 503 with
+ * Retry-After.
  */
 export class GatewayHandler {
   readonly counters = new Counters();
@@ -118,6 +122,9 @@ export class GatewayHandler {
     const t0 = performance.now();
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = ROUTES[path];
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    // OTLP/HTTP: a protobuf request is answered in protobuf, errors included (a JSON error body would not decode).
+    const signal = route?.format === 'otlp' && type === PROTOBUF_TYPE && isOtlpSignal(route.kind) ? route.kind : null;
     try {
       // First, so that nobody without a token learns anything about routes or formats.
       const auth = this.opts.auth?.check(req.headers, 'gateway', req.socket.remoteAddress) ?? { kind: 'open' as const };
@@ -128,10 +135,9 @@ export class GatewayHandler {
         res.setHeader('allow', 'POST');
         throw new HttpError(405, `${req.method} is not allowed on ${path}; use POST`, 'bad_method');
       }
-      const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json') {
-        const hint = route.format === 'otlp' ? ' (configure the OTLP exporter for http/json, not http/protobuf)' : '';
-        throw new HttpError(415, `content-type must be application/json, got ${JSON.stringify(type || '(none)')}${hint}`, 'unsupported_media_type');
+      if (type !== 'application/json' && signal === null) {
+        const allowed = route.format === 'otlp' ? `application/json or ${PROTOBUF_TYPE} (OTLP http/json or http/protobuf)` : 'application/json';
+        throw new HttpError(415, `content-type must be ${allowed}, got ${JSON.stringify(type || '(none)')}`, 'unsupported_media_type');
       }
       this.counters.received++;
       let body = await readBody(req, this.opts.maxBodyBytes);
@@ -146,12 +152,16 @@ export class GatewayHandler {
             : new HttpError(400, `body is not valid gzip: ${(e as Error).message}`, 'bad_request');
         }
       } else if (enc !== 'identity') throw new HttpError(415, `content-encoding ${enc} is not supported (use gzip or none)`, 'unsupported_media_type');
-      const text = body.toString('utf8');
+      let text: string;
       let root: unknown;
-      try {
-        root = JSON.parse(text);
-      } catch (e) {
-        throw new HttpError(400, `body is not JSON: ${(e as Error).message}`, 'bad_request');
+      if (signal !== null) ({ text, root } = this.fromProtobuf(signal, body));
+      else {
+        text = body.toString('utf8');
+        try {
+          root = JSON.parse(text);
+        } catch (e) {
+          throw new HttpError(400, `body is not JSON: ${(e as Error).message}`, 'bad_request');
+        }
       }
       if (!isObj(root)) throw new HttpError(400, 'body must be a JSON object', 'bad_request');
       if (route.field && root[route.field] === undefined) {
@@ -170,7 +180,9 @@ export class GatewayHandler {
       this.audit(req, token, path, route.kind, body.length, parsed.events.length, parsed.badEntries);
       if (route.format === 'otlp') {
         const rejected = parsed.badEntries;
-        const partial = rejected > 0 ? { partialSuccess: { [rejectedField(route.kind)]: rejected, errorMessage: parsed.errors.map((e) => e.message).slice(0, 3).join('; ') } } : {};
+        const message = rejected > 0 ? parsed.errors.map((e) => e.message).slice(0, 3).join('; ') : '';
+        if (signal !== null) return send(res, 200, encodeResponse(signal, rejected, message), PROTOBUF_TYPE);
+        const partial = rejected > 0 ? { partialSuccess: { [rejectedField(route.kind)]: rejected, errorMessage: message } } : {};
         return send(res, 200, JSON.stringify(partial), 'application/json');
       }
       return send(res, 200, JSON.stringify({ status: 'accepted', events: parsed.events.length, rejected: parsed.badEntries }), 'application/json');
@@ -179,6 +191,7 @@ export class GatewayHandler {
       this.counters.drop(err.reason);
       if (err.status === 503) res.setHeader('retry-after', '5');
       for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+      if (signal !== null) return send(res, err.status, encodeStatus(rpcCode(err.status), err.message), PROTOBUF_TYPE);
       const body = route?.format === 'otlp' ? { code: rpcCode(err.status), message: err.message } : { error: err.message };
       return send(res, err.status, JSON.stringify(body), 'application/json');
     }
@@ -206,6 +219,24 @@ export class GatewayHandler {
     );
   }
 
+  /**
+   * A protobuf body as the OTLP/JSON ingest reads. JSON is larger than protobuf (hex ids, field names), so a body
+   * within maxBodyBytes can still exceed the record limit: that is 413 (send smaller batches), not a dead letter.
+   */
+  private fromProtobuf(signal: OtlpSignal, body: Buffer): { text: string; root: Record<string, unknown> } {
+    let decoded: ReturnType<typeof decodeRequest>;
+    try {
+      decoded = decodeRequest(signal, body);
+    } catch (e) {
+      if (e instanceof NightshiftError && e.code === 'INVALID_PROTOBUF') throw new HttpError(400, e.message, 'bad_protobuf');
+      throw e;
+    }
+    const bytes = Buffer.byteLength(decoded.text);
+    const max = this.opts.ingest.maxRecordBytes;
+    if (bytes > max) throw new HttpError(413, `the request is ${bytes} bytes as OTLP/JSON, over the record limit of ${max} bytes; export smaller batches`, 'too_large');
+    return decoded;
+  }
+
   private async publishWithin(kind: InputKind, key: string | null, body: string): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -226,7 +257,7 @@ function rejectedField(kind: InputKind): string {
   return kind === 'logs' ? 'rejectedLogRecords' : kind === 'metrics' ? 'rejectedDataPoints' : 'rejectedSpans';
 }
 
-function send(res: ServerResponse, status: number, body: string, type: string): void {
+function send(res: ServerResponse, status: number, body: string | Uint8Array, type: string): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(body);

@@ -51,7 +51,7 @@ export function gatewayPortFromEnv(env: NodeJS.ProcessEnv, fallback = DEFAULT_GA
 }
 
 /**
- * `nightshift gateway`: Alertmanager webhooks and OTLP/HTTP JSON into the raw topics, through the same idempotent,
+ * `nightshift gateway`: Alertmanager webhooks and OTLP/HTTP (JSON or protobuf) into the raw topics, through the same idempotent,
  * acks=-1 producer as the pipeline. The raw topics are created if missing.
  */
 export async function startGateway(opts: GatewayStartOptions): Promise<Gateway> {
