@@ -81,20 +81,25 @@ export class IncidentReader {
 
   async list(f: IncidentFilter): Promise<IncidentSummary[]> {
     const where: string[] = [];
-    if (f.status) where.push(`status = ${str(f.status)}`);
-    if (f.service) where.push(`has(services, ${str(f.service)})`);
-    if (f.since !== undefined) where.push(`opened_at >= ${Math.trunc(f.since)}`);
-    if (f.until !== undefined) where.push(`opened_at < ${Math.trunc(f.until)}`);
+    if (f.status) where.push(`l_status = ${str(f.status)}`);
+    if (f.service) where.push(`has(l_services, ${str(f.service)})`);
+    if (f.since !== undefined) where.push(`l_opened >= ${Math.trunc(f.since)}`);
+    if (f.until !== undefined) where.push(`l_opened < ${Math.trunc(f.until)}`);
     const inner = f.ids ? `WHERE incident_id IN ${strList(f.ids)}` : '';
+    // Inner aliases differ from the column names: ClickHouse resolves a column name to a same-named alias, so
+    // `argMax(x, version) ... max(version) AS version` would nest aggregates.
     const rows = await this.q<Record<string, unknown>>(
-      `SELECT * FROM (
-        SELECT incident_id, argMax(status, version) AS status, min(opened_at) AS opened_at, max(updated_at) AS updated_at,
-          argMax(services, version) AS services, argMax(top_service, version) AS top_service, argMax(top_kind, version) AS top_kind,
-          argMax(top_confidence, version) AS top_confidence, argMax(events, version) AS events, argMax(alerts, version) AS alerts,
-          argMax(signals, version) AS signals, max(version) AS version
+      `SELECT incident_id, l_status AS status, l_opened AS opened_at, l_updated AS updated_at, l_services AS services,
+          l_top_service AS top_service, l_top_kind AS top_kind, l_top_confidence AS top_confidence, l_events AS events,
+          l_alerts AS alerts, l_signals AS signals, l_version AS version
+      FROM (
+        SELECT incident_id, argMax(status, version) AS l_status, min(opened_at) AS l_opened, max(updated_at) AS l_updated,
+          argMax(services, version) AS l_services, argMax(top_service, version) AS l_top_service, argMax(top_kind, version) AS l_top_kind,
+          argMax(top_confidence, version) AS l_top_confidence, argMax(events, version) AS l_events, argMax(alerts, version) AS l_alerts,
+          argMax(signals, version) AS l_signals, max(version) AS l_version
         FROM ${this.db}.incidents ${inner} GROUP BY incident_id
       ) ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY opened_at DESC, incident_id LIMIT ${Math.trunc(f.limit)}`,
+      ORDER BY l_opened DESC, incident_id LIMIT ${Math.trunc(f.limit)}`,
       'list incidents',
     );
     return rows.map(toSummary);
