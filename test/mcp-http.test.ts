@@ -173,7 +173,7 @@ describe('MCP over streamable HTTP', () => {
     expect((inIncident.data!.feedback as unknown[]).length).toBe(2);
 
     const table = await ch.query<Record<string, unknown>>(
-      `SELECT kind, service, root_kind, note, actor, source FROM nightshift.feedback FINAL WHERE incident_id = '${target.incident_id}' ORDER BY kind`,
+      `SELECT kind, service, root_kind, note, actor, source FROM nightshift.feedback FINAL WHERE incident_id = '${target.incident_id}' ORDER BY toString(kind)`,
     );
     expect(table).toEqual([
       { kind: 'ack', service: null, root_kind: null, note: 'on it', actor: 'writer', source: 'mcp-http' },
