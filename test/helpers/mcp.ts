@@ -17,12 +17,14 @@ function cli(args: string[], env: NodeJS.ProcessEnv): void {
   if (r.status !== 0) throw new Error(`nightshift ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
 }
 
-export function replayWorld(prefix: string): McpWorld {
+/** Into chdb by default; `store` (e.g. NIGHTSHIFT_CLICKHOUSE_URL) chooses another. */
+export function replayWorld(prefix: string, store: Record<string, string> = {}): McpWorld {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const chdb = join(dir, 'chdb');
-  const env = { ...process.env, NIGHTSHIFT_CHDB_PATH: chdb, NIGHTSHIFT_LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NIGHTSHIFT_CHDB_PATH: chdb, NIGHTSHIFT_LOG_LEVEL: 'warn' };
   delete env.NIGHTSHIFT_CLICKHOUSE_URL;
   delete env.NIGHTSHIFT_ANALYTICS;
+  Object.assign(env, store);
   cli(['simulate', '--out', join(dir, 'world.ndjson'), '--seed', '3', '--services', '12', '--hours', '3', '--faults', '2', '--quiet'], env);
   cli(['replay', '--in', join(dir, 'world.ndjson'), '--topology', join(dir, 'world.topology.json'), '--out', join(dir, 'incidents.ndjson'), '--quiet'], env);
   const latest = new Map<string, IncidentOutput>();
