@@ -1,9 +1,6 @@
 import { parseArgs } from 'node:util';
 import { warnIfExposed } from '../core/auth/index.js';
 import { createLogger } from '../core/log.js';
-import { openMcpContext } from '../mcp/context.js';
-import { startMcpHttpServer } from '../mcp/listen.js';
-import { serveStdio } from '../mcp/server.js';
 import { intOpt, UsageError, type CliIo } from './io.js';
 import { LISTEN_HELP, LISTEN_OPTIONS, hostFrom, listenSettings } from './listen.js';
 
@@ -36,11 +33,14 @@ export async function mcpCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const { values, positionals } = parseArgs({ args: argv, options: MCP_OPTIONS, strict: true, allowPositionals: false });
   if (positionals.length > 0) throw new UsageError(`mcp takes no arguments, got ${positionals.join(' ')}`);
   const log = createLogger();
+  // Loaded here, not at the top: the SDK costs every other command ~0.2 s of start-up otherwise.
+  const { openMcpContext } = await import('../mcp/context.js');
   if (!values.http) {
     const stray = HTTP_ONLY.filter((k) => values[k] !== undefined);
     if (stray.length > 0) throw new UsageError(`--${stray[0]} needs --http (stdio has no listener)`);
     const actor = values.actor ?? (env.USER?.trim() || 'stdio');
     if (actor.length > 128) throw new UsageError('--actor is at most 128 characters');
+    const { serveStdio } = await import('../mcp/server.js');
     const ctx = await openMcpContext(env, log);
     log.info({ store: ctx.description }, 'nightshift mcp: serving on stdio');
     try {
@@ -55,6 +55,7 @@ export async function mcpCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const envPort = env.NIGHTSHIFT_MCP_PORT;
   const port = intOpt(values.port ?? (envPort === '' ? undefined : envPort), 'port', DEFAULT_MCP_PORT, 0, 65_535);
   const { auth, tls } = await listenSettings(values, env, log);
+  const { startMcpHttpServer } = await import('../mcp/listen.js');
   const ctx = await openMcpContext(env, log);
   const srv = await startMcpHttpServer({ ctx, port, host, auth, log, ...(tls ? { tls } : {}) });
   warnIfExposed(log, [{ what: 'mcp', host, port: srv.port }], auth.enabled);

@@ -3,8 +3,6 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../core/auth/index.js';
 import { NightshiftError } from '../core/errors.js';
 import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
-import { openMcpContext } from './context.js';
-import { mcpHttpHandler } from './http.js';
 
 export interface OpsMcp {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -22,6 +20,8 @@ export async function opsMcpFromEnv(env: NodeJS.ProcessEnv, auth: Authenticator 
   if (v === undefined || v === '' || v === 'off' || v === '0' || v === 'false') return null;
   if (v !== 'on' && v !== '1' && v !== 'true') throw new NightshiftError('CONFIG_INVALID', `NIGHTSHIFT_OPS_MCP must be on or off, got ${JSON.stringify(env.NIGHTSHIFT_OPS_MCP)}`);
   if (!clickhouseConfigFromEnv(env)) throw new NightshiftError('CONFIG_INVALID', 'NIGHTSHIFT_OPS_MCP=on needs NIGHTSHIFT_CLICKHOUSE_URL: /mcp reads the shared ClickHouse store');
+  // Loaded only when asked for: a cluster process without /mcp does not pay for the SDK.
+  const [{ openMcpContext }, { mcpHttpHandler }] = await Promise.all([import('./context.js'), import('./http.js')]);
   const ctx = await openMcpContext(env, log);
   return { handler: mcpHttpHandler(ctx, auth, log), description: ctx.description, close: () => ctx.close() };
 }
