@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from 'pino';
 import { isRefusal, refusalHeaders, refusalMessage, refusalStatus, type Authenticator } from '../core/auth/index.js';
@@ -7,6 +8,17 @@ import { createMcpServer } from './server.js';
 import type { Caller } from './tools.js';
 
 export const MCP_PATH = '/mcp';
+
+/**
+ * Without tokens, a web page the operator visits could reach a loopback /mcp through a DNS name that it re-points at
+ * 127.0.0.1 (DNS rebinding) and call the write tools. Such a request carries that name in Host; an IP literal or
+ * localhost cannot be re-pointed, so only those are answered.
+ */
+export function rebindSafeHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || isIP(name) !== 0;
+}
 
 function reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
@@ -23,11 +35,14 @@ export function mcpHttpHandler(ctx: McpContext, auth: Authenticator | undefined,
   return async (req, res) => {
     const a = auth?.check(req.headers, 'ops', req.socket.remoteAddress) ?? { kind: 'open' as const };
     if (isRefusal(a)) return reply(res, refusalStatus(a), `${refusalMessage(a)}\n`, refusalHeaders(a));
+    if (a.kind === 'open' && !rebindSafeHost(req.headers.host)) {
+      return reply(res, 403, 'without bearer tokens /mcp answers only Host localhost or an IP address (DNS rebinding); configure --tokens\n');
+    }
     if (req.method !== 'POST') {
       // GET (a server-to-client stream) and DELETE (end a session) mean nothing without sessions.
       return reply(res, 405, 'method not allowed: POST JSON-RPC messages to /mcp (stateless streamable HTTP)\n', { allow: 'POST' });
     }
-    const caller: Caller = a.kind === 'ok' ? { actor: a.token, canWrite: !auth!.isReadOnly(a.token), source: 'mcp-http' } : { actor: 'anonymous', canWrite: true, source: 'mcp-http' };
+    const caller: Caller = a.kind === 'ok' ? { actor: a.token, canWrite: auth?.isReadOnly(a.token) !== true, source: 'mcp-http' } : { actor: 'anonymous', canWrite: true, source: 'mcp-http' };
     const server = createMcpServer(ctx, caller);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {

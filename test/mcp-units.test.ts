@@ -13,6 +13,9 @@ import { createMcpServer } from '../mcp/server.js';
 import { rankSimilar, similarity, type Fingerprint } from '../mcp/similar.js';
 import type { IncidentSummary, RootCauseView } from '../mcp/store.js';
 import { clip, str } from '../mcp/sql.js';
+import { rebindSafeHost } from '../mcp/http.js';
+import { startMcpHttpServer } from '../mcp/listen.js';
+import { request } from 'node:http';
 import { payload } from './helpers/mcp.js';
 
 const dirs: string[] = [];
@@ -127,5 +130,43 @@ describe('on the NDJSON fallback store', () => {
     expect(r.text).toMatch(/^FORBIDDEN/);
     expect(readFileSync(join(dir, 'feedback.ndjson'), 'utf8')).toBe(before);
     await c.close();
+  });
+});
+
+describe('without tokens, HTTP answers only rebinding-safe Host names', () => {
+  it('accepts localhost and IP literals, refuses DNS names', () => {
+    for (const h of ['127.0.0.1:9465', 'localhost:9465', 'localhost', '[::1]:9465', '10.0.0.7:80']) expect(rebindSafeHost(h), h).toBe(true);
+    for (const h of ['evil.example:9465', 'localhost.evil.example', undefined]) expect(rebindSafeHost(h), String(h)).toBe(false);
+  });
+
+  it('a request whose Host is a DNS name gets 403; the same one to the IP is answered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ns-mcp-open-'));
+    dirs.push(dir);
+    const store = new NdjsonTableStore(dir);
+    const ctx: McpContext = {
+      description: 'ndjson',
+      reader: null,
+      feedback: new NdjsonFeedbackStore(store, dir),
+      kb: knowledgeBaseOf([]),
+      runSaved: () => Promise.reject(new NightshiftError('CONFIG_INVALID', 'no queries')),
+      close: async () => undefined,
+    };
+    const srv = await startMcpHttpServer({ ctx, port: 0, host: '127.0.0.1' });
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    const post = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const r = request({ host: '127.0.0.1', port: srv.port, path: '/mcp', method: 'POST', headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        r.on('error', reject);
+        r.end(body);
+      });
+    try {
+      expect(await post(`rebind.example:${srv.port}`)).toBe(403);
+      expect(await post(`127.0.0.1:${srv.port}`)).toBe(200);
+    } finally {
+      await srv.close();
+    }
   });
 });
