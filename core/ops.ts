@@ -63,7 +63,10 @@ function reply(res: ServerResponse, status: number, body: string, type = 'text/p
 function handle(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/mcp' && opts.mcp) {
-    opts.mcp(req, res).catch((e: unknown) => reply(res, 500, `error: ${(e as Error).message}\n`));
+    opts.mcp(req, res).catch((e: unknown) => {
+      if (res.headersSent) res.destroy();
+      else reply(res, 500, `error: ${(e as Error).message}\n`);
+    });
     return;
   }
   const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
