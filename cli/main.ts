@@ -2,6 +2,7 @@ import { NightshiftError } from '../core/errors.js';
 import { DEMO_HELP, DEMO_OPTIONS, demoCommand } from './demo.js';
 import { EVAL_HELP, EVAL_OPTIONS, evalCommand } from './eval.js';
 import { processIo, UsageError, type CliIo } from './io.js';
+import { MCP_HELP, MCP_OPTIONS, mcpCommand } from './mcp.js';
 import { QUERY_HELP, queryCommand } from './query.js';
 import { REPLAY_HELP, REPLAY_OPTIONS, replayCommand } from './replay.js';
 import { RUN_HELP, RUN_OPTIONS, runCommand } from './run.js';
@@ -43,6 +44,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   eval: { summary: 'score the pipeline on simulated scenarios or on a labelled replay file', help: EVAL_HELP, options: EVAL_OPTIONS, run: evalCommand },
   query: { summary: 'run a saved analyst query on the analytics store', help: QUERY_HELP, options: {}, run: queryCommand },
+  mcp: { summary: 'MCP server (stdio, or streamable HTTP with --http): incidents, evidence, feedback, runbooks for agents', help: MCP_HELP, options: MCP_OPTIONS, run: (a, io) => mcpCommand(a, io) },
   run: { summary: 'cluster mode: run stages on Kafka (all, or --stage ingest|perception|reasoning|sinks)', help: RUN_HELP, options: RUN_OPTIONS, run: (a, io) => runCommand(a, io) },
   gateway: {
     summary: 'HTTP gateway: Alertmanager webhooks, OTLP/HTTP (JSON or protobuf) and change events into the raw Kafka topics',

@@ -11,6 +11,7 @@ import { opsPortFromEnv, startOpsServer, type OpsServer } from '../core/ops.js';
 import type { Stage, StageDeps } from '../core/stage.js';
 import { loadTopologyFile } from '../ingest/topology.js';
 import type { IncidentOutput, TopologyFile } from '../schemas/index.js';
+import { opsMcpFromEnv } from '../mcp/ops.js';
 import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
 import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
 import { FanoutSink, NdjsonSink } from '../sinks/index.js';
@@ -147,9 +148,12 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
     },
   });
   let ops: OpsServer;
+  let mcp: Awaited<ReturnType<typeof opsMcpFromEnv>> = null;
   try {
     opts.auth?.registerMetrics(cluster.metrics);
+    mcp = await opsMcpFromEnv(env, opts.auth, opts.log);
     ops = await startOpsServer({
+      ...(mcp ? { mcp: mcp.handler } : {}),
       port: opts.opsPort,
       host: opts.opsHost ?? LOOPBACK,
       log: opts.log,
@@ -162,6 +166,7 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
   } catch (e) {
     await cluster.stop();
     await closeSink();
+    await mcp?.close();
     throw e;
   }
   let stopping: Promise<void> | null = null;
@@ -173,6 +178,7 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
         await cluster.stop();
         await closeSink();
         await ops.close();
+        await mcp?.close();
       })()),
   };
 }

@@ -17,6 +17,10 @@ export const ERROR_CODES = {
   /** A replay in which no record was usable: every one became a dead letter. */
   NO_VALID_INPUT: 'permanent',
   CONFIG_INVALID: 'permanent',
+  /** A lookup by id (an incident, a runbook) that the store does not have. */
+  NOT_FOUND: 'permanent',
+  /** A valid credential that may not do this (a read-only token calling a write tool). */
+  FORBIDDEN: 'permanent',
   IO_ERROR: 'retriable',
   TIMEOUT: 'retriable',
   RATE_LIMITED: 'throttled',

@@ -12,6 +12,8 @@ import { LOOPBACK, checkHost, createServer, isRefusal, refusalHeaders, refusalMe
  * Anything else is 404 (405 for another method). The port comes from NIGHTSHIFT_OPS_PORT (default 9464), the bind
  * address from NIGHTSHIFT_OPS_HOST (default loopback). With an authenticator that has tokens, /metrics needs a bearer
  * token (401 without, 429 over the token's rate); the probes stay open because kubelet sends no credentials.
+ * With `mcp`, POST /mcp is the MCP endpoint (mcp/http.ts, which checks the tokens itself): a handler, so that core
+ * imports nothing of it.
  */
 export interface OpsOptions {
   readonly port: number;
@@ -20,6 +22,8 @@ export interface OpsOptions {
   readonly healthy: () => boolean;
   readonly ready: () => boolean;
   readonly metrics: () => string;
+  /** The MCP streamable HTTP endpoint at /mcp; it answers every request itself, refusals included. */
+  readonly mcp?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   readonly auth?: Authenticator;
   readonly tls?: TlsFiles;
   readonly log?: Logger;
@@ -59,6 +63,13 @@ function reply(res: ServerResponse, status: number, body: string, type = 'text/p
 
 function handle(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
+  if (path === '/mcp' && opts.mcp) {
+    opts.mcp(req, res).catch((e: unknown) => {
+      if (res.headersSent) res.destroy();
+      else reply(res, 500, `error: ${(e as Error).message}\n`);
+    });
+    return;
+  }
   const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
   if (!known) return reply(res, 404, 'not found: try /healthz, /readyz or /metrics\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -67,6 +67,11 @@ export class Authenticator {
     return this.store !== null;
   }
 
+  /** Whether a matched token (by name) is read-only: for endpoints that mix reads and writes, such as MCP's tools. */
+  isReadOnly(token: string): boolean {
+    return this.readOnly.has(token);
+  }
+
   check(headers: IncomingHttpHeaders, server: AuthServer, remote?: string): AuthResult {
     if (!this.store) return { kind: 'open' };
     const header = headers.authorization;

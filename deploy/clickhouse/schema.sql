@@ -230,3 +230,19 @@ ALTER TABLE nightshift.signals MODIFY TTL inserted_at + INTERVAL 90 DAY;
 ALTER TABLE nightshift.pipeline_stats ADD COLUMN IF NOT EXISTS inserted_at DateTime DEFAULT now();
 
 ALTER TABLE nightshift.pipeline_stats MODIFY TTL inserted_at + INTERVAL 400 DAY;
+
+-- migration 6: feedback
+CREATE TABLE IF NOT EXISTS nightshift.feedback (
+        feedback_id String,
+        incident_id String,
+        at Int64,
+        kind Enum8('ack' = 1, 'resolve' = 2, 'correct_root_cause' = 3, 'comment' = 4),
+        service Nullable(String),
+        root_kind Nullable(Enum8('latency' = 1, 'errors' = 2, 'saturation' = 3, 'deploy' = 4, 'resource' = 5, 'dependency' = 6, 'unknown' = 7)),
+        note Nullable(String),
+        actor String,
+        source String,
+        time DateTime('UTC') MATERIALIZED toDateTime(intDiv(at, 1000), 'UTC')
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(toDateTime(intDiv(at, 1000), 'UTC'))
+      ORDER BY (incident_id, feedback_id);

@@ -30,6 +30,9 @@ export const STATUS_ENUM = enum8(['open', 'resolved']);
 /** Outcome of the hallucination guard on an LLM answer: `rejected` = it named services or evidence not in the bundle. */
 export const GUARD_RESULTS = ['passed', 'rejected', 'invalid', 'skipped'] as const;
 export const GUARD_ENUM = enum8(GUARD_RESULTS);
+/** What a responder said about an incident (MCP tools, later the view and webhooks): see the feedback table. */
+export const FEEDBACK_KINDS = ['ack', 'resolve', 'correct_root_cause', 'comment'] as const;
+export const FEEDBACK_ENUM = enum8(FEEDBACK_KINDS);
 
 const ms2dt = (col: string): string => `toDateTime(intDiv(${col}, 1000), 'UTC')`;
 
@@ -179,6 +182,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE {db}.signals MODIFY TTL inserted_at + INTERVAL 90 DAY`,
       `ALTER TABLE {db}.pipeline_stats ADD COLUMN IF NOT EXISTS inserted_at DateTime DEFAULT now()`,
       `ALTER TABLE {db}.pipeline_stats MODIFY TTL inserted_at + INTERVAL 400 DAY`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'feedback',
+    statements: [
+      // One row per thing a responder said. `feedback_id` is chosen by the writer, so a retried insert is the same
+      // row and collapses; nothing is ever updated (the latest correction wins by `at` when read). No TTL: this is
+      // the ground truth the evals score against.
+      `CREATE TABLE IF NOT EXISTS {db}.feedback (
+        feedback_id String,
+        incident_id String,
+        at Int64,
+        kind ${FEEDBACK_ENUM},
+        service Nullable(String),
+        root_kind Nullable(${KIND_ENUM}),
+        note Nullable(String),
+        actor String,
+        source String,
+        time DateTime('UTC') MATERIALIZED ${ms2dt('at')}
+      ) ENGINE = ReplacingMergeTree
+      PARTITION BY toYYYYMM(${ms2dt('at')})
+      ORDER BY (incident_id, feedback_id)`,
     ],
   },
 ];

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { NightshiftError } from '../core/errors.js';
+import { RootCauseKind } from '../schemas/common.js';
+import type { ClickHouseLike } from '../sinks/clickhouse/client.js';
+import { toClickHouseNightshiftError } from '../sinks/clickhouse/errors.js';
+import { FEEDBACK_KINDS } from '../sinks/clickhouse/schema.js';
+import { num, str } from './sql.js';
+
+export const FeedbackKind = z.enum(FEEDBACK_KINDS);
+export type FeedbackKind = z.infer<typeof FeedbackKind>;
+
+/** Where feedback came from: a label, so that later evals can tell responders' channels apart. */
+export type FeedbackSource = 'mcp-stdio' | 'mcp-http';
+
+/** One row of the feedback table (schema.ts migration 6), as inserted. */
+export interface FeedbackRow {
+  readonly feedback_id: string;
+  readonly incident_id: string;
+  readonly at: number;
+  readonly kind: FeedbackKind;
+  readonly service: string | null;
+  readonly root_kind: RootCauseKind | null;
+  readonly note: string | null;
+  readonly actor: string;
+  readonly source: FeedbackSource;
+}
+
+/** What a caller asks to record; a correction names the real cause, the other kinds may not. */
+export type FeedbackInput =
+  | { readonly kind: 'ack' | 'resolve' | 'comment'; readonly incident_id: string; readonly note?: string }
+  | { readonly kind: 'correct_root_cause'; readonly incident_id: string; readonly service: string; readonly root_kind: RootCauseKind; readonly note?: string };
+
+export interface FeedbackStore {
+  readonly where: string;
+  record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow>;
+  list(incidentId: string, limit: number): Promise<FeedbackRow[]>;
+}
+
+function toRow(input: FeedbackInput, actor: string, source: FeedbackSource, now: number): FeedbackRow {
+  return {
+    feedback_id: randomUUID(),
+    incident_id: input.incident_id,
+    at: now,
+    kind: input.kind,
+    service: input.kind === 'correct_root_cause' ? input.service : null,
+    root_kind: input.kind === 'correct_root_cause' ? input.root_kind : null,
+    note: input.note ?? null,
+    actor,
+    source,
+  };
+}
+
+function fromRecord(r: Record<string, unknown>): FeedbackRow {
+  const opt = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+  return {
+    feedback_id: String(r.feedback_id),
+    incident_id: String(r.incident_id),
+    at: num(r.at),
+    kind: r.kind as FeedbackKind,
+    service: opt(r.service),
+    root_kind: opt(r.root_kind) as RootCauseKind | null,
+    note: opt(r.note),
+    actor: String(r.actor),
+    source: r.source as FeedbackSource,
+  };
+}
+
+/** Feedback in the analytics database (server or chdb). Newest first when read. */
+export class TableFeedbackStore implements FeedbackStore {
+  constructor(
+    private readonly ch: ClickHouseLike,
+    private readonly db: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get where(): string {
+    return `table ${this.db}.feedback`;
+  }
+
+  async record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow> {
+    const row = toRow(input, actor, source, this.now());
+    try {
+      await this.ch.insertJsonRows(`${this.db}.feedback`, [JSON.stringify(row)]);
+    } catch (e) {
+      throw toClickHouseNightshiftError(e, 'insert feedback');
+    }
+    return row;
+  }
+
+  async list(incidentId: string, limit: number): Promise<FeedbackRow[]> {
+    try {
+      const rows = await this.ch.query<Record<string, unknown>>(
+        `SELECT feedback_id, incident_id, at, kind, service, root_kind, note, actor, source FROM ${this.db}.feedback FINAL
+          WHERE incident_id = ${str(incidentId)} ORDER BY at DESC, feedback_id LIMIT ${Math.trunc(limit)}`,
+      );
+      return rows.map(fromRecord);
+    } catch (e) {
+      throw toClickHouseNightshiftError(e, 'read feedback');
+    }
+  }
+}
+
+/**
+ * Feedback when the analytics store is the NDJSON fallback: appended through the same store as the other tables'
+ * rows (`feedback.ndjson`, loadable into ClickHouse later), read back by scanning that file.
+ */
+export class NdjsonFeedbackStore implements FeedbackStore {
+  constructor(
+    private readonly ch: ClickHouseLike,
+    private readonly dir: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get where(): string {
+    return `file ${join(this.dir, 'feedback.ndjson')}`;
+  }
+
+  async record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow> {
+    const row = toRow(input, actor, source, this.now());
+    await this.ch.insertJsonRows('feedback', [JSON.stringify(row)]);
+    return row;
+  }
+
+  async list(incidentId: string, limit: number): Promise<FeedbackRow[]> {
+    const file = join(this.dir, 'feedback.ndjson');
+    if (!existsSync(file)) return [];
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new NightshiftError('IO_ERROR', `read ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    const rows: FeedbackRow[] = [];
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      // A torn last line (a crash mid-append) is skipped, not fatal: every other row is still good.
+      let r: Record<string, unknown>;
+      try {
+        r = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (r.incident_id === incidentId) rows.push(fromRecord(r));
+    }
+    return rows.sort((a, b) => b.at - a.at || a.feedback_id.localeCompare(b.feedback_id)).slice(0, limit);
+  }
+}

@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import { createServer, LOOPBACK, type Authenticator, type TlsFiles } from '../core/auth/index.js';
+import { boundAddress, listen } from '../core/ops.js';
+import type { McpContext } from './context.js';
+import { MCP_PATH, mcpHttpHandler } from './http.js';
+
+export interface McpHttpServer {
+  readonly port: number;
+  readonly host: string;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** `nightshift mcp --http`: only /mcp, on its own port, with the listener options of the other servers. */
+export async function startMcpHttpServer(opts: { ctx: McpContext; port: number; host?: string; auth?: Authenticator; tls?: TlsFiles; log?: Logger }): Promise<McpHttpServer> {
+  const handler = mcpHttpHandler(opts.ctx, opts.auth, opts.log);
+  const { server, scheme, stopWatching } = await createServer(
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== MCP_PATH) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('not found: the MCP endpoint is /mcp\n');
+        return;
+      }
+      // The handler answers every failure itself; this catch only keeps a bug from becoming an unhandled rejection.
+      handler(req, res).catch((e: unknown) => opts.log?.error({ err: (e as Error).message }, 'mcp handler failed'));
+    },
+    opts.tls,
+    opts.log ? { log: opts.log } : {},
+  );
+  const host = opts.host ?? LOOPBACK;
+  let port: number;
+  try {
+    port = await listen(server, opts.port, host);
+  } catch (e) {
+    await stopWatching();
+    throw e;
+  }
+  const bound = boundAddress(server, host);
+  return {
+    port,
+    host: bound,
+    url: `${scheme}://${bound.includes(':') ? `[${bound}]` : bound}:${port}${MCP_PATH}`,
+    close: async () => {
+      await stopWatching();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../core/auth/index.js';
+import { NightshiftError } from '../core/errors.js';
+import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
+
+export interface OpsMcp {
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+/**
+ * /mcp on a cluster process's ops port, when NIGHTSHIFT_OPS_MCP=on. Opt-in because the ops port is often bound to
+ * the pod address for the probes, and the MCP tools write; and only with a ClickHouse server
+ * (NIGHTSHIFT_CLICKHOUSE_URL), the one store every replica shares (an embedded chdb would be this pod's alone).
+ */
+export async function opsMcpFromEnv(env: NodeJS.ProcessEnv, auth: Authenticator | undefined, log: Logger): Promise<OpsMcp | null> {
+  const v = env.NIGHTSHIFT_OPS_MCP?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === 'off' || v === '0' || v === 'false') return null;
+  if (v !== 'on' && v !== '1' && v !== 'true') throw new NightshiftError('CONFIG_INVALID', `NIGHTSHIFT_OPS_MCP must be on or off, got ${JSON.stringify(env.NIGHTSHIFT_OPS_MCP)}`);
+  if (!clickhouseConfigFromEnv(env)) throw new NightshiftError('CONFIG_INVALID', 'NIGHTSHIFT_OPS_MCP=on needs NIGHTSHIFT_CLICKHOUSE_URL: /mcp reads the shared ClickHouse store');
+  // Loaded only when asked for: a cluster process without /mcp does not pay for the SDK.
+  const [{ openMcpContext }, { mcpHttpHandler }] = await Promise.all([import('./context.js'), import('./http.js')]);
+  const ctx = await openMcpContext(env, log);
+  return { handler: mcpHttpHandler(ctx, auth, log), description: ctx.description, close: () => ctx.close() };
+}
