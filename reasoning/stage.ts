@@ -3,6 +3,7 @@ import { Counters } from '../core/counters.js';
 import type { Emitter, Stage, StageDeps, StageFactory } from '../core/stage.js';
 import type { IncidentBundle, IncidentOutput } from '../schemas/index.js';
 import { RankerConfig } from './config.js';
+import { cited, evidenceIndex, incidentTitle } from './evidence.js';
 import { rankRootCauses } from './ranker.js';
 
 export const ReasoningConfig = z.strictObject({
@@ -29,6 +30,7 @@ export class ReasoningStage implements Stage<IncidentBundle, IncidentOutput> {
   constructor(private readonly cfg: ReasoningConfig) {}
 
   process(b: IncidentBundle, out: Emitter<IncidentOutput>): void {
+    const root_causes = rankRootCauses(b, this.cfg.ranker);
     const output: IncidentOutput = {
       incident_id: b.incident_id,
       opened_at: b.opened_at,
@@ -36,8 +38,10 @@ export class ReasoningStage implements Stage<IncidentBundle, IncidentOutput> {
       status: b.status,
       services: b.services,
       counts: b.counts,
-      root_causes: rankRootCauses(b, this.cfg.ranker),
+      root_causes,
       reasoner: 'ranker',
+      title: incidentTitle(root_causes, b.services),
+      evidence: cited(evidenceIndex(b), root_causes),
     };
     const key = changeKey(output);
     if (this.last.get(b.incident_id) === key) {

@@ -67,6 +67,29 @@ export const RootCause = z.object({
 });
 export type RootCause = z.infer<typeof RootCause>;
 
+/**
+ * A cited evidence id resolved to what a person reads (the text comes from telemetry: untrusted, secrets redacted at
+ * ingest). One shape per kind of evidence; `id` is the id the causes cite.
+ */
+export const EvidenceItem = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('log_template'), id: z.string(), service: ServiceName, text: z.string(), level: z.string(), count: z.number().int().nonnegative(), first_seen: EpochMs }),
+  z.object({ type: z.literal('series'), id: z.string(), service: ServiceName, name: z.string(), expected: z.number(), observed: z.number() }),
+  z.object({ type: z.literal('call_edge'), id: z.string(), caller: ServiceName, callee: ServiceName, side: z.enum(['server', 'client']).optional(), signal: z.string(), text: z.string() }),
+  z.object({ type: z.literal('alert'), id: z.string(), service: ServiceName, text: z.string() }),
+  z.object({
+    type: z.literal('change'),
+    id: z.string(),
+    service: ServiceName,
+    change_kind: z.string(),
+    text: z.string(),
+    author: z.string().optional(),
+    version: z.string().optional(),
+    verdict: z.string().optional(),
+  }),
+  z.object({ type: z.literal('signal'), id: z.string(), service: ServiceName, signal: z.string(), text: z.string() }),
+]);
+export type EvidenceItem = z.infer<typeof EvidenceItem>;
+
 /** The output contract: one NDJSON line per incident change; the last line for an id is its final state. */
 export const IncidentOutput = z
   .object({
@@ -78,6 +101,10 @@ export const IncidentOutput = z
     counts: IncidentCounts,
     root_causes: z.array(RootCause).max(3),
     reasoner: z.string(),
+    /** One line naming the incident (its top cause), for lists and ticket titles. Absent in outputs before 0.2. */
+    title: z.string().optional(),
+    /** The evidence the root causes cite, resolved to readable text (at most 24 items, texts cut to 400 characters). */
+    evidence: z.array(EvidenceItem).max(24).optional(),
   })
   .refine((o) => o.root_causes.reduce((s, c) => s + c.confidence, 0) <= 1 + 1e-9, {
     message: 'root cause confidences must sum to at most 1',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emitter } from '../core/stage.js';
 import type { CompletionRequest, CompletionResult, LlmClient } from '../reasoning/llm/client.js';
-import { commandSpans } from '../reasoning/llm/commands.js';
+import { commandSpans } from '../reasoning/commands.js';
 import { LlmConfig, type ActiveLlmConfig } from '../reasoning/llm/config.js';
 import { LlmReasoner } from '../reasoning/llm/reasoner.js';
 import type { ReasoningRun } from '../reasoning/llm/run.js';

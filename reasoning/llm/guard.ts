@@ -1,7 +1,7 @@
 import { RootCauseKind, type IncidentBundle } from '../../schemas/index.js';
 import type { LooseCause } from './answer.js';
 import { measuredServices } from '../support.js';
-import { commandsFrom, looksLikeCommand, stripCommands } from './commands.js';
+import { commandsFrom, looksLikeCommand, stripCommands } from '../commands.js';
 
 export { measuredServices };
 

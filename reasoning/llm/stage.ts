@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { Counters } from '../../core/counters.js';
 import { isThenable, type Emitter, type Stage } from '../../core/stage.js';
-import type { IncidentBundle, IncidentOutput, RootCause } from '../../schemas/index.js';
+import type { EvidenceItem, IncidentBundle, IncidentOutput, RootCause } from '../../schemas/index.js';
+import { cited, evidenceIndex, incidentTitle } from '../evidence.js';
 import type { ActiveLlmConfig } from './config.js';
 import type { LlmReasoner, ReasonResult } from './reasoner.js';
 import { skippedRun, type ReasoningRun, type RunObserver, type RunTrigger, type SkipReason } from './run.js';
@@ -38,6 +39,8 @@ interface IncState {
   /** Sequence number of the latest run started or queued for this incident. */
   seq: number;
   llm: { key: string; causes: RootCause[] } | null;
+  /** The latest bundle's evidence resolved to text, so the LLM's causes get their own cited evidence. */
+  index: ReadonlyMap<string, EvidenceItem>;
   lastEmitted: string | null;
 }
 
@@ -55,6 +58,11 @@ interface Done {
 }
 
 /** The LLM runs again for an incident only when the ranker's candidates or the incident's changes change. */
+/** An output with these causes, its title and cited evidence their own (not the ranker's). */
+function withCauses(s: IncState, causes: RootCause[], reasoner: string): IncidentOutput {
+  return { ...s.header, root_causes: causes, reasoner, title: incidentTitle(causes, s.header.services), evidence: cited(s.index, causes) };
+}
+
 function triggerKey(r: RankedBundle): string {
   return JSON.stringify([r.output.root_causes.map((c) => [c.service, c.kind]), r.bundle.changes.map((c) => c.id)]);
 }
@@ -175,7 +183,7 @@ export class LlmReasoningStage implements Stage<IncidentBundle, IncidentOutput> 
     const key = triggerKey(rb);
     let s = this.state(rb.bundle.incident_id);
     if (!s) {
-      s = { header, rankerCauses, key, decidedKey: null, runs: 0, tokens: 0, seq: 0, llm: null, lastEmitted: null };
+      s = { header, rankerCauses, key, decidedKey: null, runs: 0, tokens: 0, seq: 0, llm: null, lastEmitted: null, index: new Map() };
       this.states.set(rb.bundle.incident_id, s);
       if (this.states.size > this.o.cfg.maxTracked) {
         const oldest = this.states.keys().next().value;
@@ -185,8 +193,9 @@ export class LlmReasoningStage implements Stage<IncidentBundle, IncidentOutput> 
     s.header = header;
     s.rankerCauses = rankerCauses;
     s.key = key;
+    s.index = evidenceIndex(rb.bundle);
     const current = s.llm !== null && s.llm.key === key;
-    this.emit(out, { ...header, root_causes: current ? s.llm!.causes : rankerCauses, reasoner: current ? `llm:${this.model}` : 'ranker' });
+    this.emit(out, current ? withCauses(s, s.llm!.causes, `llm:${this.model}`) : { ...header, root_causes: rankerCauses, reasoner: 'ranker' });
     if (rankerCauses.length > 0 && key !== s.decidedKey) this.decide(rb, s);
   }
 
@@ -278,7 +287,7 @@ export class LlmReasoningStage implements Stage<IncidentBundle, IncidentOutput> 
     if (res.causes) {
       if (s && s.seq === job.seq && s.key === job.key) {
         s.llm = { key: job.key, causes: res.causes };
-        this.emit(out, { ...s.header, root_causes: res.causes, reasoner: `llm:${this.model}` });
+        this.emit(out, withCauses(s, res.causes, `llm:${this.model}`));
       } else {
         // The candidates moved on (or the incident was forgotten) while the model thought: its answer is stale.
         run = { ...run, outcome: 'fallback', reason: 'superseded' };

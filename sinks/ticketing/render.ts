@@ -1,4 +1,4 @@
-import type { IncidentOutput, RootCause, Severity } from '../../schemas/index.js';
+import type { EvidenceItem, IncidentOutput, RootCause, Severity } from '../../schemas/index.js';
 
 /**
  * Ticket text, rendered from the output only (event-time stamps, no wall clock), so a replay renders the same text.
@@ -6,6 +6,7 @@ import type { IncidentOutput, RootCause, Severity } from '../../schemas/index.js
  */
 const MAX_SERVICES = 20;
 const MAX_EVIDENCE = 5;
+const MAX_EVIDENCE_LINES = 8;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
@@ -37,6 +38,26 @@ export interface RenderedText {
   readonly heading: string;
   readonly facts: readonly string[];
   readonly causes: readonly string[];
+  /** The cited evidence as a person reads it (empty for outputs without resolved evidence). */
+  readonly evidence: readonly string[];
+}
+
+/** One line per evidence item: what it is, where, and its figures or text (telemetry text, quoted). */
+export function evidenceLine(e: EvidenceItem): string {
+  switch (e.type) {
+    case 'log_template':
+      return `log ${e.level} in ${e.service}, ${e.count} lines since ${iso(e.first_seen)}: "${e.text}"`;
+    case 'series':
+      return `series ${e.name} of ${e.service}: expected ${e.expected}, observed ${e.observed}`;
+    case 'call_edge':
+      return `calls ${e.caller} -> ${e.callee}${e.side ? ` (${e.side} side)` : ''}: "${e.text}"`;
+    case 'alert':
+      return `alert on ${e.service}: "${e.text}"`;
+    case 'change':
+      return `${e.change_kind} of ${e.service}${e.version ? ` ${e.version}` : ''}${e.author ? ` by ${e.author}` : ''}: "${e.text}"${e.verdict ? ` (release ${e.verdict})` : ''}`;
+    case 'signal':
+      return `${e.signal} in ${e.service}: "${e.text}"`;
+  }
 }
 
 function facts(o: IncidentOutput, severity: Severity): string[] {
@@ -62,11 +83,13 @@ export function render(kind: TextKind, o: IncidentOutput, severity: Severity): R
         ? `Resolved by nightshift at ${iso(o.updated_at)}: no new symptoms.`
         : `Updated by nightshift at ${iso(o.updated_at)}.`;
   const causes = o.root_causes.length > 0 ? o.root_causes.map(causeLine) : ['No root cause ranked yet.'];
-  return { heading, facts: facts(o, severity), causes };
+  const evidence = (o.evidence ?? []).slice(0, MAX_EVIDENCE_LINES).map((e) => truncate(`${e.id}: ${evidenceLine(e)}`, 500));
+  return { heading, facts: facts(o, severity), causes, evidence };
 }
 
 export function toPlainText(t: RenderedText): string {
-  return [t.heading, '', ...t.facts, '', 'Likely root causes:', ...t.causes.map((c) => `- ${c}`)].join('\n');
+  const ev = t.evidence.length > 0 ? ['', 'Evidence:', ...t.evidence.map((e) => `- ${e}`)] : [];
+  return [t.heading, '', ...t.facts, '', 'Likely root causes:', ...t.causes.map((c) => `- ${c}`), ...ev].join('\n');
 }
 
 /** Atlassian Document Format (Jira Cloud v3 descriptions and comments). */
@@ -89,5 +112,6 @@ const bullets = (items: readonly string[]): AdfBlock => ({
 });
 
 export function toAdf(t: RenderedText): AdfDoc {
-  return { type: 'doc', version: 1, content: [para(t.heading), bullets(t.facts), para('Likely root causes:'), bullets(t.causes)] };
+  const ev = t.evidence.length > 0 ? [para('Evidence:'), bullets(t.evidence)] : [];
+  return { type: 'doc', version: 1, content: [para(t.heading), bullets(t.facts), para('Likely root causes:'), bullets(t.causes), ...ev] };
 }
