@@ -48,7 +48,9 @@ function faultOf(o: IncidentOutput, truth: readonly GroundTruth[]): GroundTruth 
 }
 
 beforeAll(async () => {
-  world = replayWorld('ns-feedback-');
+  // Seed 5 at this size: five incidents, four with the fault's service on top and one without, so the eval sees
+  // confirmations and a correction (the small default world's two incidents are both right).
+  world = replayWorld('ns-feedback-', {}, ['--seed', '5', '--services', '16', '--hours', '6', '--faults', '5']);
   const ch = await createChdbClickHouse(world.chdb);
   await migrate(ch, 'nightshift');
   ctx = contextOf(ch, 'nightshift', loadKnowledgeBase(KnowledgeConfig.parse({})), `chdb at ${world.chdb}`);
@@ -111,9 +113,9 @@ describe('nightshift eval --feedback on feedback recorded over HTTP', () => {
       const top = top1(o);
       const fault = faultOf(o, truth);
       let body: Record<string, unknown>;
-      if (!fault) {
-        // A false incident: closed, no cause named, so counted but not scored.
-        body = { kind: 'resolve', incident_id: o.incident_id, note: 'no fault here' };
+      if (!fault || (unjudged === 0 && top?.service === fault.service)) {
+        // A false incident, or (once) a right one closed without naming its cause: counted, not scored.
+        body = { kind: 'resolve', incident_id: o.incident_id, note: 'fixed' };
         unjudged++;
       } else if (top && top.service === fault.service) {
         body = { kind: 'confirm', incident_id: o.incident_id };
@@ -133,9 +135,8 @@ describe('nightshift eval --feedback on feedback recorded over HTTP', () => {
       // A confirmation is stored as the correction naming the published top cause.
       if (body.kind === 'confirm') expect(stored).toMatchObject({ kind: 'correct_root_cause', service: top!.service });
     }
-    console.log("DEBUG", confirmed, corrected, unjudged);
-    expect(confirmed + corrected).toBeGreaterThan(0);
-    expect(world.latest.size).toBeGreaterThanOrEqual(2);
+    // The mix this world gives; if the simulator or ranker changes it, the checks below would be weaker, so say so.
+    expect({ confirmed, corrected, unjudged }).toEqual({ confirmed: 3, corrected: 1, unjudged: 1 });
 
     // Read back over HTTP with the read-only token, newest first.
     const someId = [...world.latest.keys()][0]!;
@@ -146,6 +147,7 @@ describe('nightshift eval --feedback on feedback recorded over HTTP', () => {
     // Independent of eval/calibration.ts: ten bins, last one closed, ECE = Σ n_b/N |acc_b − conf_b|.
     const n = expected.length;
     const ac1 = expected.filter((e) => e.correct).length / n;
+    expect(ac1).toBe(0.75);
     const bins = Array.from({ length: 10 }, () => ({ n: 0, conf: 0, hit: 0 }));
     for (const e of expected) {
       const b = bins[Math.min(9, Math.floor(e.confidence * 10))]!;
@@ -171,7 +173,6 @@ describe('nightshift eval --feedback on feedback recorded over HTTP', () => {
         else process.env[k] = v;
       }
     }
-    console.log(c.out());
     expect(code).toBe(0);
     const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { incidents_with_feedback: number; judged: number; ac1: number; ece: number; reliability: { count: number }[] };
     expect(report.incidents_with_feedback).toBe(confirmed + corrected + unjudged);
