@@ -12,9 +12,13 @@ import { GroundTruth } from '../schemas/index.js';
 import { intOpt, numOpt, UsageError, type CliIo } from './io.js';
 import { formatLlmColumns, llmConfigFromEnv, llmEvalColumns, type ReasoningRun } from '../reasoning/llm/index.js';
 import { loadKnowledgeBase } from '../reasoning/rag/index.js';
+import { createLogger } from '../core/log.js';
+import { formatFeedbackEval } from '../eval/feedback.js';
+import { evalFromFeedback } from './eval-feedback.js';
 
 export const EVAL_HELP = `nightshift eval [--scenarios N] [--seed S] [--hours H] [--no-topology] [--json FILE] [--config FILE]
 nightshift eval --replay FILE --truth FILE [--topology FILE] [--json FILE]
+nightshift eval --feedback [--json FILE]
 
 Runs the pipeline on seeded simulated scenarios (or on a replay file with its ground truth) and reports fault
 recall, false incidents per day, AC@1 and AC@3, noise reduction, bundle size and detection delay.
@@ -27,6 +31,11 @@ recall, false incidents per day, AC@1 and AC@3, noise reduction, bundle size and
   --replay FILE     score this labelled replay file instead of simulated scenarios (needs --truth)
   --truth FILE      its ground truth (one fault per line, as \`nightshift simulate\` writes)
   --topology FILE   its CMDB file (YAML or JSON)
+  --feedback        score the published root causes against responders' feedback in the analytics store
+                    (NIGHTSHIFT_CLICKHOUSE_URL, or chdb at NIGHTSHIFT_CHDB_PATH): AC@1, AC@3, kind accuracy, and the
+                    top-1 confidence's calibration (10-bin reliability table, ECE, Brier). The truth is each incident's
+                    latest correct_root_cause (a confirmation is one naming the published cause); incidents with only
+                    ack, resolve or comment are counted but not scored
   --quiet           no per-scenario progress on stderr`;
 
 export const EVAL_OPTIONS = {
@@ -39,11 +48,26 @@ export const EVAL_OPTIONS = {
   replay: { type: 'string' },
   truth: { type: 'string' },
   topology: { type: 'string' },
+  feedback: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
 } as const;
 
-export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
+const NOT_WITH_FEEDBACK = ['scenarios', 'seed', 'hours', 'config', 'replay', 'truth', 'topology'] as const;
+
+async function feedbackMode(json: string | undefined, io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
+  const { store, result } = await evalFromFeedback(env, createLogger());
+  io.stdout.write(`feedback eval over ${store}\n${formatFeedbackEval(result)}`);
+  if (json) await writeFile(json, `${JSON.stringify({ command: 'nightshift eval --feedback', store, ...result }, null, 2)}\n`);
+  return 0;
+}
+
+export async function evalCommand(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values } = parseArgs({ args: argv, options: EVAL_OPTIONS, strict: true });
+  if (values.feedback) {
+    const stray = NOT_WITH_FEEDBACK.find((k) => values[k] !== undefined) ?? (values['no-topology'] ? 'no-topology' : undefined);
+    if (stray) throw new UsageError(`--${stray} does not apply to eval --feedback (it scores the stored incidents)`);
+    return feedbackMode(values.json, io, env);
+  }
   const cfg = await loadConfig(values.config);
   const useTopology = !values['no-topology'];
   const reports: ScenarioReport[] = [];

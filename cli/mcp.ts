@@ -13,6 +13,7 @@ list_feedback; resources: the knowledge base as runbook://ID (NIGHTSHIFT_KNOWLED
 Without --http it speaks MCP on stdin/stdout (for an agent that spawns it) until stdin closes; logs go to stderr.
   --actor NAME         name recorded with feedback given over stdio (default: $USER, else "stdio")
   --http               serve streamable HTTP (stateless, JSON responses) at POST /mcp instead of stdio
+                       and the feedback API: POST /v1/feedback (JSON), GET /v1/feedback?incident=ID
   --port N             HTTP port (default NIGHTSHIFT_MCP_PORT or 9465; 0 = any free port)
   --host ADDR          HTTP listen address (default NIGHTSHIFT_MCP_HOST or 127.0.0.1)
 ${LISTEN_HELP}

@@ -153,7 +153,7 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
     opts.auth?.registerMetrics(cluster.metrics);
     mcp = await opsMcpFromEnv(env, opts.auth, opts.log);
     ops = await startOpsServer({
-      ...(mcp ? { mcp: mcp.handler } : {}),
+      ...(mcp ? { mcp: mcp.handler, feedback: mcp.feedback } : {}),
       port: opts.opsPort,
       host: opts.opsHost ?? LOOPBACK,
       log: opts.log,

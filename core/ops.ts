@@ -13,7 +13,8 @@ import { LOOPBACK, checkHost, createServer, isRefusal, refusalHeaders, refusalMe
  * address from NIGHTSHIFT_OPS_HOST (default loopback). With an authenticator that has tokens, /metrics needs a bearer
  * token (401 without, 429 over the token's rate); the probes stay open because kubelet sends no credentials.
  * With `mcp`, POST /mcp is the MCP endpoint (mcp/http.ts, which checks the tokens itself): a handler, so that core
- * imports nothing of it.
+ * imports nothing of it. With `feedback`, GET and POST /v1/feedback are the feedback API (mcp/feedback-http.ts, same
+ * tokens, checked there too).
  */
 export interface OpsOptions {
   readonly port: number;
@@ -24,6 +25,8 @@ export interface OpsOptions {
   readonly metrics: () => string;
   /** The MCP streamable HTTP endpoint at /mcp; it answers every request itself, refusals included. */
   readonly mcp?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** The feedback API at /v1/feedback; like `mcp`, it answers every request itself. */
+  readonly feedback?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   readonly auth?: Authenticator;
   readonly tls?: TlsFiles;
   readonly log?: Logger;
@@ -63,8 +66,9 @@ function reply(res: ServerResponse, status: number, body: string, type = 'text/p
 
 function handle(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
-  if (path === '/mcp' && opts.mcp) {
-    opts.mcp(req, res).catch((e: unknown) => {
+  const own = path === '/mcp' ? opts.mcp : path === '/v1/feedback' ? opts.feedback : undefined;
+  if (own) {
+    own(req, res).catch((e: unknown) => {
       if (res.headersSent) res.destroy();
       else reply(res, 500, `error: ${(e as Error).message}\n`);
     });

@@ -13,7 +13,7 @@ export const FeedbackKind = z.enum(FEEDBACK_KINDS);
 export type FeedbackKind = z.infer<typeof FeedbackKind>;
 
 /** Where feedback came from: a label, so that later evals can tell responders' channels apart. */
-export type FeedbackSource = 'mcp-stdio' | 'mcp-http';
+export type FeedbackSource = 'mcp-stdio' | 'mcp-http' | 'http-api';
 
 /** One row of the feedback table (schema.ts migration 6), as inserted. */
 export interface FeedbackRow {
@@ -37,7 +37,12 @@ export interface FeedbackStore {
   readonly where: string;
   record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow>;
   list(incidentId: string, limit: number): Promise<FeedbackRow[]>;
+  /** Every incident's feedback, oldest first, at most `limit` rows: what `nightshift eval --feedback` scores. */
+  all(limit: number): Promise<FeedbackRow[]>;
 }
+
+/** A bound on what one eval reads: far above any real team's feedback, low enough to fit in memory. */
+export const MAX_FEEDBACK_ROWS = 1_000_000;
 
 function toRow(input: FeedbackInput, actor: string, source: FeedbackSource, now: number): FeedbackRow {
   return {
@@ -101,6 +106,18 @@ export class TableFeedbackStore implements FeedbackStore {
       throw toClickHouseNightshiftError(e, 'read feedback');
     }
   }
+
+  async all(limit: number): Promise<FeedbackRow[]> {
+    try {
+      const rows = await this.ch.query<Record<string, unknown>>(
+        `SELECT feedback_id, incident_id, at, kind, service, root_kind, note, actor, source FROM ${this.db}.feedback FINAL
+          ORDER BY at, feedback_id LIMIT ${Math.trunc(limit)}`,
+      );
+      return rows.map(fromRecord);
+    } catch (e) {
+      throw toClickHouseNightshiftError(e, 'read feedback');
+    }
+  }
 }
 
 /**
@@ -125,6 +142,17 @@ export class NdjsonFeedbackStore implements FeedbackStore {
   }
 
   async list(incidentId: string, limit: number): Promise<FeedbackRow[]> {
+    const rows = this.scan().filter((r) => r.incident_id === incidentId);
+    return rows.sort((a, b) => b.at - a.at || a.feedback_id.localeCompare(b.feedback_id)).slice(0, limit);
+  }
+
+  async all(limit: number): Promise<FeedbackRow[]> {
+    // A retried append writes the same feedback_id twice; the table collapses it (ReplacingMergeTree), so do we.
+    const byId = new Map(this.scan().map((r) => [r.feedback_id, r]));
+    return [...byId.values()].sort((a, b) => a.at - b.at || a.feedback_id.localeCompare(b.feedback_id)).slice(0, limit);
+  }
+
+  private scan(): FeedbackRow[] {
     const file = join(this.dir, 'feedback.ndjson');
     if (!existsSync(file)) return [];
     let text: string;
@@ -143,8 +171,8 @@ export class NdjsonFeedbackStore implements FeedbackStore {
       } catch {
         continue;
       }
-      if (r.incident_id === incidentId) rows.push(fromRecord(r));
+      rows.push(fromRecord(r));
     }
-    return rows.sort((a, b) => b.at - a.at || a.feedback_id.localeCompare(b.feedback_id)).slice(0, limit);
+    return rows;
   }
 }

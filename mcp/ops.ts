@@ -6,12 +6,14 @@ import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
 
 export interface OpsMcp {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** /v1/feedback over the same store and tokens. */
+  readonly feedback: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   readonly description: string;
   close(): Promise<void>;
 }
 
 /**
- * /mcp on a cluster process's ops port, when NIGHTSHIFT_OPS_MCP=on. Opt-in because the ops port is often bound to
+ * /mcp and /v1/feedback on a cluster process's ops port, when NIGHTSHIFT_OPS_MCP=on. Opt-in because the ops port is often bound to
  * the pod address for the probes, and the MCP tools write; and only with a ClickHouse server
  * (NIGHTSHIFT_CLICKHOUSE_URL), the one store every replica shares (an embedded chdb would be this pod's alone).
  */
@@ -21,7 +23,7 @@ export async function opsMcpFromEnv(env: NodeJS.ProcessEnv, auth: Authenticator 
   if (v !== 'on' && v !== '1' && v !== 'true') throw new NightshiftError('CONFIG_INVALID', `NIGHTSHIFT_OPS_MCP must be on or off, got ${JSON.stringify(env.NIGHTSHIFT_OPS_MCP)}`);
   if (!clickhouseConfigFromEnv(env)) throw new NightshiftError('CONFIG_INVALID', 'NIGHTSHIFT_OPS_MCP=on needs NIGHTSHIFT_CLICKHOUSE_URL: /mcp reads the shared ClickHouse store');
   // Loaded only when asked for: a cluster process without /mcp does not pay for the SDK.
-  const [{ openMcpContext }, { mcpHttpHandler }] = await Promise.all([import('./context.js'), import('./http.js')]);
+  const [{ openMcpContext }, { mcpHttpHandler }, { feedbackHttpHandler }] = await Promise.all([import('./context.js'), import('./http.js'), import('./feedback-http.js')]);
   const ctx = await openMcpContext(env, log);
-  return { handler: mcpHttpHandler(ctx, auth, log), description: ctx.description, close: () => ctx.close() };
+  return { handler: mcpHttpHandler(ctx, auth, log), feedback: feedbackHttpHandler(ctx, auth, log), description: ctx.description, close: () => ctx.close() };
 }

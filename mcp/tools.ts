@@ -18,9 +18,9 @@ export interface Caller {
   readonly source: FeedbackSource;
 }
 
-const IncidentId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'an incident id is letters, digits and . _ : -').describe('An incident id, e.g. from list_incidents.');
-const Service = z.string().min(1).max(256);
-const Note = z.string().min(1).max(2000);
+export const IncidentId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'an incident id is letters, digits and . _ : -').describe('An incident id, e.g. from list_incidents.');
+export const Service = z.string().min(1).max(256);
+export const Note = z.string().min(1).max(2000);
 const Limit = (dflt: number, max: number) => z.number().int().min(1).max(max).default(dflt);
 
 /** How many recent incidents similar_incidents compares against: a bound on one call's work. */

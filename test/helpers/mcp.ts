@@ -17,15 +17,18 @@ function cli(args: string[], env: NodeJS.ProcessEnv): void {
   if (r.status !== 0) throw new Error(`nightshift ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
 }
 
-/** Into chdb by default; `store` (e.g. NIGHTSHIFT_CLICKHOUSE_URL) chooses another. */
-export function replayWorld(prefix: string, store: Record<string, string> = {}): McpWorld {
+/** The default world: small and quick, two faults. */
+export const SMALL_WORLD = ['--seed', '3', '--services', '12', '--hours', '3', '--faults', '2'];
+
+/** Into chdb by default; `store` (e.g. NIGHTSHIFT_CLICKHOUSE_URL) chooses another; `world` the simulate options. */
+export function replayWorld(prefix: string, store: Record<string, string> = {}, world: readonly string[] = SMALL_WORLD): McpWorld {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const chdb = join(dir, 'chdb');
   const env: NodeJS.ProcessEnv = { ...process.env, NIGHTSHIFT_CHDB_PATH: chdb, NIGHTSHIFT_LOG_LEVEL: 'warn' };
   delete env.NIGHTSHIFT_CLICKHOUSE_URL;
   delete env.NIGHTSHIFT_ANALYTICS;
   Object.assign(env, store);
-  cli(['simulate', '--out', join(dir, 'world.ndjson'), '--seed', '3', '--services', '12', '--hours', '3', '--faults', '2', '--quiet'], env);
+  cli(['simulate', '--out', join(dir, 'world.ndjson'), ...world, '--quiet'], env);
   cli(['replay', '--in', join(dir, 'world.ndjson'), '--topology', join(dir, 'world.topology.json'), '--out', join(dir, 'incidents.ndjson'), '--quiet'], env);
   const latest = new Map<string, IncidentOutput>();
   for (const line of readFileSync(join(dir, 'incidents.ndjson'), 'utf8').split('\n')) {
