@@ -81,6 +81,8 @@ export class Lane {
   /** Where this lane started (a restored checkpoint or the first fetched offset) and what it last committed. */
   startOffset: number | null = null;
   lastCommitted: number | null = null;
+  /** Position of the newest checkpoint written: what a stateful lane may commit (retried until it is committed). */
+  checkpointedNext: number | null = null;
   highWatermark: number | null = null;
   readonly tracker = new OffsetTracker();
   paused = false;

@@ -470,6 +470,11 @@ export class StageRunner {
         if (due && !lane.pendingCheckpoint && !lane.checkpointInFlight && lane.nextProcess !== null && lane.nextProcess !== lane.lastSnapshotNext) lane.snapshot();
         const cp = lane.pendingCheckpoint;
         if (cp && !lane.checkpointInFlight && (lane.tracker.committable ?? -1) >= cp.next) writes.push(this.writeCheckpoint(lane, cp));
+        // A commit that failed after its checkpoint was written (a rebalance in between) is retried here, also while
+        // the partition is idle: otherwise its lag, which autoscaling reads, never returns to zero.
+        else if (!cp && !lane.checkpointInFlight && lane.checkpointedNext !== null && lane.checkpointedNext !== lane.lastCommitted) {
+          commits.push({ lane, offset: lane.checkpointedNext });
+        }
       } else {
         const c = lane.tracker.committable;
         if (c !== null && c !== lane.lastCommitted) commits.push({ lane, offset: c });
@@ -485,6 +490,7 @@ export class StageRunner {
       const digest = lane.processor.stateDigest ?? '';
       await this.checkpoints!.write(this.batcher, checkpointKey(this.spec.groupId, lane.topic, lane.partition), cp.next, digest, cp.state);
       this.checkpointsWritten++;
+      lane.checkpointedNext = cp.next;
       if (lane.pendingCheckpoint === cp) lane.pendingCheckpoint = null;
       if (!lane.stopped) await this.commit([{ lane, offset: cp.next }]);
     } catch (e) {
