@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Counters } from '../core/counters.js';
+import { LruMap } from '../core/lru.js';
 import type { Emitter, Stage, StageDeps, StageFactory } from '../core/stage.js';
 import type { IncidentBundle, IncidentOutput } from '../schemas/index.js';
 import { RankerConfig } from './config.js';
@@ -25,9 +26,12 @@ function changeKey(o: IncidentOutput): string {
 export class ReasoningStage implements Stage<IncidentBundle, IncidentOutput> {
   readonly name = 'reasoning';
   readonly counters = new Counters();
-  private readonly last = new Map<string, string>();
+  /** Last visible state per incident; bounded, least recently updated forgotten first (O(1) at the bound). */
+  private readonly last: LruMap<string, string>;
 
-  constructor(private readonly cfg: ReasoningConfig) {}
+  constructor(private readonly cfg: ReasoningConfig) {
+    this.last = new LruMap(cfg.maxTracked);
+  }
 
   process(b: IncidentBundle, out: Emitter<IncidentOutput>): void {
     const root_causes = rankRootCauses(b, this.cfg.ranker);
@@ -44,16 +48,11 @@ export class ReasoningStage implements Stage<IncidentBundle, IncidentOutput> {
       evidence: cited(evidenceIndex(b), root_causes),
     };
     const key = changeKey(output);
-    if (this.last.get(b.incident_id) === key) {
+    if (this.last.peek(b.incident_id) === key) {
       this.counters.drop('unchanged');
       return;
     }
-    this.last.delete(b.incident_id);
     this.last.set(b.incident_id, key);
-    if (this.last.size > this.cfg.maxTracked) {
-      const oldest = this.last.keys().next().value;
-      if (oldest !== undefined) this.last.delete(oldest);
-    }
     out.emit(output);
   }
 }
