@@ -1,11 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../cli/io.js';
 import { hostFrom, rateLimitFrom, tlsFrom } from '../cli/listen.js';
 import { main } from '../cli/main.js';
+import { capture } from './helpers/cli.js';
 
 /**
  * The listener options of `nightshift gateway` and `nightshift run`: defaults (loopback, the generous rate limit),
@@ -19,14 +18,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function capture(): { io: CliIo; err: () => string } {
-  const so = new PassThrough();
-  const se = new PassThrough();
-  let e = '';
-  se.on('data', (d: Buffer) => (e += d.toString()));
-  so.resume();
-  return { io: { stdout: so, stderr: se, tty: false }, err: () => e };
-}
 
 describe('listener options', () => {
   it('bind loopback by default; the flag wins over the environment variable', () => {

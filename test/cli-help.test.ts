@@ -1,19 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../cli/io.js';
 import { COMMANDS, main, wantsHelp } from '../cli/main.js';
+import { capture } from './helpers/cli.js';
 
-function capture(): { io: CliIo; out: () => string; err: () => string } {
-  const so = new PassThrough();
-  const se = new PassThrough();
-  let o = '';
-  let e = '';
-  so.on('data', (d: Buffer) => (o += d.toString()));
-  se.on('data', (d: Buffer) => (e += d.toString()));
-  return { io: { stdout: so, stderr: se, tty: false }, out: () => o, err: () => e };
-}
 
 const NAMES = Object.keys(COMMANDS);
 

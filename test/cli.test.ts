@@ -3,22 +3,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
-import type { CliIo } from '../cli/io.js';
 import { IncidentOutput } from '../schemas/index.js';
+import { capture } from './helpers/cli.js';
 
-function capture(): { io: CliIo; out: () => string; err: () => string } {
-  const so = new PassThrough();
-  const se = new PassThrough();
-  let o = '';
-  let e = '';
-  so.on('data', (d: Buffer) => (o += d.toString()));
-  se.on('data', (d: Buffer) => (e += d.toString()));
-  return { io: { stdout: so, stderr: se, tty: false }, out: () => o, err: () => e };
-}
 
 let dir = '';
 let replay = '';

@@ -1,8 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../cli/io.js';
 import { main } from '../cli/main.js';
 import { silentLogger } from '../core/log.js';
 import { startOpsServer, type OpsServer } from '../core/ops.js';
@@ -16,6 +14,7 @@ import { createChdbClickHouse } from '../sinks/clickhouse/client.js';
 import { migrate } from '../sinks/clickhouse/migrate.js';
 import { tokenFixture, type TokenFixture } from './helpers/auth.js';
 import { replayWorld, type McpWorld } from './helpers/mcp.js';
+import { capture } from './helpers/cli.js';
 
 /**
  * The loop end to end: a simulated world replayed into chdb, feedback recorded over real HTTP (confirmations where
@@ -30,12 +29,6 @@ let tokens: TokenFixture;
 let server: McpHttpServer;
 let feedbackUrl: string;
 
-function capture(): { io: CliIo; out: () => string } {
-  const so = new PassThrough();
-  let o = '';
-  so.on('data', (d: Buffer) => (o += d.toString()));
-  return { io: { stdout: so, stderr: new PassThrough(), tty: false }, out: () => o };
-}
 
 const post = (body: unknown, token: string | null = WRITER, raw?: string) =>
   fetch(feedbackUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: raw ?? JSON.stringify(body) });
