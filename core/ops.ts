@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import type { Logger } from 'pino';
 import { NightshiftError } from './errors.js';
-import { LOOPBACK, checkHost, createServer, isRefusal, refusalHeaders, refusalMessage, refusalStatus, type Authenticator, type TlsFiles } from './auth/index.js';
+import { LOOPBACK, checkHost, createServer, isRefusal, refusalHeaders, refusalMessage, refusalStatus, type Authenticator, type Served, type TlsFiles } from './auth/index.js';
 
 /**
  * The operations endpoints of a cluster-mode process (`nightshift run`, `nightshift gateway`):
@@ -109,21 +109,25 @@ export function boundAddress(server: Server, fallback: string): string {
   return typeof a === 'object' && a !== null ? a.address : fallback;
 }
 
-/** Starts the server (port 0: any free port, see `.port`). */
-export async function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
-  const { server, scheme, stopWatching } = await createServer((req, res) => handle(opts, req, res), opts.tls, opts.log ? { log: opts.log } : {});
-  server.keepAliveTimeout = 5000;
-  server.requestTimeout = 10_000;
-  const host = opts.host ?? LOOPBACK;
-  let port: number;
+/** A server from `createServer`, bound: its port and address, and a close that also stops re-reading TLS files. */
+export interface BoundServer {
+  readonly port: number;
+  readonly host: string;
+  readonly scheme: Served['scheme'];
+  close(): Promise<void>;
+}
+
+/** Listens (port 0: any free port); a bind error stops the TLS watch before it rejects, so nothing keeps polling. */
+export async function bindServed({ server, scheme, stopWatching }: Served, port: number, host: string): Promise<BoundServer> {
+  let bound: number;
   try {
-    port = await listen(server, opts.port, host);
+    bound = await listen(server, port, host);
   } catch (e) {
     await stopWatching();
     throw e;
   }
   return {
-    port,
+    port: bound,
     host: boundAddress(server, host),
     scheme,
     close: async () => {
@@ -134,4 +138,12 @@ export async function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
       });
     },
   };
+}
+
+/** Starts the server (port 0: any free port, see `.port`). */
+export async function startOpsServer(opts: OpsOptions): Promise<OpsServer> {
+  const served = await createServer((req, res) => handle(opts, req, res), opts.tls, opts.log ? { log: opts.log } : {});
+  served.server.keepAliveTimeout = 5000;
+  served.server.requestTimeout = 10_000;
+  return bindServed(served, opts.port, opts.host ?? LOOPBACK);
 }

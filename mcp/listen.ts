@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createServer, LOOPBACK, type Authenticator, type TlsFiles } from '../core/auth/index.js';
-import { boundAddress, listen } from '../core/ops.js';
+import { bindServed } from '../core/ops.js';
 import type { McpContext } from './context.js';
 import { FEEDBACK_PATH, feedbackHttpHandler } from './feedback-http.js';
 import { MCP_PATH, mcpHttpHandler } from './http.js';
@@ -16,7 +16,7 @@ export interface McpHttpServer {
 export async function startMcpHttpServer(opts: { ctx: McpContext; port: number; host?: string; auth?: Authenticator; tls?: TlsFiles; log?: Logger }): Promise<McpHttpServer> {
   const handler = mcpHttpHandler(opts.ctx, opts.auth, opts.log);
   const feedback = feedbackHttpHandler(opts.ctx, opts.auth, opts.log);
-  const { server, scheme, stopWatching } = await createServer(
+  const served = await createServer(
     (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== MCP_PATH && path !== FEEDBACK_PATH) {
@@ -30,25 +30,11 @@ export async function startMcpHttpServer(opts: { ctx: McpContext; port: number; 
     opts.tls,
     opts.log ? { log: opts.log } : {},
   );
-  const host = opts.host ?? LOOPBACK;
-  let port: number;
-  try {
-    port = await listen(server, opts.port, host);
-  } catch (e) {
-    await stopWatching();
-    throw e;
-  }
-  const bound = boundAddress(server, host);
+  const b = await bindServed(served, opts.port, opts.host ?? LOOPBACK);
   return {
-    port,
-    host: bound,
-    url: `${scheme}://${bound.includes(':') ? `[${bound}]` : bound}:${port}${MCP_PATH}`,
-    close: async () => {
-      await stopWatching();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    port: b.port,
+    host: b.host,
+    url: `${b.scheme}://${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}${MCP_PATH}`,
+    close: () => b.close(),
   };
 }
