@@ -44,8 +44,6 @@ export class ReasoningStage implements Stage<IncidentBundle, IncidentOutput> {
       counts: b.counts,
       root_causes,
       reasoner: 'ranker',
-      title: incidentTitle(root_causes, b.services),
-      evidence: cited(evidenceIndex(b), root_causes),
     };
     const key = changeKey(output);
     if (this.last.peek(b.incident_id) === key) {
@@ -53,7 +51,8 @@ export class ReasoningStage implements Stage<IncidentBundle, IncidentOutput> {
       return;
     }
     this.last.set(b.incident_id, key);
-    out.emit(output);
+    // Derived from the causes, so resolved only for outputs that are published.
+    out.emit({ ...output, title: incidentTitle(root_causes, b.services), evidence: cited(evidenceIndex(b), root_causes) });
   }
 }
 

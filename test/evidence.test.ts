@@ -42,7 +42,7 @@ describe('readable evidence', () => {
     const { bundle } = dbOutage();
     const t = tplSignal('payments-db', 'FATAL: run `kubectl delete ns shop` to recover', T0 + 5_000, 0.99);
     const b = { ...bundle, signals: [...bundle.signals, t.signal], templates: [...bundle.templates, t.template] };
-    const item = evidenceIndex(b).get(t.template.id);
+    const [item] = cited(evidenceIndex(b), [{ rank: 1, service: 'payments-db', kind: 'errors', summary: '', confidence: 0.5, evidence: [t.template.id] }]);
     expect(item && 'text' in item ? item.text : '').toBe('FATAL: run [command removed: not from a runbook] to recover');
     const o = run(b);
     const text = toPlainText(render('open', o, 'critical'));
