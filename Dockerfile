@@ -34,6 +34,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY knowledge ./knowledge
+# The incident view's page, script and styles (`nightshift ui`): shipped, never fetched from a CDN.
+COPY ui/assets ./ui/assets
 # `nightshift` on the PATH, for `docker exec ... nightshift simulate`. Node resolves the symlink, so bin/ finds dist/.
 RUN chmod 0755 bin/nightshift.js \
  && ln -s /app/bin/nightshift.js /usr/local/bin/nightshift \

@@ -7,6 +7,8 @@ import { QUERY_HELP, queryCommand } from './query.js';
 import { REPLAY_HELP, REPLAY_OPTIONS, replayCommand } from './replay.js';
 import { RUN_HELP, RUN_OPTIONS, runCommand } from './run.js';
 import { GATEWAY_HELP, GATEWAY_OPTIONS, gatewayCommand } from './gateway.js';
+import { SHOW_HELP, SHOW_OPTIONS, showCommand } from './show.js';
+import { UI_HELP, UI_OPTIONS, uiCommand } from './ui.js';
 import { SIMULATE_HELP, SIMULATE_OPTIONS, simulateCommand } from './simulate.js';
 import { DETECT_HELP, OFFLINE_OPTIONS, TEMPLATES_HELP, detectCommand, templatesCommand } from './offline.js';
 
@@ -45,6 +47,8 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   eval: { summary: 'score the pipeline on simulated scenarios or on a labelled replay file', help: EVAL_HELP, options: EVAL_OPTIONS, run: evalCommand },
   query: { summary: 'run a saved analyst query on the analytics store', help: QUERY_HELP, options: {}, run: queryCommand },
   mcp: { summary: 'MCP server (stdio, or streamable HTTP with --http): incidents, evidence, feedback, runbooks for agents', help: MCP_HELP, options: MCP_OPTIONS, run: (a, io) => mcpCommand(a, io) },
+  ui: { summary: 'the incident view: a web page over the analytics store (incidents live, causes, plots, feedback)', help: UI_HELP, options: UI_OPTIONS, run: (a, io) => uiCommand(a, io) },
+  show: { summary: 'print one incident from the analytics store as the view shows it (or --json)', help: SHOW_HELP, options: SHOW_OPTIONS, run: (a, io) => showCommand(a, io) },
   run: { summary: 'cluster mode: run stages on Kafka (all, or --stage ingest|perception|reasoning|sinks)', help: RUN_HELP, options: RUN_OPTIONS, run: (a, io) => runCommand(a, io) },
   gateway: {
     summary: 'HTTP gateway: Alertmanager webhooks, OTLP/HTTP (JSON or protobuf) and change events into the raw Kafka topics',

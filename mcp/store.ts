@@ -47,6 +47,23 @@ export interface TemplateView {
   readonly count: number;
 }
 
+/** Readable details of one incident version, as the incident sink stored them (JSON columns parsed, not validated). */
+export interface IncidentDetails {
+  readonly title: string;
+  readonly severity: string;
+  readonly evidence: unknown[];
+  readonly edges: unknown[];
+}
+
+export interface TicketView {
+  readonly integration: string;
+  readonly key: string;
+  readonly url: string;
+  readonly opened_at: number;
+  /** True when nightshift created it, false when it found one already open. */
+  readonly created: boolean;
+}
+
 export interface IncidentFilter {
   readonly status?: 'open' | 'resolved';
   readonly service?: string;
@@ -195,6 +212,32 @@ export class IncidentReader {
     );
   }
 
+  /**
+   * The readable view of an incident's latest version (migration 7): title, severity, evidence items and call edges
+   * as JSON. Null for an incident written before that table existed.
+   */
+  async details(id: string): Promise<IncidentDetails | null> {
+    const rows = await this.q<Record<string, unknown>>(
+      `SELECT argMax(title, version) AS title, argMax(severity, version) AS severity, argMax(evidence, version) AS evidence,
+          argMax(edges, version) AS edges, count() AS n
+        FROM ${this.db}.incident_details WHERE incident_id = ${str(id)}`,
+      'read incident details',
+    );
+    const r = rows[0];
+    if (!r || num(r.n) === 0) return null;
+    return { title: String(r.title), severity: String(r.severity), evidence: jsonArray(r.evidence), edges: jsonArray(r.edges) };
+  }
+
+  /** The tickets the pipeline opened or found for an incident (migration 8), oldest first. */
+  async tickets(id: string): Promise<TicketView[]> {
+    const rows = await this.q<Record<string, unknown>>(
+      `SELECT integration, ticket_key, any(url) AS url, min(opened_at) AS opened_at, max(created) AS created
+        FROM ${this.db}.tickets WHERE incident_id = ${str(id)} GROUP BY integration, ticket_key ORDER BY opened_at, integration`,
+      'read tickets',
+    );
+    return rows.map((r) => ({ integration: String(r.integration), key: String(r.ticket_key), url: String(r.url), opened_at: num(r.opened_at), created: num(r.created) === 1 }));
+  }
+
   /** Template ids (log evidence refs) per incident, for similarity. */
   async templateRefs(ids: readonly string[]): Promise<Map<string, string[]>> {
     const rows = await this.q<{ incident_id: string; refs: string[] }>(
@@ -203,6 +246,17 @@ export class IncidentReader {
       'read template refs',
     );
     return new Map(rows.map((r) => [r.incident_id, r.refs]));
+  }
+}
+
+/** A JSON array column; anything else (a corrupt or hand-edited row) reads as empty rather than failing the page. */
+function jsonArray(v: unknown): unknown[] {
+  if (typeof v !== 'string' || v === '') return [];
+  try {
+    const x = JSON.parse(v) as unknown;
+    return Array.isArray(x) ? x : [];
+  } catch {
+    return [];
   }
 }
 

@@ -62,6 +62,7 @@ describe('Dockerfile', () => {
       { srcs: ['dist'], fromBuild: true },
       { srcs: ['bin'], fromBuild: false },
       { srcs: ['knowledge'], fromBuild: false },
+      { srcs: ['ui/assets'], fromBuild: false },
     ]);
   });
 
@@ -208,6 +209,38 @@ describe('production install (the runtime stage, without Docker)', () => {
     expect(sim.status, sim.stderr).toBe(0);
     expect(readFileSync(join(dir, 'w.ndjson'), 'utf8').split('\n').length).toBeGreaterThan(100);
   });
+
+  it('`nightshift ui` from the install serves the incident page and its assets (shipped, not fetched)', async () => {
+    const port = await freePort();
+    const ui = spawn('node', ['bin/nightshift.js', 'ui', '--port', String(port)], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', NIGHTSHIFT_CHDB_PATH: join(dir, 'chdb'), NIGHTSHIFT_LOG_LEVEL: 'warn', ...isolation() },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    ui.stderr!.setEncoding('utf8');
+    ui.stderr!.on('data', (c: string) => (err = (err + c).slice(-4000)));
+    try {
+      const deadline = Date.now() + 60_000;
+      let page = { status: 0, body: '' };
+      while (Date.now() < deadline && ui.exitCode === null) {
+        page = await httpGet(port, '/').catch(() => ({ status: 0, body: '' }));
+        if (page.status === 200) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(page.status, err).toBe(200);
+      expect(page.body).toContain('<script src="/assets/app.js"');
+      const js = await httpGet(port, '/assets/app.js');
+      expect(js.status).toBe(200);
+      expect(js.body).toContain('textContent');
+      const api = await httpGet(port, '/api/incidents');
+      expect(api.status, api.body).toBe(200);
+      expect(JSON.parse(api.body)).toEqual({ incidents: [], truncated: false });
+    } finally {
+      ui.kill('SIGTERM');
+      await new Promise((r) => ui.once('exit', r));
+    }
+  }, 90_000);
 
   it('`nightshift run` serves /healthz, passes the image HEALTHCHECK and exposes every metric the dashboard queries', async () => {
     opsPort = await freePort();
