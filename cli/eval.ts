@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { loadConfig } from '../core/config.js';
+import { loadConfig } from '../pipeline/config.js';
 import { replayRecords } from '../core/replay.js';
 import { MemoryDeadLetters } from '../core/deadletter.js';
 import { loadTopologyFile } from '../ingest/topology.js';
@@ -10,7 +10,8 @@ import { formatReport } from '../eval/report.js';
 import { runAndScore, runScenario, scenarioSpecs } from '../eval/run.js';
 import { GroundTruth } from '../schemas/index.js';
 import { intOpt, numOpt, UsageError, type CliIo } from './io.js';
-import { formatLlmColumns, llmConfigFromEnv, llmEvalColumns, type ReasoningRun } from '../reasoning/llm/index.js';
+import { llmConfigFromEnv, type ReasoningRun } from '../reasoning/llm/index.js';
+import { formatLlmColumns, llmEvalColumns } from '../eval/llm.js';
 import { loadKnowledgeBase } from '../reasoning/rag/index.js';
 import { createLogger } from '../core/log.js';
 import { formatFeedbackEval } from '../eval/feedback.js';

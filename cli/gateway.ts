@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { warnIfExposed } from '../core/auth/index.js';
-import { kafkaConfig } from '../core/kafka/config.js';
+import { kafkaConfig } from '../pipeline/kafka/config.js';
 import { createLogger } from '../core/log.js';
 import { opsPortFromEnv, startOpsServer } from '../core/ops.js';
-import { gatewayPortFromEnv, startGateway } from '../ingest/gateway/index.js';
+import { gatewayPortFromEnv } from '../ingest/gateway/index.js';
+import { startGateway } from '../pipeline/kafka/gateway.js';
 import { loadRunConfig } from './run.js';
 import { intOpt, processIo, type CliIo } from './io.js';
 import { LISTEN_HELP, LISTEN_OPTIONS, hostFrom, listenSettings } from './listen.js';

@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
 import { loadTopologyFile } from '../ingest/topology.js';
-import { buildEmbedded, type PipelineStats } from '../core/build.js';
-import { loadConfig } from '../core/config.js';
+import { buildEmbedded, type PipelineStats } from '../pipeline/build.js';
+import { loadConfig } from '../pipeline/config.js';
 import { MemoryDeadLetters, type DeadLetterSink } from '../core/deadletter.js';
 import { createLogger } from '../core/log.js';
 import { replayRecords } from '../core/replay.js';
 import { NdjsonDeadLetters, NdjsonSink } from '../sinks/index.js';
 import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
 import { RunRecorder } from '../sinks/clickhouse/runs.js';
-import { formatRunSummary, llmConfigFromEnv, RunLog, summarizeRuns } from '../reasoning/llm/index.js';
+import { llmConfigFromEnv, RunLog } from '../reasoning/llm/index.js';
+import { formatRunSummary, summarizeRuns } from '../eval/llm.js';
 import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
 import type { Stage } from '../core/stage.js';
 import { NightshiftError } from '../core/errors.js';

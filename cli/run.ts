@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { loadConfig, parseConfigText, type NightshiftConfig } from '../core/config.js';
-import { startCluster, type Cluster } from '../core/kafka/cluster.js';
-import { kafkaConfig, type KafkaConfig } from '../core/kafka/config.js';
-import { ALL_STAGES, type StageName } from '../core/kafka/runner.js';
+import { loadConfig, parseConfigText, type NightshiftConfig } from '../pipeline/config.js';
+import { startCluster, type Cluster } from '../pipeline/kafka/cluster.js';
+import { kafkaConfig, type KafkaConfig } from '../pipeline/kafka/config.js';
+import { ALL_STAGES, type StageName } from '../pipeline/kafka/runner.js';
 import { LOOPBACK, warnIfExposed, type Authenticator, type TlsFiles } from '../core/auth/index.js';
 import { createLogger } from '../core/log.js';
 import { opsPortFromEnv, startOpsServer, type OpsServer } from '../core/ops.js';

@@ -9,7 +9,7 @@ const NONE = -1;
  * microseconds at 200k entries. Here the order is a doubly linked list beside the Map.
  *
  * Why slots in flat arrays and not node objects: no allocation per entry, and the state stays a few flat arrays,
- * which the checkpoint encoder (core/kafka/snapshot.ts, recursive) and v8.serialize take at any size; a chain of
+ * which the checkpoint encoder (core/snapshot.ts, recursive) and v8.serialize take at any size; a chain of
  * 50k linked objects would overflow their stacks.
  *
  * Iteration is oldest first. Changing the map while iterating it throws (a Map would go on, but visit a moved

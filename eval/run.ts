@@ -1,5 +1,5 @@
-import { buildEmbedded } from '../core/build.js';
-import type { NightshiftConfig } from '../core/config.js';
+import { buildEmbedded } from '../pipeline/build.js';
+import type { NightshiftConfig } from '../pipeline/config.js';
 import { MemoryDeadLetters } from '../core/deadletter.js';
 import { silentLogger } from '../core/log.js';
 import type { RawRecord } from '../core/raw.js';

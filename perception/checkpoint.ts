@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ClassRegistry, encodeGraph, hydrateGraph } from '../core/kafka/snapshot.js';
+import { ClassRegistry, encodeGraph, hydrateGraph } from '../core/snapshot.js';
 import { NightshiftError } from '../core/errors.js';
 import { createDetector } from './anomaly/index.js';
 import type { PerceptionConfig } from './config.js';
@@ -13,7 +13,7 @@ import { LruMap } from './util.js';
  * baselines, RED buckets and scopes, learned call edges, alert fingerprints, open incidents and pending symptoms),
  * for cluster mode: the state of one partition's stage is checkpointed to Kafka and restored on another instance.
  *
- * The whole object graph is captured (core/kafka/snapshot.ts), so a restored stage produces exactly what the
+ * The whole object graph is captured (core/snapshot.ts), so a restored stage produces exactly what the
  * original would have from the same next input. Not captured: the stage's config (a checkpoint is only restored
  * into a stage built from a config with the same digest), its counters (process metrics) and its dependencies.
  */

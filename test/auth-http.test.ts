@@ -7,7 +7,8 @@ import { silentLogger } from '../core/log.js';
 import { MetricsRegistry } from '../core/metrics.js';
 import { startOpsServer, type OpsServer } from '../core/ops.js';
 import { defaultIngestConfig, type InputKind } from '../ingest/config.js';
-import { GatewayHandler, ROUTES, startGateway, type Gateway } from '../ingest/gateway/index.js';
+import { GatewayHandler, ROUTES } from '../ingest/gateway/index.js';
+import { startGateway, type Gateway } from '../pipeline/kafka/gateway.js';
 import { captureLog, tokenFixture, type TokenFixture } from './helpers/auth.js';
 import { readTopic, testCluster } from './helpers/kafka.js';
 

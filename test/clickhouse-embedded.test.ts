@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';
-import { BundleMeter } from '../core/build.js';
-import { defaultConfig } from '../core/config.js';
+import { BundleMeter } from '../pipeline/build.js';
+import { defaultConfig } from '../pipeline/config.js';
 import { Counters } from '../core/counters.js';
 import { MemoryDeadLetters } from '../core/deadletter.js';
 import { silentLogger } from '../core/log.js';
@@ -28,7 +28,7 @@ import { analyticsFixture, feedFixture, normalizeRows } from './clickhouse-fixtu
 
 /**
  * The embedded default: no server configured, so the analytics go to chdb; wired into the real pipeline the way
- * core/build.ts should wire it (event tap after ingest, signal observer in perception, bundle tap before reasoning,
+ * pipeline/build.ts should wire it (event tap after ingest, signal observer in perception, bundle tap before reasoning,
  * incident sink last). Plus the NDJSON fallback and the "off" switch.
  */
 let dir = '';

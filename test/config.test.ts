@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, loadConfig } from '../core/config.js';
+import { defaultConfig, loadConfig } from '../pipeline/config.js';
 import { Counters } from '../core/counters.js';
 import { NightshiftError } from '../core/errors.js';
 import { Histogram, MetricsRegistry, METRIC } from '../core/metrics.js';

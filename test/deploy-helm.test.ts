@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../core/config.js';
-import { kafkaConfig } from '../core/kafka/config.js';
+import { loadConfig } from '../pipeline/config.js';
+import { kafkaConfig } from '../pipeline/kafka/config.js';
 import { METRIC } from '../core/metrics.js';
 import { opsHostFromEnv, opsPortFromEnv } from '../core/ops.js';
 import { readTokens } from '../core/auth/index.js';
@@ -338,7 +338,7 @@ describe('helm chart: what it renders', () => {
     expect(byKind(docs, 'HorizontalPodAutoscaler')).toEqual([]);
   });
 
-  it.each(Object.entries(VALUES))('%s values: the ConfigMap holds a config file core/config.ts accepts', async (name, files) => {
+  it.each(Object.entries(VALUES))('%s values: the ConfigMap holds a config file pipeline/config.ts accepts', async (name, files) => {
     const cm = byKind(render(files).docs, 'ConfigMap')[0]!;
     const path = join(work, `config-${name}.yaml`);
     writeFileSync(path, cm.data!['config.yaml']!);

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../core/log.js';
 import { startOpsServer } from '../core/ops.js';
 import { defaultIngestConfig, type InputKind } from '../ingest/config.js';
-import { GatewayHandler, startGateway, type Gateway, type Publish } from '../ingest/gateway/index.js';
+import { GatewayHandler, type Publish } from '../ingest/gateway/index.js';
+import { startGateway, type Gateway } from '../pipeline/kafka/gateway.js';
 import { readTopic, testCluster } from './helpers/kafka.js';
 
 /**

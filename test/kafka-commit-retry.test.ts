@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Consumer, Producer } from 'kafkajs';
-import { groupId, startCluster, type Cluster } from '../core/kafka/cluster.js';
+import { groupId, startCluster, type Cluster } from '../pipeline/kafka/cluster.js';
 import { silentLogger } from '../core/log.js';
 import { testCluster, testKafka, testProducer, waitFor } from './helpers/kafka.js';
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
-import { buildEmbedded } from '../core/build.js';
-import { defaultConfig } from '../core/config.js';
+import { buildEmbedded } from '../pipeline/build.js';
+import { defaultConfig } from '../pipeline/config.js';
 import { MemoryDeadLetters } from '../core/deadletter.js';
-import { startCluster, type Cluster } from '../core/kafka/cluster.js';
-import { H_OUTPUT_ID, headerText, outputId } from '../core/kafka/processors.js';
-import { ALL_STAGES } from '../core/kafka/runner.js';
+import { startCluster, type Cluster } from '../pipeline/kafka/cluster.js';
+import { H_OUTPUT_ID, headerText, outputId } from '../pipeline/kafka/processors.js';
+import { ALL_STAGES } from '../pipeline/kafka/runner.js';
 import { silentLogger } from '../core/log.js';
 import { startOpsServer } from '../core/ops.js';
 import { scoreScenario } from '../eval/metrics.js';

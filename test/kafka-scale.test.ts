@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
-import { startCluster, type Cluster } from '../core/kafka/cluster.js';
-import { ALL_STAGES, type StageName } from '../core/kafka/runner.js';
+import { startCluster, type Cluster } from '../pipeline/kafka/cluster.js';
+import { ALL_STAGES, type StageName } from '../pipeline/kafka/runner.js';
 import { silentLogger } from '../core/log.js';
 import { scoreScenario } from '../eval/metrics.js';
 import { IncidentOutput } from '../schemas/index.js';

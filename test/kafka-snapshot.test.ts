@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ClassRegistry, encodeGraph, hydrateGraph } from '../core/kafka/snapshot.js';
-import { EventTimeAligner } from '../core/kafka/align.js';
-import { OffsetTracker } from '../core/kafka/offsets.js';
+import { ClassRegistry, encodeGraph, hydrateGraph } from '../core/snapshot.js';
+import { EventTimeAligner } from '../pipeline/kafka/align.js';
+import { OffsetTracker } from '../pipeline/kafka/offsets.js';
 import { MemoryDeadLetters } from '../core/deadletter.js';
 import { silentLogger } from '../core/log.js';
 import { defaultIngestConfig } from '../ingest/config.js';
@@ -29,7 +29,7 @@ function feed(p: PerceptionStage, evs: readonly Event[]): IncidentBundle[] {
   return out;
 }
 
-describe('perception snapshots (perception/checkpoint.ts over core/kafka/snapshot.ts)', () => {
+describe('perception snapshots (perception/checkpoint.ts over core/snapshot.ts)', () => {
   it('a stage restored mid-stream into a fresh instance continues byte for byte like the original', () => {
     const events = simEvents(3, 3);
     expect(events.length).toBeGreaterThan(50_000);
@@ -121,7 +121,7 @@ describe('perception snapshots (perception/checkpoint.ts over core/kafka/snapsho
   });
 });
 
-describe('event-time alignment (core/kafka/align.ts)', () => {
+describe('event-time alignment (pipeline/kafka/align.ts)', () => {
   const opts = { idleMs: 60_000, maxBuffered: 1000, maxSources: 16 };
 
   it('releases events of several sources in time order once every active source has passed them', () => {
@@ -185,7 +185,7 @@ describe('event-time alignment (core/kafka/align.ts)', () => {
   });
 });
 
-describe('offset tracking (core/kafka/offsets.ts)', () => {
+describe('offset tracking (pipeline/kafka/offsets.ts)', () => {
   it('commits only up to the highest offset with no unfinished offset below it', () => {
     const t = new OffsetTracker();
     t.startAt(10);

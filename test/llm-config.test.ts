@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NightshiftError } from '../core/errors.js';
 import { estimateCostUsd, llmConfigFromEnv, priceOf } from '../reasoning/llm/config.js';
-import { formatRunSummary, retrievalHitVsTruth, summarizeRuns } from '../reasoning/llm/evals.js';
+import { formatRunSummary, retrievalHitVsTruth, summarizeRuns } from '../eval/llm.js';
 import { knowledgeBaseOf } from '../reasoning/rag/kb.js';
 import type { ScenarioReport } from '../eval/metrics.js';
 import { RunLog, skippedRun, type ReasoningRun } from '../reasoning/llm/run.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEmbedded } from '../core/build.js';
-import { loadConfig, type NightshiftConfig } from '../core/config.js';
+import { buildEmbedded } from '../pipeline/build.js';
+import { loadConfig, type NightshiftConfig } from '../pipeline/config.js';
 import { Counters } from '../core/counters.js';
 import type { RawRecord } from '../core/raw.js';
 import type { Stage } from '../core/stage.js';

@@ -32,7 +32,7 @@ let target: IncidentOutput;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set NIGHTSHIFT_CHROMIUM`);
   world = replayWorld('ns-ui-');
-  ch = await openClickHouse({ kind: 'chdb', path: world.chdb });
+  ch = await openClickHouse({ kind: 'chdb', path: world.chdb }, { requestTimeoutMs: 20_000 });
   ctx = contextOf(ch, 'nightshift', loadKnowledgeBase(KnowledgeConfig.parse({})), `chdb at ${world.chdb}`);
   srv = await startUiServer({ ctx, port: 0, log: silentLogger(), routes: uiRoutes(ctx, {}) });
   // The incident with the most causes, and among those one whose evidence holds a series (something to plot).

@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type * as Build from '../../core/build.js';
-import type * as Config from '../../core/config.js';
+import type * as Build from '../../pipeline/build.js';
+import type * as Config from '../../pipeline/config.js';
 import type * as DeadLetter from '../../core/deadletter.js';
 import type * as Log from '../../core/log.js';
 import type * as Replay from '../../core/replay.js';
@@ -25,8 +25,18 @@ function arg(name: string, fallback?: string): string {
   return v;
 }
 
-async function load<T>(dist: string, mod: string): Promise<T> {
-  return (await import(pathToFileURL(path.join(dist, mod)).href)) as T;
+/** The first of `mods` that the build has: a reference build from before a module moved keeps its old path. */
+async function load<T>(dist: string, ...mods: string[]): Promise<T> {
+  let last: unknown;
+  for (const mod of mods) {
+    try {
+      return (await import(pathToFileURL(path.join(dist, mod)).href)) as T;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+      last = e;
+    }
+  }
+  throw last;
 }
 
 async function main(): Promise<void> {
@@ -34,8 +44,8 @@ async function main(): Promise<void> {
   const dist = path.resolve(arg('--dist', path.join(here, '..', '..')));
   const input = arg('--in');
   const out = arg('--out');
-  const build = await load<typeof Build>(dist, 'core/build.js');
-  const { defaultConfig } = await load<typeof Config>(dist, 'core/config.js');
+  const build = await load<typeof Build>(dist, 'pipeline/build.js', 'core/build.js');
+  const { defaultConfig } = await load<typeof Config>(dist, 'pipeline/config.js', 'core/config.js');
   const { MemoryDeadLetters } = await load<typeof DeadLetter>(dist, 'core/deadletter.js');
   const { silentLogger } = await load<typeof Log>(dist, 'core/log.js');
   const { replayRecords } = await load<typeof Replay>(dist, 'core/replay.js');

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../core/config.js';
+import { loadConfig } from '../../pipeline/config.js';
 import { MemoryDeadLetters } from '../../core/deadletter.js';
 import { replayRecords } from '../../core/replay.js';
 import { summarize, type ScenarioReport, type Summary } from '../../eval/metrics.js';

@@ -5,7 +5,7 @@
  * Used to see, per fault, which evidence exists before judging how incidents are cut and ranked.
  */
 import { createWriteStream } from 'node:fs';
-import { loadConfig } from '../../core/config.js';
+import { loadConfig } from '../../pipeline/config.js';
 import { MemoryDeadLetters } from '../../core/deadletter.js';
 import { silentLogger } from '../../core/log.js';
 import { replayRecords } from '../../core/replay.js';

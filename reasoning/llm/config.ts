@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { NightshiftError } from '../../core/errors.js';
 import { KnowledgeConfig } from '../rag/kb.js';
 import { RedactConfig } from '../redact/patterns.js';
-import { LOCAL_MODEL_PREFIX } from './local.js';
+
+/** `llm.model: "local:/path/to/model.gguf"` runs the model in-process through node-llama-cpp. */
+export const LOCAL_MODEL_PREFIX = 'local:';
 
 /** How the answer is constrained: a JSON schema, a forced tool call, plain JSON mode, or the prompt alone. */
 export const ResponseFormatKind = z.enum(['json_schema', 'tools', 'json_object', 'none']);

@@ -3,7 +3,6 @@ export * from './client.js';
 export * from './config.js';
 export * from './create.js';
 export * from './dryrun.js';
-export * from './evals.js';
 export * from './guard.js';
 export * from './openai-client.js';
 export * from './prompt.js';

@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NightshiftError, toNightshiftError } from '../../core/errors.js';
+import { LOCAL_MODEL_PREFIX } from './config.js';
 import type { ChatMessage, CompletionRequest, CompletionResult, LlmClient } from './client.js';
 
-/** `llm.model: "local:/path/to/model.gguf"` runs the model in-process through node-llama-cpp. */
-export const LOCAL_MODEL_PREFIX = 'local:';
 /** Where `scripts/get-local-model.sh` puts the model (outside the repository). */
 export const DEFAULT_LOCAL_MODEL_PATH = join(homedir(), '.cache', 'nightshift', 'models', 'gemma-3-270m-q4_k_m.gguf');
 

@@ -1,10 +1,10 @@
 import type { KafkaMessage } from 'kafkajs';
-import type { NightshiftConfig } from '../../core/config.js';
+import type { NightshiftConfig } from '../../pipeline/config.js';
 import { MemoryDeadLetters } from '../../core/deadletter.js';
-import type { KafkaConfig } from '../../core/kafka/config.js';
-import type { StageContext } from '../../core/kafka/lane.js';
-import { H_OUTPUT_ID, PerceptionProcessor, ReasoningProcessor, headerText } from '../../core/kafka/processors.js';
-import type { OutMessage } from '../../core/kafka/producer.js';
+import type { KafkaConfig } from '../../pipeline/kafka/config.js';
+import type { StageContext } from '../../pipeline/kafka/lane.js';
+import { H_OUTPUT_ID, PerceptionProcessor, ReasoningProcessor, headerText } from '../../pipeline/kafka/processors.js';
+import type { OutMessage } from '../../pipeline/kafka/producer.js';
 import { silentLogger } from '../../core/log.js';
 import type { TopologyFile } from '../../schemas/index.js';
 

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, Partitioners, logLevel, type KafkaMessage, type Producer } from 'kafkajs';
-import { defaultConfig, type NightshiftConfig } from '../../core/config.js';
-import { kafkaConfig, type KafkaConfig } from '../../core/kafka/config.js';
+import { defaultConfig, type NightshiftConfig } from '../../pipeline/config.js';
+import { kafkaConfig, type KafkaConfig } from '../../pipeline/kafka/config.js';
 import type { IngestTopics } from '../../ingest/config.js';
 
 /**

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { defaultConfig } from '../../core/config.js';
+import { defaultConfig } from '../../pipeline/config.js';
 import { MemoryDeadLetters } from '../../core/deadletter.js';
 import { silentLogger } from '../../core/log.js';
 import { chain, runPipeline } from '../../core/pipeline.js';
@@ -14,19 +14,19 @@ import { createPerception } from '../../perception/stage.js';
 import type { Event, IncidentOutput } from '../../schemas/index.js';
 import { simulate } from '../../sim/index.js';
 import { MemorySink } from '../../sinks/index.js';
-import { KnowledgeConfig, loadKnowledgeBase } from '../rag/kb.js';
-import { ReasoningConfig, ReasoningStage } from '../stage.js';
-import { LlmConfig } from './config.js';
-import { createLlmStage } from './create.js';
-import { DRY_RUN_MODEL } from './dryrun.js';
-import { formatLlmColumns, llmEvalColumns } from './evals.js';
-import type { ReasoningRun } from './run.js';
+import { KnowledgeConfig, loadKnowledgeBase } from '../../reasoning/rag/kb.js';
+import { ReasoningConfig, ReasoningStage } from '../../reasoning/stage.js';
+import { LlmConfig } from '../../reasoning/llm/config.js';
+import { createLlmStage } from '../../reasoning/llm/create.js';
+import { DRY_RUN_MODEL } from '../../reasoning/llm/dryrun.js';
+import { formatLlmColumns, llmEvalColumns } from '../../eval/llm.js';
+import type { ReasoningRun } from '../../reasoning/llm/run.js';
 
 /**
  * The LLM path without a model, on simulated scenarios: prompt sizes under the budget, retrieval hits against the
  * ground truth, the guard's verdicts, and the stage's own overhead per run (retrieval, redaction, prompt, guard).
  * Accuracy "with the LLM" equals the ranker's by construction (the dry-run model echoes it).
- *   node dist/reasoning/llm/offline-bench.js --scenarios 8 --seed 1 --hours 3 --out bench/results/llm-dryrun.json
+ *   node dist/bench/llm/offline-bench.js --scenarios 8 --seed 1 --hours 3 --out bench/results/llm-dryrun.json
  */
 function quantile(xs: readonly number[], q: number): number | null {
   if (xs.length === 0) return null;
@@ -65,7 +65,7 @@ export async function offlineBench(n: number, seed: number, hours: number): Prom
   const overhead = called.map((r) => r.latency_ms);
   process.stdout.write(formatLlmColumns(cols));
   return {
-    command: `node dist/reasoning/llm/offline-bench.js --scenarios ${n} --seed ${seed} --hours ${hours}`,
+    command: `node dist/bench/llm/offline-bench.js --scenarios ${n} --seed ${seed} --hours ${hours}`,
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', mem_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}` },
     config: { maxInputTokens: llm.maxInputTokens, maxOutputTokens: llm.maxOutputTokens, maxRunsPerIncident: llm.maxRunsPerIncident, tokenBudget: llm.tokenBudget, topK: llm.knowledge.topK, knowledge_docs: kb.docs.length },
     columns: cols,

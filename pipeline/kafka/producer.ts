@@ -1,6 +1,6 @@
 import type { IHeaders, Message, Producer, TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
-import { NightshiftError } from '../errors.js';
+import { NightshiftError } from '../../core/errors.js';
 
 /** One record to produce. */
 export interface OutMessage {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { IngestConfig } from '../ingest/config.js';
 import { PerceptionConfig } from '../perception/config.js';
 import { ReasoningConfig } from '../reasoning/stage.js';
-import { NightshiftError } from './errors.js';
+import { NightshiftError } from '../core/errors.js';
 
 export const PipelineConfig = z.strictObject({
   /** Batches in flight between two stages; when full the stage before waits (backpressure, never a drop). */
@@ -26,7 +26,7 @@ export const NightshiftConfig = z.strictObject({
   ticketing: z.unknown().optional(),
   /** Validated by the LLM stage (reasoning/llm/config.ts), together with its environment variables. */
   llm: z.unknown().optional(),
-  /** Cluster mode: validated by core/kafka/config.ts, together with its environment variables. */
+  /** Cluster mode: validated by pipeline/kafka/config.ts, together with its environment variables. */
   kafka: z.unknown().optional(),
 });
 export type NightshiftConfig = z.infer<typeof NightshiftConfig>;

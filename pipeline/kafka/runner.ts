@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { Counters } from '../counters.js';
-import { NightshiftError } from '../errors.js';
-import { Histogram } from '../metrics.js';
+import { Counters } from '../../core/counters.js';
+import { NightshiftError } from '../../core/errors.js';
+import { Histogram } from '../../core/metrics.js';
 import { checkpointKey, type CheckpointStore } from './checkpoints.js';
 import type { KafkaConfig } from './config.js';
 import { Lane, type LaneHost, type PartitionProcessor } from './lane.js';
@@ -46,7 +46,7 @@ export interface RestoreRecord {
 const MAX_RESTORE_LOG = 1000;
 
 /**
- * Runs one stage over Kafka: a consumer group whose partitions become lanes (core/kafka/lane.ts).
+ * Runs one stage over Kafka: a consumer group whose partitions become lanes (pipeline/kafka/lane.ts).
  *
  * Delivery: offsets are committed by this runner (kafkajs autoCommit off), only up to the lane's committable
  * offset (every record below it finished: processed and all its outputs acknowledged with acks=-1). Stateful stages

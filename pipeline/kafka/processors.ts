@@ -8,16 +8,16 @@ import { createPerception, type PerceptionStage } from '../../perception/stage.j
 import { ReasoningStage, type ReasoningConfig } from '../../reasoning/stage.js';
 import type { Event, IncidentBundle, IncidentOutput, TopologyFile } from '../../schemas/index.js';
 import { IncidentOutput as IncidentOutputSchema } from '../../schemas/index.js';
-import { CountingDeadLetters, makeDeadLetter, type DeadLetter } from '../deadletter.js';
-import type { ErrorCode } from '../errors.js';
-import { NightshiftError } from '../errors.js';
-import { stableId } from '../hash.js';
-import type { RawRecord } from '../raw.js';
-import { isThenable, type Emitter, type Stage, type StageDeps } from '../stage.js';
+import { CountingDeadLetters, makeDeadLetter, type DeadLetter } from '../../core/deadletter.js';
+import type { ErrorCode } from '../../core/errors.js';
+import { NightshiftError } from '../../core/errors.js';
+import { stableId } from '../../core/hash.js';
+import type { RawRecord } from '../../core/raw.js';
+import { isThenable, type Emitter, type Stage, type StageDeps } from '../../core/stage.js';
 import type { KafkaTopics } from './config.js';
 import type { PartitionProcessor, StageContext } from './lane.js';
 import { EventTimeAligner, type AlignerOptions } from './align.js';
-import { ClassRegistry, encodeGraph, hydrateGraph } from './snapshot.js';
+import { ClassRegistry, encodeGraph, hydrateGraph } from '../../core/snapshot.js';
 
 /** Header of an event: where it came from (`rawTopic/partition/offset/index`), for duplicate suppression. */
 export const H_SOURCE = 'nightshift-src';
@@ -159,7 +159,7 @@ const PERCEPTION_STATE_KIND = 'nightshift.kafka.perception/2';
 
 /**
  * Events of one partition -> bundles keyed by incident id. One PerceptionStage per partition (its state is the
- * partition's services'), fed through an event-time aligner (core/kafka/align.ts) so that the raw sources meet in
+ * partition's services'), fed through an event-time aligner (pipeline/kafka/align.ts) so that the raw sources meet in
  * time order, plus the high-water mark per raw source partition: an event at or below it is a duplicate (ingest
  * re-read its raw record after a rebalance or a crash) and is dropped, so redeliveries do not count twice in
  * templates and detectors.

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Sample } from '../metrics.js';
+import type { Sample } from '../../core/metrics.js';
 
 interface Entry {
   readonly topic: string;

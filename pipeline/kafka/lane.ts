@@ -1,8 +1,8 @@
 import type { KafkaMessage } from 'kafkajs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { makeDeadLetter, type DeadLetter } from '../deadletter.js';
-import { toNightshiftError } from '../errors.js';
-import { isThenable } from '../stage.js';
+import { makeDeadLetter, type DeadLetter } from '../../core/deadletter.js';
+import { toNightshiftError } from '../../core/errors.js';
+import { isThenable } from '../../core/stage.js';
 import { OffsetTracker, type InFlightRecord } from './offsets.js';
 import type { AckCallback, OutMessage } from './producer.js';
 import { messageBytes } from './producer.js';

@@ -1,4 +1,4 @@
-import { Histogram, METRIC, type MetricsRegistry, type Sample } from '../metrics.js';
+import { Histogram, METRIC, type MetricsRegistry, type Sample } from '../../core/metrics.js';
 import { PerceptionProcessor } from './processors.js';
 import type { StageRunner } from './runner.js';
 

@@ -1,5 +1,5 @@
 import { deserialize, serialize } from 'node:v8';
-import { NightshiftError } from '../errors.js';
+import { NightshiftError } from './errors.js';
 
 /**
  * A generic snapshot of a stage's object graph (maps, sets, arrays, typed arrays, plain objects and instances of

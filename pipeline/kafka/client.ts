@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { IngestTopics } from '../../ingest/config.js';
-import { NightshiftError } from '../errors.js';
+import { NightshiftError } from '../../core/errors.js';
 import type { KafkaConfig } from './config.js';
 
 /** kafkajs logs through pino; its routine rebalance chatter stays at debug. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NightshiftError } from '../errors.js';
+import { NightshiftError } from '../../core/errors.js';
 
 /**
  * Cluster mode settings (the `kafka` section of the config file; environment variables win). Partition counts are
@@ -74,7 +74,7 @@ export const KafkaConfig = z.strictObject({
   alignWaitMs: z.number().int().min(0).max(60_000).default(200),
   /**
    * Perception: events wait until every source (raw topic partition) active within this much event time has
-   * reached theirs, so sources that progress at different speeds meet in time order (see core/kafka/align.ts).
+   * reached theirs, so sources that progress at different speeds meet in time order (see pipeline/kafka/align.ts).
    */
   alignIdleMs: z.number().int().min(0).max(86_400_000).default(300_000),
   /** Ingest: how often each raw partition's progress is written to every events partition (heartbeats). */

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import { NightshiftError } from '../errors.js';
+import { NightshiftError } from '../../core/errors.js';
 import type { ProducerBatcher } from './producer.js';
 
 const gzipAsync = promisify(gzip);

@@ -6,11 +6,11 @@ import { ReasoningStage } from '../reasoning/stage.js';
 import { createLlmStage, LlmReasoningStage, type ActiveLlmConfig, type RunObserver } from '../reasoning/llm/index.js';
 import type { Event, IncidentBundle, IncidentOutput, TopologyFile } from '../schemas/index.js';
 import type { NightshiftConfig } from './config.js';
-import { Counters, type CounterSnapshot } from './counters.js';
-import type { DeadLetterSink } from './deadletter.js';
-import { chain, runPipeline } from './pipeline.js';
-import type { RawRecord } from './raw.js';
-import type { Emitter, Stage } from './stage.js';
+import { Counters, type CounterSnapshot } from '../core/counters.js';
+import type { DeadLetterSink } from '../core/deadletter.js';
+import { chain, runPipeline } from '../core/pipeline.js';
+import type { RawRecord } from '../core/raw.js';
+import type { Emitter, Stage } from '../core/stage.js';
 import { FanoutSink } from '../sinks/fanout.js';
 import type { AnalyticsSink } from '../sinks/clickhouse/analytics.js';
 

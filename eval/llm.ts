@@ -1,8 +1,8 @@
-import { summarize, type ScenarioReport } from '../../eval/metrics.js';
-import type { RootCauseKind } from '../../schemas/index.js';
-import type { KnowledgeBase } from '../rag/kb.js';
-import { isRelevant } from '../rag/retrieve.js';
-import type { ReasoningRun } from './run.js';
+import { summarize, type ScenarioReport } from './metrics.js';
+import type { RootCauseKind } from '../schemas/index.js';
+import type { KnowledgeBase } from '../reasoning/rag/kb.js';
+import { isRelevant } from '../reasoning/rag/retrieve.js';
+import type { ReasoningRun } from '../reasoning/llm/run.js';
 
 /** What `nightshift eval` reports about the LLM, from the run records. */
 export interface LlmRunSummary {
