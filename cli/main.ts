@@ -7,6 +7,7 @@ import { QUERY_HELP, queryCommand } from './query.js';
 import { REPLAY_HELP, REPLAY_OPTIONS, replayCommand } from './replay.js';
 import { RUN_HELP, RUN_OPTIONS, runCommand } from './run.js';
 import { GATEWAY_HELP, GATEWAY_OPTIONS, gatewayCommand } from './gateway.js';
+import { VALUE_HELP, VALUE_OPTIONS, valueCommand } from './value.js';
 import { SIMULATE_HELP, SIMULATE_OPTIONS, simulateCommand } from './simulate.js';
 import { DETECT_HELP, OFFLINE_OPTIONS, TEMPLATES_HELP, detectCommand, templatesCommand } from './offline.js';
 
@@ -44,6 +45,12 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   eval: { summary: 'score the pipeline on simulated scenarios or on a labelled replay file', help: EVAL_HELP, options: EVAL_OPTIONS, run: evalCommand },
   query: { summary: 'run a saved analyst query on the analytics store', help: QUERY_HELP, options: {}, run: queryCommand },
+  value: {
+    summary: 'value accounting per service or team: alerts absorbed, incidents, tickets, time to root cause, on-call minutes saved',
+    help: VALUE_HELP,
+    options: VALUE_OPTIONS,
+    run: (a, io) => valueCommand(a, io),
+  },
   mcp: { summary: 'MCP server (stdio, or streamable HTTP with --http): incidents, evidence, feedback, runbooks for agents', help: MCP_HELP, options: MCP_OPTIONS, run: (a, io) => mcpCommand(a, io) },
   run: { summary: 'cluster mode: run stages on Kafka (all, or --stage ingest|perception|reasoning|sinks)', help: RUN_HELP, options: RUN_OPTIONS, run: (a, io) => runCommand(a, io) },
   gateway: {

@@ -14,6 +14,9 @@ import { ClickHouseAnalytics } from '../sinks/clickhouse/sink.js';
 import { DEFAULT_VALUE_MODEL, valueReport, type ServiceValueRow, type TeamValueRow } from '../sinks/clickhouse/value.js';
 import { createTicketingSink, parseTicketingConfig } from '../sinks/ticketing/index.js';
 import { normalizeRows } from './clickhouse-fixtures.js';
+import { capture } from './helpers/cli.js';
+import { main } from '../cli/main.js';
+import { valueCommand } from '../cli/value.js';
 import { clickhouseClean, clickhouseUp } from './clickhouse-server.js';
 import { FAST_HTTP, JIRA_EMAIL, JIRA_TOKEN } from './fakes/all.js';
 import { FakeJira } from './fakes/jira.js';
@@ -125,8 +128,10 @@ async function feed(store: ClickHouseAnalytics): Promise<void> {
   await store.flush();
 }
 
+let serverUrl = '';
 beforeAll(async () => {
   const url = clickhouseUp(SERVER);
+  serverUrl = url;
   const deps = { log: silentLogger(), deadLetters };
   const cfg = (target: unknown) => ClickHouseSinkConfig.parse({ target, database: DB, writer: { batchRows: 100, batchDelayMs: 10 } });
   const http = createHttpClickHouse({ kind: 'http', url, username: 'default', password: '' }, { requestTimeoutMs: 20_000 });
@@ -263,5 +268,49 @@ describe('migrations', () => {
     const m8 = MIGRATIONS.find((m) => m.version === 8)!;
     expect(m8.name).toBe('tickets');
     expect(m8.statements.filter((x) => x.startsWith('CREATE VIEW')).map((x) => /\{db\}\.(v_[a-z_]+) AS/.exec(x)?.[1])).toEqual(['v_value_by_service', 'v_value_by_team']);
+  });
+});
+
+describe('nightshift value', () => {
+  const env = () => ({ ...process.env, NIGHTSHIFT_CLICKHOUSE_URL: serverUrl, NIGHTSHIFT_CLICKHOUSE_DATABASE: DB });
+
+  it('prints a table per service with the totals and the model', async () => {
+    const c = capture();
+    expect(await valueCommand([], c.io, env())).toBe(0);
+    const lines = c.out().trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^service\s+team\s+incidents\s+alerts\s+absorbed\s+tickets\s+with cause\s+credited\s+median s to cause\s+minutes saved$/);
+    expect(lines[1]!.split(/\s{2,}/)).toEqual(['checkout', 'shop', '2', '12', '10', '2', '2', '1', '105', '45']);
+    expect(lines[3]!.split(/\s{2,}/)).toEqual(['(no root cause)', '(no owner)', '1', '4', '3', '0', '0', '0', '-', '6']);
+    expect(lines[5]!.split(/\s{2,}/)).toEqual(['total', '5', '18', '14', '3', '4', '2', '-', '73']);
+    expect(lines[6]).toBe('model: 2 min per alert absorbed, 30 min per investigation x 0.5 per root cause credited, 5 min per ticket opened automatically');
+  });
+
+  it('--by team, and flags override the model for one run', async () => {
+    const c = capture();
+    expect(await valueCommand(['--by', 'team', '--minutes-per-ticket', '0', '--investigation-share', '1'], c.io, env())).toBe(0);
+    const rows = c.out().trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
+    // shop: 10 x 2 + 1 x 30; (no owner): 4 x 2 + 1 x 30; pay: 0.
+    expect(rows.slice(1, 4).map((r) => [r[0], r[8]])).toEqual([
+      ['shop', '50'],
+      ['(no owner)', '38'],
+      ['pay', '0'],
+    ]);
+  });
+
+  it('--json gives the report valueReport returns', async () => {
+    const c = capture();
+    expect(await valueCommand(['--json'], c.io, env())).toBe(0);
+    const r = JSON.parse(c.out()) as { services: unknown; teams: unknown; model: unknown };
+    expect(r.services).toEqual(EXPECTED_SERVICES);
+    expect(r.teams).toEqual(EXPECTED_TEAMS);
+    expect(r.model).toEqual(DEFAULT_VALUE_MODEL);
+  });
+
+  it('a bad grouping or model value is a usage error (exit 2)', async () => {
+    for (const argv of [['value', '--by', 'region'], ['value', '--minutes-per-alert', 'lots']]) {
+      const c = capture();
+      expect(await main(argv, c.io), argv.join(' ')).toBe(2);
+      expect(c.err()).toMatch(/--by must be service or team|--minutes-per-alert must be a number/);
+    }
   });
 });
