@@ -17,6 +17,9 @@ import { normalizeRows } from './clickhouse-fixtures.js';
 import { capture } from './helpers/cli.js';
 import { main } from '../cli/main.js';
 import { valueCommand } from '../cli/value.js';
+import { replayCommand } from '../cli/replay.js';
+import { simulateCommand } from '../cli/simulate.js';
+import { readFileSync } from 'node:fs';
 import { clickhouseClean, clickhouseUp } from './clickhouse-server.js';
 import { FAST_HTTP, JIRA_EMAIL, JIRA_TOKEN } from './fakes/all.js';
 import { FakeJira } from './fakes/jira.js';
@@ -313,4 +316,52 @@ describe('nightshift value', () => {
       expect(c.err()).toMatch(/--by must be service or team|--minutes-per-alert must be a number/);
     }
   });
+});
+
+describe('replay wires the ticketing sink to the analytics store', () => {
+  it('a simulated world replayed with Jira on: one tickets row per Jira issue, the topology owners, and the value report counts them', async () => {
+    const jira = await new FakeJira(JIRA_EMAIL, JIRA_TOKEN).start();
+    const dir = mkdtempSync(join(tmpdir(), 'ns-value-e2e-'));
+    const db = 'ns_value_e2e';
+    const keys = ['NIGHTSHIFT_CLICKHOUSE_URL', 'NIGHTSHIFT_CLICKHOUSE_DATABASE', 'NIGHTSHIFT_JIRA_URL', 'NIGHTSHIFT_JIRA_EMAIL', 'NIGHTSHIFT_JIRA_TOKEN', 'NIGHTSHIFT_JIRA_PROJECT'] as const;
+    const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+    try {
+      const http = createHttpClickHouse({ kind: 'http', url: serverUrl, username: 'default', password: '' }, { requestTimeoutMs: 20_000 });
+      await http.command(`DROP DATABASE IF EXISTS ${db}`);
+      const sim = capture();
+      await simulateCommand(['--out', join(dir, 'w.ndjson'), '--seed', '4', '--services', '12', '--hours', '3', '--faults', '2', '--quiet'], sim.io);
+      Object.assign(process.env, {
+        NIGHTSHIFT_CLICKHOUSE_URL: serverUrl,
+        NIGHTSHIFT_CLICKHOUSE_DATABASE: db,
+        NIGHTSHIFT_JIRA_URL: jira.url,
+        NIGHTSHIFT_JIRA_EMAIL: JIRA_EMAIL,
+        NIGHTSHIFT_JIRA_TOKEN: JIRA_TOKEN,
+        NIGHTSHIFT_JIRA_PROJECT: 'OPS',
+      });
+      const c = capture();
+      await replayCommand(['--in', join(dir, 'w.ndjson'), '--topology', join(dir, 'w.topology.json'), '--out', join(dir, 'out.ndjson'), '--quiet'], c.io);
+      expect(jira.issues.size).toBeGreaterThan(0);
+      const tickets = normalizeRows(await http.query(`SELECT incident_id, ticket_key, url, created FROM ${db}.tickets FINAL ORDER BY ticket_key`));
+      const issues = [...jira.issues.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+      expect(tickets).toEqual(
+        issues.map((i) => ({ incident_id: i.labels.find((l) => l.startsWith('nightshift-'))!.slice('nightshift-'.length), ticket_key: i.key, url: `${jira.url}/browse/${i.key}`, created: 1 })),
+      );
+      const topo = JSON.parse(readFileSync(join(dir, 'w.topology.json'), 'utf8')) as { services: { name: string; owner?: string }[] };
+      const owners = normalizeRows(await http.query(`SELECT service, argMax(owner, version) AS owner FROM ${db}.service_owners GROUP BY service ORDER BY service`));
+      expect(owners).toEqual(topo.services.map((x) => ({ service: x.name, owner: x.owner ?? '' })).sort((a, b) => (a.service < b.service ? -1 : 1)));
+      const r = await valueReport(http, db);
+      const outputs = readFileSync(join(dir, 'out.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as IncidentOutput);
+      expect(r.totals.incidents).toBe(new Set(outputs.map((o) => o.incident_id)).size);
+      expect(r.totals.tickets_opened).toBe(jira.issues.size);
+      expect(r.teams.reduce((a, t) => a + t.incidents, 0)).toBe(r.totals.incidents);
+      await http.close();
+    } finally {
+      for (const k of keys) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+      await jira.http.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
