@@ -9,6 +9,7 @@ import { RUN_HELP, RUN_OPTIONS, runCommand } from './run.js';
 import { GATEWAY_HELP, GATEWAY_OPTIONS, gatewayCommand } from './gateway.js';
 import { SHOW_HELP, SHOW_OPTIONS, showCommand } from './show.js';
 import { UI_HELP, UI_OPTIONS, uiCommand } from './ui.js';
+import { VALUE_HELP, VALUE_OPTIONS, valueCommand } from './value.js';
 import { SIMULATE_HELP, SIMULATE_OPTIONS, simulateCommand } from './simulate.js';
 import { DETECT_HELP, OFFLINE_OPTIONS, TEMPLATES_HELP, detectCommand, templatesCommand } from './offline.js';
 
@@ -46,6 +47,12 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   eval: { summary: 'score the pipeline on simulated scenarios or on a labelled replay file', help: EVAL_HELP, options: EVAL_OPTIONS, run: evalCommand },
   query: { summary: 'run a saved analyst query on the analytics store', help: QUERY_HELP, options: {}, run: queryCommand },
+  value: {
+    summary: 'value accounting per service or team: alerts absorbed, incidents, tickets, time to root cause, on-call minutes saved',
+    help: VALUE_HELP,
+    options: VALUE_OPTIONS,
+    run: (a, io) => valueCommand(a, io),
+  },
   mcp: { summary: 'MCP server (stdio, or streamable HTTP with --http): incidents, evidence, feedback, runbooks for agents', help: MCP_HELP, options: MCP_OPTIONS, run: (a, io) => mcpCommand(a, io) },
   ui: { summary: 'the incident view: a web page over the analytics store (incidents live, causes, plots, feedback)', help: UI_HELP, options: UI_OPTIONS, run: (a, io) => uiCommand(a, io) },
   show: { summary: 'print one incident from the analytics store as the view shows it (or --json)', help: SHOW_HELP, options: SHOW_OPTIONS, run: (a, io) => showCommand(a, io) },

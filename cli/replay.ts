@@ -56,10 +56,12 @@ export async function replayCommand(argv: string[], io: CliIo, call: ReplayCallO
   const deadLetters: DeadLetterSink = dlFile ?? new MemoryDeadLetters();
   const log = createLogger(call.logLevel ?? (values.quiet ? 'warn' : undefined));
   const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: values.out })];
-  const tcfg = ticketingFromEnv(process.env, cfg.ticketing);
-  const ticketing = tcfg ? createTicketingSink(tcfg, { log, deadLetters }) : null;
-  if (ticketing) sinks.push(ticketing);
   const analytics = await createAnalyticsSink(process.env, { log, deadLetters });
+  // Each ticket opened or found is recorded in the analytics store (tickets table), when there is one.
+  const tcfg = ticketingFromEnv(process.env, cfg.ticketing);
+  const ticketing = tcfg ? createTicketingSink(tcfg, { log, deadLetters, ...(analytics.store ? { recorder: analytics.store.recordTicket } : {}) }) : null;
+  if (ticketing) sinks.push(ticketing);
+  if (topology && analytics.store) await analytics.store.writeServiceOwners(topology.services);
   // Inline: each LLM answer is awaited (after the ranker's output is published), so a replay is reproducible.
   const llm = llmConfigFromEnv(process.env, cfg.llm, { mode: 'inline' });
   const runLog = new RunLog();

@@ -118,13 +118,15 @@ export async function loadRunConfig(path: string | undefined, env: NodeJS.Proces
 async function buildSink(opts: RunOptions, deps: StageDeps): Promise<{ sink: Stage<IncidentOutput, never>; close: () => Promise<void> }> {
   const env = opts.env ?? process.env;
   const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: opts.out })];
-  const tcfg = ticketingFromEnv(env, opts.config.ticketing);
-  if (tcfg) sinks.push(createTicketingSink(tcfg, deps));
   let close = async (): Promise<void> => undefined;
   // Only a shared ClickHouse server makes sense for a cluster (an embedded chdb file would be per instance).
-  if (clickhouseConfigFromEnv(env)) {
-    const analytics = await createAnalyticsSink(env, deps);
+  const analytics = clickhouseConfigFromEnv(env) ? await createAnalyticsSink(env, deps) : null;
+  // Each ticket opened or found is recorded in the analytics store (tickets table), when there is one.
+  const tcfg = ticketingFromEnv(env, opts.config.ticketing);
+  if (tcfg) sinks.push(createTicketingSink(tcfg, { ...deps, ...(analytics?.store ? { recorder: analytics.store.recordTicket } : {}) }));
+  if (analytics) {
     sinks.push(analytics.incidentSink);
+    if (opts.topology && analytics.store) await analytics.store.writeServiceOwners(opts.topology.services);
     close = () => analytics.close();
   }
   return { sink: sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks), close };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { IngestConfig } from '../ingest/config.js';
 import { PerceptionConfig } from '../perception/config.js';
 import { ReasoningConfig } from '../reasoning/stage.js';
+import { ValueModel } from '../sinks/clickhouse/value-model.js';
 import { NightshiftError } from '../core/errors.js';
 
 export const PipelineConfig = z.strictObject({
@@ -22,6 +23,8 @@ export const NightshiftConfig = z.strictObject({
   perception: z.unknown().optional().transform((v, ctx) => parseSection(PerceptionConfig, v, 'perception', ctx)),
   reasoning: z.unknown().optional().transform((v, ctx) => parseSection(ReasoningConfig, v, 'reasoning', ctx)),
   pipeline: z.unknown().optional().transform((v, ctx) => parseSection(PipelineConfig, v, 'pipeline', ctx)),
+  /** The value model of `nightshift value` and valueReport (sinks/clickhouse/value-model.ts, every field commented). */
+  value: z.unknown().optional().transform((v, ctx) => parseSection(ValueModel, v, 'value', ctx)),
   /** Validated by the ticketing sink itself (sinks/ticketing/config.ts), together with its environment variables. */
   ticketing: z.unknown().optional(),
   /** Validated by the LLM stage (reasoning/llm/config.ts), together with its environment variables. */

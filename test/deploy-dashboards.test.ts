@@ -159,7 +159,7 @@ describe('analytics dashboard (ClickHouse) on the real schema', () => {
 
   it('reads only the tables and views the ClickHouse sink creates', () => {
     const tables = new Set(sqlPanels.flatMap((p) => [...p.sql.matchAll(/\$\{database\}\.([a-z_]+)/g)].map((m) => m[1])));
-    expect([...tables].sort()).toEqual(['incidents', 'pipeline_stats', 'reasoning_runs', 'root_causes', 'signals', 'v_new_error_templates']);
+    expect([...tables].sort()).toEqual(['incidents', 'pipeline_stats', 'reasoning_runs', 'root_causes', 'signals', 'v_new_error_templates', 'v_value_by_service', 'v_value_by_team']);
   });
 
   it.each(sqlPanels.map((p) => [p.title, p]))('%s: runs and answers', async (_title, p) => {

@@ -11,3 +11,4 @@ export * from './schema.js';
 export * from './sink.js';
 export * from './stats.js';
 export * from './writer.js';
+export * from './value.js';

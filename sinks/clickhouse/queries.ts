@@ -1,3 +1,5 @@
+import { valueByServiceSql, valueByTeamSql, VALUE_NOTES } from './value-model.js';
+
 /**
  * The analyst questions as saved queries. Each is also a view `{db}.v_<name>` (created by migration 2) and a file
  * deploy/clickhouse/<name>.sql (database `nightshift`). The SQL is written for both engines: Debian's 18.16 server
@@ -15,6 +17,11 @@ export interface AnalystQuery {
   readonly notes: string;
   /** With `{db}` for the database. Ends with an ORDER BY that makes the row order total (no ties). */
   readonly sql: string;
+  /**
+   * The migration that creates its view (default 2). A migration's text may never change once applied, so a query
+   * added later gets its view from the migration that adds it, never from migration 2.
+   */
+  readonly viewMigration?: number;
 }
 
 /**
@@ -159,7 +166,28 @@ WHERE template_level IN ('warn', 'error', 'fatal')
 ORDER BY occurrences DESC, template_id
 LIMIT 50`,
   },
+  {
+    name: 'value_by_service',
+    view: 'v_value_by_service',
+    question: 'What did nightshift save on-call, per service: alerts absorbed, incidents, tickets, time to first root cause, minutes?',
+    notes: VALUE_NOTES,
+    sql: valueByServiceSql(),
+    viewMigration: 8,
+  },
+  {
+    name: 'value_by_team',
+    view: 'v_value_by_team',
+    question: 'What did nightshift save on-call, per team (the topology owner of each service)?',
+    notes: VALUE_NOTES,
+    sql: valueByTeamSql(),
+    viewMigration: 8,
+  },
 ];
+
+/** The saved queries whose view migration `version` creates. */
+export function viewsOfMigration(version: number): readonly AnalystQuery[] {
+  return ANALYST_QUERIES.filter((q) => (q.viewMigration ?? 2) === version);
+}
 
 export function analystQuery(name: string): AnalystQuery | undefined {
   return ANALYST_QUERIES.find((q) => q.name === name);

@@ -173,3 +173,31 @@ export function firstSignalAt(b: IncidentBundle): number | null {
   }
   return min;
 }
+
+/** One ticket the ticketing sink opened or found (tickets table, migration 8). */
+export const TicketRow = z.object({
+  incident_id: z.string().min(1),
+  integration: z.enum(['servicenow', 'jira', 'pagerduty', 'webhook']),
+  /** The key a person uses: Jira issue key, ServiceNow number, PagerDuty dedup key, the webhook's incident id. */
+  ticket_key: z.string().min(1),
+  /** Where a person opens it ('' when the integration has no such page, e.g. a webhook). */
+  url: z.string(),
+  /** Event time (updated_at, epoch ms) of the incident output that opened or found the ticket. */
+  opened_at: z.number().int(),
+  /** The incident's top root-cause service at that time ('' when it had none). */
+  service: z.string(),
+  /** 1 = nightshift created the ticket, 0 = it found one already there. */
+  created: z.union([z.literal(0), z.literal(1)]),
+});
+export type TicketRow = z.infer<typeof TicketRow>;
+
+export interface ServiceOwnerRow {
+  service: string;
+  owner: string;
+  version: number;
+}
+
+/** The topology's owner per service ('' for a service without one), all with the same version (the load time). */
+export function serviceOwnerRows(services: readonly { name: string; owner?: string | undefined }[], version: number): ServiceOwnerRow[] {
+  return services.map((s) => ({ service: s.name, owner: s.owner ?? '', version }));
+}

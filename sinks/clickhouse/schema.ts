@@ -1,6 +1,6 @@
 import { SignalType } from '../../schemas/signal.js';
 import { RootCauseKind } from '../../schemas/common.js';
-import { ANALYST_QUERIES } from './queries.js';
+import { viewsOfMigration } from './queries.js';
 
 /**
  * The ClickHouse schema as versioned migrations. `{db}` is replaced by the database name when applied.
@@ -144,7 +144,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     name: 'analyst views',
-    statements: ANALYST_QUERIES.map((q) => `CREATE VIEW IF NOT EXISTS {db}.${q.view} AS ${q.sql}`),
+    statements: viewsOfMigration(2).map((q) => `CREATE VIEW IF NOT EXISTS {db}.${q.view} AS ${q.sql}`),
   },
   {
     version: 3,
@@ -205,6 +205,37 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE = ReplacingMergeTree
       PARTITION BY toYYYYMM(${ms2dt('at')})
       ORDER BY (incident_id, feedback_id)`,
+    ],
+  },
+  // Version 7 is another change's ('incident_details'); the migrations apply in version order and need no contiguity.
+  {
+    version: 8,
+    name: 'tickets',
+    statements: [
+      // One row per ticket the ticketing sink opened (created = 1) or found already there (created = 0), per
+      // integration. opened_at = event time (updated_at) of the incident output that opened or found it. The version
+      // column is `created`, so a ticket once recorded as created stays created when a restarted pipeline finds it
+      // again; queries still take max(created) per key, to be merge-independent.
+      `CREATE TABLE IF NOT EXISTS {db}.tickets (
+        incident_id String,
+        integration String,
+        ticket_key String,
+        url String,
+        opened_at Int64,
+        service String,
+        created UInt8,
+        opened DateTime('UTC') MATERIALIZED ${ms2dt('opened_at')}
+      ) ENGINE = ReplacingMergeTree(created)
+      ORDER BY (incident_id, integration, ticket_key)`,
+      // The topology file's owner per service, written at start when a topology is given; the latest load wins
+      // (version = wall-clock ms of the load). owner '' = the file names no owner.
+      `CREATE TABLE IF NOT EXISTS {db}.service_owners (
+        service String,
+        owner String,
+        version UInt64
+      ) ENGINE = ReplacingMergeTree(version)
+      ORDER BY service`,
+      ...viewsOfMigration(8).map((q) => `CREATE VIEW IF NOT EXISTS {db}.${q.view} AS ${q.sql}`),
     ],
   },
 ];

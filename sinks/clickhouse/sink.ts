@@ -7,7 +7,7 @@ import { openClickHouse, type ClickHouseLike } from './client.js';
 import type { ClickHouseSinkConfig } from './config.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { LruMap } from '../../core/lru.js';
-import { firstSignalAt, incidentRow, incidentVersion, ReasoningRunRow, rootCauseRows, signalRow, templateRows } from './rows.js';
+import { firstSignalAt, incidentRow, incidentVersion, ReasoningRunRow, rootCauseRows, serviceOwnerRows, signalRow, templateRows, TicketRow } from './rows.js';
 import { PipelineStatsRecorder } from './stats.js';
 import { RowWriter, type RowWriterDeps } from './writer.js';
 
@@ -17,7 +17,7 @@ export interface AckToken {
   readonly root_causes: number;
 }
 
-export const TABLES = ['incidents', 'root_causes', 'signals', 'log_templates', 'pipeline_stats', 'reasoning_runs'] as const;
+export const TABLES = ['incidents', 'root_causes', 'signals', 'log_templates', 'pipeline_stats', 'reasoning_runs', 'tickets', 'service_owners'] as const;
 export type TableName = (typeof TABLES)[number];
 
 /**
@@ -29,6 +29,8 @@ export type TableName = (typeof TABLES)[number];
  *   eventTap      Stage<Event, Event>: pipeline_stats records in per minute (between ingest and perception)
  *   onSignal      perception's signal observer: pipeline_stats signals per minute
  *   writeReasoningRun  reasoning_runs (the LLM reasoner's eval record)
+ *   recordTicket  tickets (the ticketing sink's ticket recorder: each ticket it opens or finds)
+ *   writeServiceOwners  service_owners (the topology file's owners, at start)
  * Only the incident sink is required; without the taps those tables stay empty and first_signal_at is null.
  */
 export class ClickHouseAnalytics {
@@ -56,6 +58,8 @@ export class ClickHouseAnalytics {
       log_templates: mk('log_templates'),
       pipeline_stats: mk('pipeline_stats'),
       reasoning_runs: mk('reasoning_runs'),
+      tickets: mk('tickets'),
+      service_owners: mk('service_owners'),
     };
     this.firstSignal = new LruMap(config.maxTrackedIncidents);
     this.stats = new PipelineStatsRecorder(config.pipeline, this.writers.pipeline_stats, config.maxOpenMinutes);
@@ -109,6 +113,23 @@ export class ClickHouseAnalytics {
     const r = ReasoningRunRow.safeParse(run);
     if (!r.success) throw new NightshiftError('SCHEMA_MISMATCH', `reasoning run: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return this.writers.reasoning_runs.write(r.data, { key: r.data.incident_id });
+  }
+
+  /**
+   * Records one ticket the ticketing sink opened or found (validated first, like a reasoning run). Pass it to the
+   * ticketing sink as its ticket recorder; returns once the row is buffered (backpressure like every writer).
+   */
+  readonly recordTicket = async (t: TicketRow): Promise<void> => {
+    const r = TicketRow.safeParse(t);
+    if (!r.success) throw new NightshiftError('SCHEMA_MISMATCH', `ticket: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    await this.writers.tickets.write(r.data, { key: r.data.incident_id });
+  };
+
+  /** Writes the topology's owner of every service it lists (the latest write wins: version = `now`). */
+  async writeServiceOwners(services: readonly { name: string; owner?: string | undefined }[], now: number = Date.now()): Promise<number> {
+    const rows = serviceOwnerRows(services, now);
+    for (const row of rows) await this.writers.service_owners.write(row, { key: row.service });
+    return rows.length;
   }
 
   /** All counters, by writer and stage. */

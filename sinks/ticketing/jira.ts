@@ -74,6 +74,10 @@ export class JiraClient implements TicketingClient {
     };
   }
 
+  ticketUrl(ref: TicketRef): string {
+    return joinUrl(this.cfg.url, `/browse/${encodeURIComponent(ref.id)}`);
+  }
+
   private property(incidentId: string, v: TicketVersion): { incident_id: string; version: string } {
     return { incident_id: incidentId, version: encodeVersion(v) };
   }

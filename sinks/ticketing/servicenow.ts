@@ -49,6 +49,10 @@ export class ServiceNowClient implements TicketingClient {
     return `${joinUrl(this.cfg.url, `/api/now/table/${this.cfg.table}${suffix}`)}?${qs.toString()}`;
   }
 
+  ticketUrl(ref: TicketRef): string {
+    return joinUrl(this.cfg.url, `/nav_to.do?uri=${encodeURIComponent(`${this.cfg.table}.do?sys_id=${ref.id}`)}`);
+  }
+
   private toRef(r: SnRecord): TicketRef {
     return {
       id: r.sys_id,

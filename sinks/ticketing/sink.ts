@@ -8,7 +8,7 @@ import { JiraClient } from './jira.js';
 import { PagerDutyClient } from './pagerduty.js';
 import { incidentSeverity } from './policy.js';
 import { ServiceNowClient } from './servicenow.js';
-import type { IntegrationName, TicketingClient } from './types.js';
+import type { IntegrationName, TicketingClient, TicketRecorder } from './types.js';
 import { WebhookClient } from './webhook.js';
 import { IntegrationWorker, type WorkerStats } from './worker.js';
 
@@ -35,6 +35,7 @@ export class TicketingSink implements Stage<IncidentOutput, never> {
     private readonly cfg: TicketingConfig,
     private readonly deps: StageDeps,
     clients: readonly TicketingClient[],
+    recorder?: TicketRecorder,
   ) {
     if (clients.length === 0) throw new NightshiftError('CONFIG_INVALID', 'ticketing: no integration is enabled');
     const seen = new Set<string>();
@@ -54,6 +55,7 @@ export class TicketingSink implements Stage<IncidentOutput, never> {
             http: cfg.http,
             onOutcome: (o) => (o === 'sent' ? this.counters.sent++ : this.counters.drop(o)),
             retryHooks: this.retryHooks(client.name),
+            ...(recorder ? { recorder } : {}),
           },
           deps,
         ),
@@ -95,6 +97,8 @@ export interface TicketingDeps extends StageDeps {
   readonly fetch?: typeof fetch;
   /** Wall clock for HTTP-dates and webhook timestamps only; defaults to Date.now. */
   readonly now?: () => number;
+  /** Told of each ticket opened or found (the analytics store's recordTicket, connected by the pipeline builder). */
+  readonly recorder?: TicketRecorder;
 }
 
 /** The clients for the enabled integrations, in a fixed order (ServiceNow, Jira, PagerDuty, webhook). */
@@ -115,7 +119,7 @@ export function createTicketingSink(cfg: TicketingConfig, deps: TicketingDeps): 
   const clients = createTicketingClients(cfg, http, (name) => ({
     onRetry: (err, attempt, delay) => sink?.retryHooks(name).onRetry?.(err, attempt, delay),
   }));
-  sink = new TicketingSink(cfg, { log: deps.log, deadLetters: deps.deadLetters }, clients);
+  sink = new TicketingSink(cfg, { log: deps.log, deadLetters: deps.deadLetters }, clients, deps.recorder);
   return sink;
 }
 

@@ -60,7 +60,31 @@ export interface TicketingClient {
    */
   readonly idempotentOpen: boolean;
   find(incidentId: string): Promise<TicketRef | null>;
+  /** Where a person opens the ticket (Jira browse page, ServiceNow record); absent when there is none. */
+  ticketUrl?(ref: TicketRef): string;
   open(ctx: TicketContext): Promise<TicketRef>;
   update(ref: TicketRef, ctx: UpdateContext): Promise<TicketRef>;
   resolve(ref: TicketRef, ctx: TicketContext): Promise<TicketRef>;
 }
+
+/**
+ * What the sink tells a ticket recorder (e.g. the analytics store's tickets table) for each ticket it opens or finds
+ * — once per ticket and process (later updates of a known ticket are not recorded again).
+ */
+export interface TicketRecord {
+  readonly incident_id: string;
+  readonly integration: IntegrationName;
+  /** TicketRef.display: Jira issue key, ServiceNow number, PagerDuty dedup key, the webhook's incident id. */
+  readonly ticket_key: string;
+  /** '' when the integration has no page for it. */
+  readonly url: string;
+  /** Event time (updated_at, epoch ms) of the incident output that opened or found the ticket. */
+  readonly opened_at: number;
+  /** Top root-cause service of that output ('' without one). */
+  readonly service: string;
+  /** 1 = nightshift created it, 0 = it was there already (found by its correlation key). */
+  readonly created: 0 | 1;
+}
+
+/** Optional hook of the ticketing sink; the pipeline builder connects it to the analytics store. A failure is logged, never fails a ticket. */
+export type TicketRecorder = (r: TicketRecord) => void | Promise<void>;

@@ -8,7 +8,7 @@ import type { HttpPolicy } from './config.js';
 import { withRetry, type RetryHooks } from './http.js';
 import { LruMap } from '../../core/lru.js';
 import { compareVersion, encodeVersion, severityAtLeast, topConfidence, versionOf } from './policy.js';
-import type { IntegrationName, TicketContext, TicketingClient, TicketOperation, TicketRef } from './types.js';
+import type { IntegrationName, TicketContext, TicketingClient, TicketOperation, TicketRecorder, TicketRef } from './types.js';
 
 export interface TicketJob {
   readonly output: IncidentOutput;
@@ -32,6 +32,8 @@ export interface WorkerOptions {
   /** Called for each outcome, so the sink can keep aggregate counters. */
   readonly onOutcome: (outcome: 'sent' | string) => void;
   readonly retryHooks: RetryHooks;
+  /** Told of each ticket opened or found (not of cache hits): the analytics store's tickets table. */
+  readonly recorder?: TicketRecorder;
 }
 
 export interface WorkerStats extends CounterSnapshot {
@@ -146,10 +148,12 @@ export class IntegrationWorker {
           const opened = await this.openOrFind(ctx);
           entry = { ref: opened.ref, acknowledged: false };
           this.cache.set(id, entry);
+          await this.record(o, opened.ref, opened.created);
           if (opened.created) return this.sent();
         } else {
           entry = { ref: found, acknowledged: false };
           this.cache.set(id, entry);
+          await this.record(o, found, false);
         }
       }
       if (entry.ref.resolved) return this.skip('ticket_resolved');
@@ -170,6 +174,25 @@ export class IntegrationWorker {
       // Forget the ticket: the next output looks it up again (it may have been deleted, moved or closed meanwhile).
       this.cache.delete(id);
       this.deadLetter(toNightshiftError(e), op, job);
+    }
+  }
+
+  /** Tells the recorder (if any) about a ticket; its failure is logged, never the ticket's. */
+  private async record(o: IncidentOutput, ref: TicketRef, created: boolean): Promise<void> {
+    const rec = this.opts.recorder;
+    if (!rec) return;
+    try {
+      await rec({
+        incident_id: o.incident_id,
+        integration: this.name,
+        ticket_key: ref.display,
+        url: this.client.ticketUrl?.(ref) ?? '',
+        opened_at: o.updated_at,
+        service: o.root_causes.find((c) => c.rank === 1)?.service ?? '',
+        created: created ? 1 : 0,
+      });
+    } catch (e) {
+      this.deps.log.warn({ integration: this.name, incident: o.incident_id, err: (e as Error).message }, 'ticket recorder failed');
     }
   }
 
