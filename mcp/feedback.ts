@@ -12,8 +12,11 @@ import { num, str } from './sql.js';
 export const FeedbackKind = z.enum(FEEDBACK_KINDS);
 export type FeedbackKind = z.infer<typeof FeedbackKind>;
 
-/** Where feedback came from: a label, so that later evals can tell responders' channels apart. */
-export type FeedbackSource = 'mcp-stdio' | 'mcp-http' | 'http-api';
+/**
+ * Where feedback came from: a label, so that later evals can tell responders' channels apart. The ticketing systems'
+ * names are the inbound webhooks (mcp/webhooks): a person acknowledged or resolved the ticket nightshift opened there.
+ */
+export type FeedbackSource = 'mcp-stdio' | 'mcp-http' | 'http-api' | 'pagerduty' | 'jira' | 'servicenow';
 
 /** One row of the feedback table (schema.ts migration 6), as inserted. */
 export interface FeedbackRow {
@@ -35,7 +38,11 @@ export type FeedbackInput =
 
 export interface FeedbackStore {
   readonly where: string;
-  record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow>;
+  /**
+   * `feedbackId`, when given, is the row's id instead of a random one: a webhook derives it from the delivery, so that
+   * a delivery the sender retries is the same row and collapses (the table is a ReplacingMergeTree on it).
+   */
+  record(input: FeedbackInput, actor: string, source: FeedbackSource, feedbackId?: string): Promise<FeedbackRow>;
   list(incidentId: string, limit: number): Promise<FeedbackRow[]>;
   /** Every incident's feedback, oldest first, at most `limit` rows: what `nightshift eval --feedback` scores. */
   all(limit: number): Promise<FeedbackRow[]>;
@@ -44,9 +51,9 @@ export interface FeedbackStore {
 /** A bound on what one eval reads: far above any real team's feedback, low enough to fit in memory. */
 export const MAX_FEEDBACK_ROWS = 1_000_000;
 
-function toRow(input: FeedbackInput, actor: string, source: FeedbackSource, now: number): FeedbackRow {
+function toRow(input: FeedbackInput, actor: string, source: FeedbackSource, now: number, feedbackId?: string): FeedbackRow {
   return {
-    feedback_id: randomUUID(),
+    feedback_id: feedbackId ?? randomUUID(),
     incident_id: input.incident_id,
     at: now,
     kind: input.kind,
@@ -85,8 +92,8 @@ export class TableFeedbackStore implements FeedbackStore {
     return `table ${this.db}.feedback`;
   }
 
-  async record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow> {
-    const row = toRow(input, actor, source, this.now());
+  async record(input: FeedbackInput, actor: string, source: FeedbackSource, feedbackId?: string): Promise<FeedbackRow> {
+    const row = toRow(input, actor, source, this.now(), feedbackId);
     try {
       await this.ch.insertJsonRows(`${this.db}.feedback`, [JSON.stringify(row)]);
     } catch (e) {
@@ -135,8 +142,8 @@ export class NdjsonFeedbackStore implements FeedbackStore {
     return `file ${join(this.dir, 'feedback.ndjson')}`;
   }
 
-  async record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow> {
-    const row = toRow(input, actor, source, this.now());
+  async record(input: FeedbackInput, actor: string, source: FeedbackSource, feedbackId?: string): Promise<FeedbackRow> {
+    const row = toRow(input, actor, source, this.now(), feedbackId);
     await this.ch.insertJsonRows('feedback', [JSON.stringify(row)]);
     return row;
   }
