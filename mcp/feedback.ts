@@ -7,7 +7,7 @@ import { RootCauseKind } from '../schemas/common.js';
 import type { ClickHouseLike } from '../sinks/clickhouse/client.js';
 import { toClickHouseNightshiftError } from '../sinks/clickhouse/errors.js';
 import { FEEDBACK_KINDS } from '../sinks/clickhouse/schema.js';
-import { num, str } from './sql.js';
+import { num, str, strList } from './sql.js';
 
 export const FeedbackKind = z.enum(FEEDBACK_KINDS);
 export type FeedbackKind = z.infer<typeof FeedbackKind>;
@@ -46,6 +46,12 @@ export interface FeedbackStore {
   list(incidentId: string, limit: number): Promise<FeedbackRow[]>;
   /** Every incident's feedback, oldest first, at most `limit` rows: what `nightshift eval --feedback` scores. */
   all(limit: number): Promise<FeedbackRow[]>;
+  /**
+   * The correct_root_cause rows (confirmations included: they are corrections naming the published cause) of these
+   * incidents, or of every incident when `ids` is null; newest first, at most `limit`. What similar_incidents and the
+   * LLM's knowledge of past incidents read (eval/feedback.ts truthFromFeedback picks the latest per incident).
+   */
+  corrections(ids: readonly string[] | null, limit: number): Promise<FeedbackRow[]>;
 }
 
 /** A bound on what one eval reads: far above any real team's feedback, low enough to fit in memory. */
@@ -125,6 +131,20 @@ export class TableFeedbackStore implements FeedbackStore {
       throw toClickHouseNightshiftError(e, 'read feedback');
     }
   }
+
+  async corrections(ids: readonly string[] | null, limit: number): Promise<FeedbackRow[]> {
+    if (ids !== null && ids.length === 0) return [];
+    try {
+      const rows = await this.ch.query<Record<string, unknown>>(
+        `SELECT feedback_id, incident_id, at, kind, service, root_kind, note, actor, source FROM ${this.db}.feedback FINAL
+          WHERE kind = 'correct_root_cause'${ids === null ? '' : ` AND incident_id IN ${strList(ids)}`}
+          ORDER BY at DESC, feedback_id DESC LIMIT ${Math.trunc(limit)}`,
+      );
+      return rows.map(fromRecord);
+    } catch (e) {
+      throw toClickHouseNightshiftError(e, 'read feedback');
+    }
+  }
 }
 
 /**
@@ -157,6 +177,12 @@ export class NdjsonFeedbackStore implements FeedbackStore {
     // A retried append writes the same feedback_id twice; the table collapses it (ReplacingMergeTree), so do we.
     const byId = new Map(this.scan().map((r) => [r.feedback_id, r]));
     return [...byId.values()].sort((a, b) => a.at - b.at || a.feedback_id.localeCompare(b.feedback_id)).slice(0, limit);
+  }
+
+  async corrections(ids: readonly string[] | null, limit: number): Promise<FeedbackRow[]> {
+    const want = ids === null ? null : new Set(ids);
+    const rows = (await this.all(MAX_FEEDBACK_ROWS)).filter((r) => r.kind === 'correct_root_cause' && (want === null || want.has(r.incident_id)));
+    return rows.reverse().slice(0, limit);
   }
 
   private scan(): FeedbackRow[] {

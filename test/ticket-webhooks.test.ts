@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDeadLetters } from '../core/deadletter.js';
 import { silentLogger } from '../core/log.js';
@@ -18,6 +20,7 @@ import { createChdbClickHouse } from '../sinks/clickhouse/client.js';
 import { ClickHouseSinkConfig } from '../sinks/clickhouse/config.js';
 import { ClickHouseAnalytics } from '../sinks/clickhouse/sink.js';
 import { analyticsFixture, feedFixture } from './clickhouse-fixtures.js';
+import { payload } from './helpers/mcp.js';
 
 /**
  * The inbound ticketing webhooks over real HTTP on 127.0.0.1, with vendor-shaped payloads, into a chdb store that
@@ -316,5 +319,28 @@ describe('serving and configuration', () => {
     expect(mapServiceNow({ state: 6 }, cfg.servicenow!)).toEqual({ kind: 'ignored', reason: 'no_sys_id_or_state' });
     const m = mapServiceNow({ sys_id: 'x', state: 6, correlation_id: 'inc_1', close_notes: 'root_cause = auth-api errors' }, cfg.servicenow!);
     expect(m.kind === 'event' && m.event.rootCause).toEqual({ service: 'auth-api', kind: 'errors' });
+  });
+});
+
+describe('a root cause confirmed in a ticket', () => {
+  it('is what similar_incidents compares that incident by, marked confirmed_root_cause', async () => {
+    // ids[3] was resolved in Jira naming "db saturation", ids[5] in ServiceNow naming "payments deploy" (above); every other incident that finds it similar sees that.
+    const client = new Client({ name: 'nightshift-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+    try {
+      const seen: Array<Record<string, unknown>> = [];
+      const others: Array<Record<string, unknown>> = [];
+      for (const id of ids.filter((x) => x !== ids[3])) {
+        const r = payload(await client.callTool({ name: 'similar_incidents', arguments: { incident_id: id, include_later: true, limit: 20 } }));
+        expect(r.isError).toBe(false);
+        for (const s of r.data!.similar as Array<Record<string, unknown>>) (s.incident_id === ids[3] ? seen : others).push(s);
+      }
+      expect(seen.length).toBeGreaterThan(0);
+      for (const s of seen) expect(s.confirmed_root_cause).toEqual({ service: 'db', kind: 'saturation' });
+      // ids[5] got "payments deploy" from ServiceNow; nothing else was corrected.
+      for (const s of others) expect(s.confirmed_root_cause).toEqual(s.incident_id === ids[5] ? { service: 'payments', kind: 'deploy' } : null);
+    } finally {
+      await client.close();
+    }
   });
 });
