@@ -26,10 +26,12 @@ export function storePastIncidents(feedback: FeedbackStore, reader: IncidentRead
         const top = (causes.get(s.incident_id) ?? []).find((c) => c.rank === 1) ?? null;
         const refs = top?.evidence.slice(0, CONFIRMED_DOCS_DEFAULTS.evidenceItems) ?? [];
         const [byRef, tpl] = await Promise.all([reader.summariesByRef(s.incident_id, refs), reader.templates(refs.filter((r) => r.startsWith('tpl_')))]);
-        const evidence = refs.flatMap((r) => {
+        let evidence = refs.flatMap((r) => {
           const t = tpl.get(r)?.template ?? byRef.get(r)?.summary;
           return t ? [t] : [];
         });
+        // Evidence the store cannot resolve (older outputs cited signal ids): the incident's strongest signals instead.
+        if (evidence.length === 0) evidence = (await reader.signals(s.incident_id, CONFIRMED_DOCS_DEFAULTS.evidenceItems)).map((x) => x.summary);
         facts.set(s.incident_id, {
           incident_id: s.incident_id,
           opened_at: s.opened_at,

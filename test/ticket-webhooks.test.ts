@@ -14,6 +14,7 @@ import { startMcpHttpServer, type McpHttpServer } from '../mcp/listen.js';
 import { mapJira } from '../mcp/webhooks/jira.js';
 import { mapPagerDuty } from '../mcp/webhooks/pagerduty.js';
 import { mapServiceNow } from '../mcp/webhooks/servicenow.js';
+import { pastIncidentsFromEnv, storePastIncidents } from '../mcp/past-incidents.js';
 import { MAX_WEBHOOK_BODY, ticketWebhooksHandler, webhookConfigFromEnv, WebhookCounters, type WebhookConfig } from '../mcp/webhooks/index.js';
 import { knowledgeBaseOf } from '../reasoning/rag/kb.js';
 import { createChdbClickHouse } from '../sinks/clickhouse/client.js';
@@ -342,5 +343,19 @@ describe('a root cause confirmed in a ticket', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('are the LLM\'s past-incident knowledge, read from the same store', async () => {
+    const docs = await storePastIncidents(ctx.feedback, ctx.reader!, 'test').load();
+    expect(docs.map((d) => d.source).sort()).toEqual([`feedback:${ids[3]}`, `feedback:${ids[5]}`].sort());
+    const jira = docs.find((d) => d.source === `feedback:${ids[3]}`)!;
+    expect(jira).toMatchObject({ type: 'incident', kinds: ['saturation'], title: 'Past incident (confirmed by feedback): saturation in db' });
+    expect(jira.body).toContain('(feedback from «jira» by «Sam Ops»');
+    // The top cause's evidence, resolved to text from the store.
+    expect(jira.body).toMatch(/Evidence then: «/);
+    expect((await storePastIncidents(ctx.feedback, ctx.reader!, 'test', 1).load())).toHaveLength(1);
+    expect(pastIncidentsFromEnv({ NIGHTSHIFT_LLM_PAST_INCIDENTS: 'off' }, store.client, DB, 'x')).toBeNull();
+    expect(pastIncidentsFromEnv({ NIGHTSHIFT_LLM_PAST_INCIDENTS_REFRESH_S: '60' }, store.client, DB, 'x')?.refreshMs).toBe(60_000);
+    expect(() => pastIncidentsFromEnv({ NIGHTSHIFT_LLM_PAST_INCIDENTS: 'maybe' }, store.client, DB, 'x')).toThrow(/on or off/);
   });
 });
