@@ -13,7 +13,10 @@ list_feedback; resources: the knowledge base as runbook://ID (NIGHTSHIFT_KNOWLED
 Without --http it speaks MCP on stdin/stdout (for an agent that spawns it) until stdin closes; logs go to stderr.
   --actor NAME         name recorded with feedback given over stdio (default: $USER, else "stdio")
   --http               serve streamable HTTP (stateless, JSON responses) at POST /mcp instead of stdio
-                       and the feedback API: POST /v1/feedback (JSON), GET /v1/feedback?incident=ID
+                       and the feedback API: POST /v1/feedback (JSON), GET /v1/feedback?incident=ID, and the
+                       ticketing webhooks POST /v1/webhooks/{pagerduty,jira,servicenow} (each on when its secret is
+                       set: NIGHTSHIFT_PAGERDUTY_WEBHOOK_SECRET, NIGHTSHIFT_JIRA_WEBHOOK_SECRET or _TOKEN,
+                       NIGHTSHIFT_SERVICENOW_WEBHOOK_TOKEN or _BASIC; see deploy/RUNBOOK.md)
   --port N             HTTP port (default NIGHTSHIFT_MCP_PORT or 9465; 0 = any free port)
   --host ADDR          HTTP listen address (default NIGHTSHIFT_MCP_HOST or 127.0.0.1)
 ${LISTEN_HELP}
@@ -56,9 +59,11 @@ export async function mcpCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const envPort = env.NIGHTSHIFT_MCP_PORT;
   const port = intOpt(values.port ?? (envPort === '' ? undefined : envPort), 'port', DEFAULT_MCP_PORT, 0, 65_535);
   const { auth, tls } = await listenSettings(values, env, log);
-  const { startMcpHttpServer } = await import('../mcp/listen.js');
+  const [{ startMcpHttpServer }, { webhookConfigFromEnv, enabledWebhooks }] = await Promise.all([import('../mcp/listen.js'), import('../mcp/webhooks/index.js')]);
+  const webhooks = webhookConfigFromEnv(env);
   const ctx = await openMcpContext(env, log);
-  const srv = await startMcpHttpServer({ ctx, port, host, auth, log, ...(tls ? { tls } : {}) });
+  const srv = await startMcpHttpServer({ ctx, port, host, auth, log, webhooks, ...(tls ? { tls } : {}) });
+  if (enabledWebhooks(webhooks).length > 0) log.info({ webhooks: enabledWebhooks(webhooks) }, 'nightshift mcp: ticketing webhooks on');
   warnIfExposed(log, [{ what: 'mcp', host, port: srv.port }], auth.enabled);
   io.stderr.write(`nightshift mcp: ${srv.url} over ${ctx.description}; ${auth.enabled ? 'bearer tokens required' : 'no authentication'}\n`);
   const sig = await new Promise<string>((resolve) => {

@@ -7,6 +7,7 @@ import { createLogger } from '../core/log.js';
 import { replayRecords } from '../core/replay.js';
 import { NdjsonDeadLetters, NdjsonSink } from '../sinks/index.js';
 import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
+import { pastIncidentsFromEnv } from '../mcp/past-incidents.js';
 import { RunRecorder } from '../sinks/clickhouse/runs.js';
 import { llmConfigFromEnv, RunLog } from '../reasoning/llm/index.js';
 import { formatRunSummary, summarizeRuns } from '../eval/llm.js';
@@ -70,7 +71,9 @@ export async function replayCommand(argv: string[], io: CliIo, call: ReplayCallO
     runLog.add(r);
     recorder?.record(r);
   };
-  const p = buildEmbedded(cfg, { log, deadLetters, analytics, llm, onRun, ...(topology ? { topology } : {}) }, sinks);
+  // The LLM learns from past incidents whose cause feedback confirmed, in the store this replay writes to.
+  const past = llm && analytics.store ? pastIncidentsFromEnv(process.env, analytics.store.client, analytics.store.config.database, analytics.description) : null;
+  const p = buildEmbedded(cfg, { log, deadLetters, analytics, llm, onRun, ...(past ? { pastIncidents: past } : {}), ...(topology ? { topology } : {}) }, sinks);
   const progress = new Progress(io, 'replay', 100_000, values.quiet);
   const input = values.in === '-' ? process.stdin : values.in;
   try {

@@ -154,8 +154,9 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
   try {
     opts.auth?.registerMetrics(cluster.metrics);
     mcp = await opsMcpFromEnv(env, opts.auth, opts.log);
+    mcp?.registerMetrics(cluster.metrics);
     ops = await startOpsServer({
-      ...(mcp ? { mcp: mcp.handler, feedback: mcp.feedback } : {}),
+      ...(mcp ? { mcp: mcp.handler, feedback: mcp.feedback, webhooks: mcp.webhooks } : {}),
       port: opts.opsPort,
       host: opts.opsHost ?? LOOPBACK,
       log: opts.log,

@@ -45,6 +45,7 @@ export const METRIC = {
   rateLimited: 'nightshift_rate_limited_total',
   authTokens: 'nightshift_auth_tokens',
   authReloads: 'nightshift_auth_reloads_total',
+  ticketWebhooks: 'nightshift_ticket_webhooks_total',
 } as const;
 
 function escapeLabel(v: string): string {

@@ -14,7 +14,8 @@ import { LOOPBACK, checkHost, createServer, isRefusal, refusalHeaders, refusalMe
  * token (401 without, 429 over the token's rate); the probes stay open because kubelet sends no credentials.
  * With `mcp`, POST /mcp is the MCP endpoint (mcp/http.ts, which checks the tokens itself): a handler, so that core
  * imports nothing of it. With `feedback`, GET and POST /v1/feedback are the feedback API (mcp/feedback-http.ts, same
- * tokens, checked there too).
+ * tokens, checked there too). With `webhooks`, POST /v1/webhooks/<system> are the ticketing systems' inbound webhooks
+ * (mcp/webhooks, each checking its own vendor's signature or secret).
  */
 export interface OpsOptions {
   readonly port: number;
@@ -27,6 +28,8 @@ export interface OpsOptions {
   readonly mcp?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** The feedback API at /v1/feedback; like `mcp`, it answers every request itself. */
   readonly feedback?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** The ticketing webhooks under /v1/webhooks/; like `mcp`, it answers every request itself. */
+  readonly webhooks?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   readonly auth?: Authenticator;
   readonly tls?: TlsFiles;
   readonly log?: Logger;
@@ -66,7 +69,7 @@ function reply(res: ServerResponse, status: number, body: string, type = 'text/p
 
 function handle(opts: OpsOptions, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
-  const own = path === '/mcp' ? opts.mcp : path === '/v1/feedback' ? opts.feedback : undefined;
+  const own = path === '/mcp' ? opts.mcp : path === '/v1/feedback' ? opts.feedback : path?.startsWith('/v1/webhooks/') ? opts.webhooks : undefined;
   if (own) {
     own(req, res).catch((e: unknown) => {
       if (res.headersSent) res.destroy();

@@ -7,13 +7,16 @@ import { RootCauseKind } from '../schemas/common.js';
 import type { ClickHouseLike } from '../sinks/clickhouse/client.js';
 import { toClickHouseNightshiftError } from '../sinks/clickhouse/errors.js';
 import { FEEDBACK_KINDS } from '../sinks/clickhouse/schema.js';
-import { num, str } from './sql.js';
+import { num, str, strList } from './sql.js';
 
 export const FeedbackKind = z.enum(FEEDBACK_KINDS);
 export type FeedbackKind = z.infer<typeof FeedbackKind>;
 
-/** Where feedback came from: a label, so that later evals can tell responders' channels apart. */
-export type FeedbackSource = 'mcp-stdio' | 'mcp-http' | 'http-api';
+/**
+ * Where feedback came from: a label, so that later evals can tell responders' channels apart. The ticketing systems'
+ * names are the inbound webhooks (mcp/webhooks): a person acknowledged or resolved the ticket nightshift opened there.
+ */
+export type FeedbackSource = 'mcp-stdio' | 'mcp-http' | 'http-api' | 'pagerduty' | 'jira' | 'servicenow';
 
 /** One row of the feedback table (schema.ts migration 6), as inserted. */
 export interface FeedbackRow {
@@ -35,18 +38,28 @@ export type FeedbackInput =
 
 export interface FeedbackStore {
   readonly where: string;
-  record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow>;
+  /**
+   * `feedbackId`, when given, is the row's id instead of a random one: a webhook derives it from the delivery, so that
+   * a delivery the sender retries is the same row and collapses (the table is a ReplacingMergeTree on it).
+   */
+  record(input: FeedbackInput, actor: string, source: FeedbackSource, feedbackId?: string): Promise<FeedbackRow>;
   list(incidentId: string, limit: number): Promise<FeedbackRow[]>;
   /** Every incident's feedback, oldest first, at most `limit` rows: what `nightshift eval --feedback` scores. */
   all(limit: number): Promise<FeedbackRow[]>;
+  /**
+   * The correct_root_cause rows (confirmations included: they are corrections naming the published cause) of these
+   * incidents, or of every incident when `ids` is null; newest first, at most `limit`. What similar_incidents and the
+   * LLM's knowledge of past incidents read (eval/feedback.ts truthFromFeedback picks the latest per incident).
+   */
+  corrections(ids: readonly string[] | null, limit: number): Promise<FeedbackRow[]>;
 }
 
 /** A bound on what one eval reads: far above any real team's feedback, low enough to fit in memory. */
 export const MAX_FEEDBACK_ROWS = 1_000_000;
 
-function toRow(input: FeedbackInput, actor: string, source: FeedbackSource, now: number): FeedbackRow {
+function toRow(input: FeedbackInput, actor: string, source: FeedbackSource, now: number, feedbackId?: string): FeedbackRow {
   return {
-    feedback_id: randomUUID(),
+    feedback_id: feedbackId ?? randomUUID(),
     incident_id: input.incident_id,
     at: now,
     kind: input.kind,
@@ -85,8 +98,8 @@ export class TableFeedbackStore implements FeedbackStore {
     return `table ${this.db}.feedback`;
   }
 
-  async record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow> {
-    const row = toRow(input, actor, source, this.now());
+  async record(input: FeedbackInput, actor: string, source: FeedbackSource, feedbackId?: string): Promise<FeedbackRow> {
+    const row = toRow(input, actor, source, this.now(), feedbackId);
     try {
       await this.ch.insertJsonRows(`${this.db}.feedback`, [JSON.stringify(row)]);
     } catch (e) {
@@ -118,6 +131,20 @@ export class TableFeedbackStore implements FeedbackStore {
       throw toClickHouseNightshiftError(e, 'read feedback');
     }
   }
+
+  async corrections(ids: readonly string[] | null, limit: number): Promise<FeedbackRow[]> {
+    if (ids !== null && ids.length === 0) return [];
+    try {
+      const rows = await this.ch.query<Record<string, unknown>>(
+        `SELECT feedback_id, incident_id, at, kind, service, root_kind, note, actor, source FROM ${this.db}.feedback FINAL
+          WHERE kind = 'correct_root_cause'${ids === null ? '' : ` AND incident_id IN ${strList(ids)}`}
+          ORDER BY at DESC, feedback_id DESC LIMIT ${Math.trunc(limit)}`,
+      );
+      return rows.map(fromRecord);
+    } catch (e) {
+      throw toClickHouseNightshiftError(e, 'read feedback');
+    }
+  }
 }
 
 /**
@@ -135,8 +162,8 @@ export class NdjsonFeedbackStore implements FeedbackStore {
     return `file ${join(this.dir, 'feedback.ndjson')}`;
   }
 
-  async record(input: FeedbackInput, actor: string, source: FeedbackSource): Promise<FeedbackRow> {
-    const row = toRow(input, actor, source, this.now());
+  async record(input: FeedbackInput, actor: string, source: FeedbackSource, feedbackId?: string): Promise<FeedbackRow> {
+    const row = toRow(input, actor, source, this.now(), feedbackId);
     await this.ch.insertJsonRows('feedback', [JSON.stringify(row)]);
     return row;
   }
@@ -150,6 +177,12 @@ export class NdjsonFeedbackStore implements FeedbackStore {
     // A retried append writes the same feedback_id twice; the table collapses it (ReplacingMergeTree), so do we.
     const byId = new Map(this.scan().map((r) => [r.feedback_id, r]));
     return [...byId.values()].sort((a, b) => a.at - b.at || a.feedback_id.localeCompare(b.feedback_id)).slice(0, limit);
+  }
+
+  async corrections(ids: readonly string[] | null, limit: number): Promise<FeedbackRow[]> {
+    const want = ids === null ? null : new Set(ids);
+    const rows = (await this.all(MAX_FEEDBACK_ROWS)).filter((r) => r.kind === 'correct_root_cause' && (want === null || want.has(r.incident_id)));
+    return rows.reverse().slice(0, limit);
   }
 
   private scan(): FeedbackRow[] {

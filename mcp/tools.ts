@@ -6,6 +6,7 @@ import { serviceMatches } from '../reasoning/rag/kb.js';
 import { ANALYST_QUERIES } from '../sinks/clickhouse/queries.js';
 import type { McpContext } from './context.js';
 import type { FeedbackInput, FeedbackRow, FeedbackSource } from './feedback.js';
+import { truthFromFeedback } from '../eval/feedback.js';
 import { DATA_NOTICE, guarded, iso, ok } from './result.js';
 import { rankSimilar, type Fingerprint } from './similar.js';
 import { MAX_LIST, MAX_SIGNALS, TEXT_CHARS, unknownIncident, type IncidentReader, type IncidentSummary, type RootCauseView } from './store.js';
@@ -53,10 +54,20 @@ function runbooksFor(ctx: McpContext, causes: readonly RootCauseView[]): string[
     .map((d) => `runbook://${d.id}`);
 }
 
-async function fingerprints(reader: IncidentReader, list: readonly IncidentSummary[]): Promise<Fingerprint[]> {
+/** A bound on the correction rows one similar_incidents call reads: several per candidate is already unusual. */
+const MAX_CORRECTIONS = 20_000;
+
+async function fingerprints(ctx: McpContext, reader: IncidentReader, list: readonly IncidentSummary[]): Promise<Fingerprint[]> {
   const ids = list.map((s) => s.incident_id);
-  const [causes, templates] = await Promise.all([reader.rootCauses(ids), reader.templateRefs(ids)]);
-  return list.map((summary) => ({ summary, causes: causes.get(summary.incident_id) ?? [], templates: templates.get(summary.incident_id) ?? [] }));
+  const [causes, templates, corrections] = await Promise.all([reader.rootCauses(ids), reader.templateRefs(ids), ctx.feedback.corrections(ids, MAX_CORRECTIONS)]);
+  // The same rule as the evals: the latest correction per incident is its cause.
+  const confirmed = truthFromFeedback(corrections);
+  return list.map((summary) => ({
+    summary,
+    causes: causes.get(summary.incident_id) ?? [],
+    templates: templates.get(summary.incident_id) ?? [],
+    confirmed: confirmed.get(summary.incident_id) ?? null,
+  }));
 }
 
 async function recordFeedback(ctx: McpContext, caller: Caller, input: FeedbackInput) {
@@ -165,8 +176,10 @@ export function registerTools(server: McpServer, ctx: McpContext, caller: Caller
       description:
         `Ranks other incidents (the ${SIMILAR_CANDIDATES} most recent in the store) by a simple additive score, with the reasons: ` +
         'shared services (Jaccard, 0..1); +2 same top root cause service and kind (+1 same service only); +0.5 per other shared (service, kind) in the top-3, at most 1; ' +
-        '+0.25 per shared log template id in the evidence, at most 1. Only incidents opened before this one unless include_later is true. ' +
-        `Returns at most limit (default 5, max 20), best first, each with its summary and its feedback count; zero-score incidents are left out.`,
+        '+0.25 per shared log template id in the evidence, at most 1. An incident whose root cause a responder confirmed or corrected (feedback) ' +
+        'is compared by that cause, not the published one, and says so in confirmed_root_cause; at the same score confirmed matches come first. ' +
+        'Only incidents opened before this one unless include_later is true. ' +
+        `Returns at most limit (default 5, max 20), best first, each with its summary and its feedback; zero-score incidents are left out.`,
       inputSchema: { incident_id: IncidentId, limit: Limit(5, 20), include_later: z.boolean().default(false) },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -176,8 +189,8 @@ export function registerTools(server: McpServer, ctx: McpContext, caller: Caller
         const inc = await reader.get(a.incident_id);
         if (!inc) throw unknownIncident(a.incident_id);
         const pool = await reader.list({ limit: SIMILAR_CANDIDATES, ...(a.include_later ? {} : { until: inc.opened_at + 1 }) });
-        const [target] = await fingerprints(reader, [inc]);
-        const cands = await fingerprints(reader, pool);
+        const [target] = await fingerprints(ctx, reader, [inc]);
+        const cands = await fingerprints(ctx, reader, pool);
         const ranked = rankSimilar(target!, cands, a.limit);
         const byId = new Map(pool.map((p) => [p.incident_id, p]));
         const similar = await Promise.all(

@@ -4,6 +4,7 @@ import { IngestStage } from '../ingest/stage.js';
 import { createPerception, type PerceptionStage } from '../perception/stage.js';
 import { ReasoningStage } from '../reasoning/stage.js';
 import { createLlmStage, LlmReasoningStage, type ActiveLlmConfig, type RunObserver } from '../reasoning/llm/index.js';
+import type { LlmStageDeps } from '../reasoning/llm/create.js';
 import type { Event, IncidentBundle, IncidentOutput, TopologyFile } from '../schemas/index.js';
 import type { NightshiftConfig } from './config.js';
 import { Counters, type CounterSnapshot } from '../core/counters.js';
@@ -64,6 +65,8 @@ export function buildEmbedded(
     readonly analytics?: AnalyticsSink;
     /** The LLM reasoner (`llmConfigFromEnv`); without it the ranker alone reasons. */
     readonly llm?: ActiveLlmConfig | null;
+    /** Past incidents with confirmed causes for the LLM's knowledge base (mcp/past-incidents.ts); none without it. */
+    readonly pastIncidents?: LlmStageDeps['pastIncidents'];
     /** Every reasoning run (evals, the replay summary). */
     readonly onRun?: RunObserver;
     /** The ranker's outputs before any LLM update: "without the LLM" in evals. */
@@ -81,6 +84,7 @@ export function buildEmbedded(
     ? createLlmStage(deps.llm, {
         ranker,
         log: deps.log,
+        ...(deps.pastIncidents ? { pastIncidents: deps.pastIncidents } : {}),
         ...(deps.onRun ? { onRun: deps.onRun } : {}),
         ...(deps.onRanked ? { onRanked: deps.onRanked } : {}),
       })

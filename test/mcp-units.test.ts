@@ -58,6 +58,26 @@ describe('similarity score', () => {
     expect(rankSimilar(a, [far, a, none, near], 10).map((s) => s.incident_id)).toEqual(['near', 'far']);
     expect(rankSimilar(a, [far, near], 1).map((s) => s.incident_id)).toEqual(['near']);
   });
+
+  it('compares a candidate by its confirmed cause, says so, and ranks a confirmed match above an unconfirmed one at the same score', () => {
+    // Published as db latency, but a responder corrected it to db saturation: it now matches a's top cause fully.
+    const corrected = { ...fp('corrected', ['db', 'api', 'web'], [['db', 'latency']]), confirmed: { service: 'db', kind: 'saturation' as const } };
+    const s = similarity(a, corrected);
+    expect(s.score).toBeCloseTo(1 + 2, 3);
+    expect(s.reasons).toContain('same top root cause: db saturation (confirmed by feedback)');
+    expect(s.confirmed_root_cause).toEqual({ service: 'db', kind: 'saturation' });
+    // Published db saturation, corrected to another service: the published cause no longer counts.
+    const wrong = { ...fp('wrong', ['db', 'api', 'web'], [['db', 'saturation']]), confirmed: { service: 'web', kind: 'deploy' as const } };
+    expect(similarity(a, wrong).score).toBeCloseTo(1, 3);
+    expect(similarity(a, fp('plain', ['db'], [['db', 'saturation']])).confirmed_root_cause).toBeNull();
+    // Same score (1 + 2): the confirmed one first, whatever the ids' order.
+    const unconfirmed = fp('aaa-unconfirmed', ['db', 'api', 'web'], [['db', 'saturation']]);
+    const ranked = rankSimilar(a, [unconfirmed, corrected], 10);
+    expect(ranked.map((r) => [r.incident_id, r.score])).toEqual([
+      ['corrected', 3],
+      ['aaa-unconfirmed', 3],
+    ]);
+  });
 });
 
 describe('SQL literals and clipping', () => {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Stage } from '../../core/stage.js';
 import type { IncidentBundle, IncidentOutput } from '../../schemas/index.js';
 import { loadKnowledgeBase, type KnowledgeBase } from '../rag/kb.js';
+import { LiveKnowledge, type PastIncidentSource } from '../rag/live.js';
 import { Retriever, type Embedder } from '../rag/retrieve.js';
 import { Redactor } from '../redact/redactor.js';
 import type { LlmClient } from './client.js';
@@ -25,6 +26,11 @@ export interface LlmStageDeps {
   readonly embedder?: Embedder | null;
   /** Defaults to the folder in the config (or the shipped sample). */
   readonly knowledge?: KnowledgeBase;
+  /**
+   * Past incidents whose root cause feedback confirmed, added to the knowledge base (read before the first run,
+   * then every `refreshMs`; 0 = once). Without it the knowledge base is the folder's documents only.
+   */
+  readonly pastIncidents?: { readonly source: PastIncidentSource; readonly refreshMs: number };
   readonly clientOptions?: OpenAiClientOptions;
 }
 
@@ -37,11 +43,17 @@ export function createLlmStage(cfg: ActiveLlmConfig, deps: LlmStageDeps): LlmRea
   for (const p of kb.problems) deps.log?.warn({ problem: p }, 'knowledge base: skipped');
   const embedder =
     deps.embedder !== undefined ? deps.embedder : cfg.embeddings.model && cfg.model !== DRY_RUN_MODEL ? new OpenAiEmbedder(cfg.embeddings.model, cfg, deps.clientOptions) : null;
-  const retriever = kb.docs.length > 0 ? new Retriever(kb, cfg.knowledge, embedder, cfg.embeddings.weight) : null;
+  const vectors = new Map<string, number[]>();
+  const retrieverOf = (k: KnowledgeBase): Retriever | null => (k.docs.length > 0 ? new Retriever(k, cfg.knowledge, embedder, cfg.embeddings.weight, vectors) : null);
+  const retriever = retrieverOf(kb);
+  const live = deps.pastIncidents
+    ? new LiveKnowledge(kb, retrieverOf, { source: deps.pastIncidents.source, refreshMs: deps.pastIncidents.refreshMs, ...(deps.log ? { log: deps.log } : {}) })
+    : undefined;
+  void live?.start();
   const client =
     deps.client ?? localClientFromConfig(cfg) ?? (cfg.model === DRY_RUN_MODEL ? new DryRunLlmClient() : new OpenAiLlmClient(cfg, deps.clientOptions));
-  const reasoner = new LlmReasoner({ client, cfg, kb, retriever, redactor: new Redactor(cfg.redact) });
-  deps.log?.info({ model: cfg.model, base_url: cfg.baseUrl, mode: cfg.mode, knowledge_docs: kb.docs.length, embeddings: cfg.embeddings.model ?? null }, 'LLM reasoning on');
+  const reasoner = new LlmReasoner({ client, cfg, kb, retriever, redactor: new Redactor(cfg.redact), ...(live ? { live } : {}) });
+  deps.log?.info({ model: cfg.model, base_url: cfg.baseUrl, mode: cfg.mode, knowledge_docs: kb.docs.length, past_incidents: deps.pastIncidents?.source.where ?? null, embeddings: cfg.embeddings.model ?? null }, 'LLM reasoning on');
   return new LlmReasoningStage({
     cfg,
     ranker: deps.ranker,

@@ -1,6 +1,7 @@
 import type { IncidentBundle, RootCause, Signal } from '../../schemas/index.js';
 import { RootCauseKind } from '../../schemas/common.js';
 import type { KnowledgeDoc } from '../rag/kb.js';
+import { quoteUntrusted } from '../rag/untrusted.js';
 import type { RedactionSession } from '../redact/redactor.js';
 import { ANSWER_SCHEMA_NAME, answerJsonSchema } from './answer.js';
 import { estimateTokens, type ChatMessage, type CompletionRequest } from './client.js';
@@ -40,12 +41,8 @@ export const REPAIR_LIMITS = { replyChars: 3000, errorChars: 1200 } as const;
 const REPAIR_RESERVE_TOKENS = Math.ceil((REPAIR_LIMITS.replyChars + REPAIR_LIMITS.errorChars + 400) / 4);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-/**
- * Untrusted text, quoted for the model (spotlighting): the marks cannot be forged from inside, since any « or » in
- * the text is replaced, and control characters (which can hide text from a reader of the prompt) are removed.
- */
-// eslint-disable-next-line no-control-regex
-const quote = (s: string): string => `«${s.replace(/[«»]/g, '"').replace(/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, ' ')}»`;
+/** Untrusted text, quoted for the model (spotlighting): see rag/untrusted.ts. */
+const quote = quoteUntrusted;
 const cut = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 /** Cuts to at most `n` UTF-8 bytes (a split character becomes U+FFFD, still within the bound once re-encoded + 3). */
 const cutBytes = (s: string, n: number): string => {

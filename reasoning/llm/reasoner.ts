@@ -1,6 +1,8 @@
 import { toNightshiftError } from '../../core/errors.js';
 import type { IncidentBundle, RootCause } from '../../schemas/index.js';
+import { isPastIncidentDoc, usableFor } from '../rag/confirmed.js';
 import type { KnowledgeBase, KnowledgeDoc } from '../rag/kb.js';
+import type { LiveKnowledge } from '../rag/live.js';
 import type { Retrieval, Retriever } from '../rag/retrieve.js';
 import type { Redactor } from '../redact/redactor.js';
 import { parseAnswer, type ParsedAnswer } from './answer.js';
@@ -22,6 +24,8 @@ export interface ReasonerDeps {
   readonly kb: KnowledgeBase;
   readonly retriever: Retriever | null;
   readonly redactor: Redactor;
+  /** When set, the knowledge base and retriever come from it on each run (past incidents refreshed), not `kb`/`retriever`. */
+  readonly live?: LiveKnowledge;
   /** Wall clock for latency only (ms, monotonic). */
   readonly now?: () => number;
 }
@@ -84,12 +88,19 @@ export function toRootCauses(accepted: readonly GuardedCause[], ranked: readonly
 
 export class LlmReasoner {
   private readonly now: () => number;
-  /** Knowledge ids and their text: the guard checks runbook citations and that commands come from a runbook. */
-  private readonly knowledgeIds: ReadonlyMap<string, string>;
+  /**
+   * Knowledge ids and their text, per knowledge base: the guard checks runbook citations and that commands come from
+   * a runbook. A past incident may be cited, but its text (a responder's note, telemetry) is no source of commands.
+   */
+  private knowledgeIds: { kb: KnowledgeBase; ids: ReadonlyMap<string, string> } | null = null;
 
   constructor(private readonly deps: ReasonerDeps) {
     this.now = deps.now ?? (() => performance.now());
-    this.knowledgeIds = new Map([...deps.kb.byId].map(([id, d]) => [id, d.body]));
+  }
+
+  private idsOf(kb: KnowledgeBase): ReadonlyMap<string, string> {
+    if (this.knowledgeIds?.kb !== kb) this.knowledgeIds = { kb, ids: new Map([...kb.byId].map(([id, d]) => [id, isPastIncidentDoc(d) ? '' : d.body])) };
+    return this.knowledgeIds.ids;
   }
 
   get model(): string {
@@ -103,10 +114,15 @@ export class LlmReasoner {
     const session = this.deps.redactor.session(bundleServices(bundle));
     let retrieval: Retrieval | null = null;
     let docs: KnowledgeDoc[] = [];
-    if (this.deps.retriever) {
+    if (this.deps.live) await this.deps.live.ready();
+    // One consistent pair for the whole run, even if a refresh swaps in another meanwhile.
+    const kb = this.deps.live ? this.deps.live.kb : this.deps.kb;
+    const retriever = this.deps.live ? this.deps.live.retriever : this.deps.retriever;
+    const knowledgeIds = this.idsOf(kb);
+    if (retriever) {
       try {
-        retrieval = await this.deps.retriever.retrieve(bundle, ranked, { redact: (s) => session.redact(s), signal });
-        docs = retrieval.docs.map((d) => this.deps.kb.byId.get(d.id)).filter((d): d is KnowledgeDoc => d !== undefined);
+        retrieval = await retriever.retrieve(bundle, ranked, { redact: (s) => session.redact(s), signal, usable: (d) => usableFor(d, bundle) });
+        docs = retrieval.docs.map((d) => kb.byId.get(d.id)).filter((d): d is KnowledgeDoc => d !== undefined);
       } catch (e) {
         retrieval = { docs: [], hit: false, method: `failed: ${toNightshiftError(e).message.slice(0, 120)}` };
       }
@@ -140,7 +156,7 @@ export class LlmReasoner {
       const r1 = await client.complete(prompt.request, signal);
       account(prompt.request, r1);
       const p1 = parseAnswer(r1.content);
-      const g1 = p1.ok ? guardCauses(session.restoreDeep(p1.causes), bundle, this.knowledgeIds) : null;
+      const g1 = p1.ok ? guardCauses(session.restoreDeep(p1.causes), bundle, knowledgeIds) : null;
       if (g1) guards.push(g1);
       const problems = needsRepair(p1, g1);
       chosen = g1 && g1.accepted.length > 0 ? g1 : null;
@@ -151,7 +167,7 @@ export class LlmReasoner {
           const r2 = await client.complete(req2, signal);
           account(req2, r2);
           const p2 = parseAnswer(r2.content);
-          const g2 = p2.ok ? guardCauses(session.restoreDeep(p2.causes), bundle, this.knowledgeIds) : null;
+          const g2 = p2.ok ? guardCauses(session.restoreDeep(p2.causes), bundle, knowledgeIds) : null;
           if (g2) guards.push(g2);
           if (g2 && g2.accepted.length > 0 && g2.accepted.length >= (chosen?.accepted.length ?? 0)) chosen = g2;
           if (!chosen) reason = p2.ok ? 'guard_rejected_all' : 'invalid_output';

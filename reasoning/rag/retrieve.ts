@@ -65,6 +65,8 @@ export interface RetrieveOptions {
   /** Applied to every text sent to the embeddings endpoint (the query and the documents). */
   readonly redact: (text: string) => string;
   readonly signal?: AbortSignal;
+  /** Documents that may not be retrieved for this incident (rag/confirmed.ts usableFor). */
+  readonly usable?: (doc: KnowledgeDoc) => boolean;
 }
 
 /**
@@ -81,6 +83,11 @@ export class Retriever {
     private readonly cfg: Pick<KnowledgeConfig, 'topK' | 'minRelativeScore'>,
     private readonly embedder: Embedder | null = null,
     private readonly embeddingWeight = 0.5,
+    /**
+     * Document vectors by model and text, shared by the retrievers a LiveKnowledge rebuilds: a refresh that adds past
+     * incidents embeds only the new documents, not the whole knowledge base again.
+     */
+    private readonly vectorCache: Map<string, number[]> | null = null,
   ) {
     this.bm25 = new Bm25Index(kb.docs.map((d) => `${d.title}\n${d.tags.join(' ')}\n${d.services.join(' ')}\n${d.templates.join('\n')}\n${d.body}`));
   }
@@ -118,10 +125,11 @@ export class Retriever {
       }
     }
     const top = ranked[0];
-    const scored = this.kb.docs.map((doc, i) => {
+    const scored = this.kb.docs.flatMap((doc, i) => {
+      if (opts.usable && !opts.usable(doc)) return [];
       const text = maxBm > 0 ? (bm.get(i) ?? 0) / maxBm : 0;
       const emb = sims ? this.embeddingWeight * Math.max(0, sims[i] ?? 0) : 0;
-      return { doc, score: text + this.structured(doc, ranked, haystack, ids) + emb };
+      return [{ doc, score: text + this.structured(doc, ranked, haystack, ids) + emb }];
     });
     scored.sort((a, b) => b.score - a.score || (a.doc.id < b.doc.id ? -1 : 1));
     const best = scored[0]?.score ?? 0;
@@ -141,12 +149,16 @@ export class Retriever {
   private async similarities(query: string, opts: RetrieveOptions): Promise<number[]> {
     const emb = this.embedder as Embedder;
     if (!this.docVectors) {
-      const vectors: number[][] = [];
       const texts = this.kb.docs.map((d) => opts.redact(`${d.title}\n${d.tags.join(' ')}\n${d.body}`.slice(0, 4000)));
+      const key = (t: string): string => `${emb.model}\n${t}`;
+      const missing = texts.filter((t) => !this.vectorCache?.has(key(t)));
+      const vectors: number[][] = [];
       // Batches of 64 documents: one request per batch, a few requests for a typical knowledge base.
-      for (let i = 0; i < texts.length; i += 64) vectors.push(...(await emb.embed(texts.slice(i, i + 64), opts.signal)));
-      if (vectors.length !== texts.length) throw new Error(`embeddings: ${vectors.length} vectors for ${texts.length} documents`);
-      this.docVectors = vectors;
+      for (let i = 0; i < missing.length; i += 64) vectors.push(...(await emb.embed(missing.slice(i, i + 64), opts.signal)));
+      if (vectors.length !== missing.length) throw new Error(`embeddings: ${vectors.length} vectors for ${missing.length} documents`);
+      const fresh = new Map(missing.map((t, i) => [key(t), vectors[i]!]));
+      if (this.vectorCache) for (const [k, v] of fresh) this.vectorCache.set(k, v);
+      this.docVectors = texts.map((t) => fresh.get(key(t)) ?? this.vectorCache?.get(key(t)) ?? []);
     }
     const [q] = await emb.embed([opts.redact(query)], opts.signal);
     if (!q) throw new Error('embeddings: no vector for the query');
