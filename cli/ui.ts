@@ -11,7 +11,8 @@ default .nightshift/chdb; the store \`nightshift replay\` and \`nightshift run\`
 resolved, by service and time); per incident the top-3 causes with confidence and evidence text, the key series
 (observed against the expected band), a timeline of its signals, the involved topology, tickets, and buttons to
 acknowledge, resolve or name the real root cause (recorded as feedback, as /v1/feedback and MCP record it).
-Works offline: the page's files ship in the package. The same listener serves /mcp and /v1/feedback.
+Works offline: the page's files ship in the package. The same listener serves /mcp, /v1/feedback and the ticketing
+webhooks (/v1/webhooks/{pagerduty,jira,servicenow}, each on when its secret is set: see nightshift mcp --help).
   --port N             HTTP port (default NIGHTSHIFT_UI_PORT or 9466; 0 = any free port)
   --host ADDR          listen address (default NIGHTSHIFT_UI_HOST or 127.0.0.1)
 ${LISTEN_HELP}
@@ -30,9 +31,14 @@ export async function uiCommand(argv: string[], io: CliIo, env: NodeJS.ProcessEn
   const port = intOpt(values.port ?? (envPort === '' ? undefined : envPort), 'port', DEFAULT_UI_PORT, 0, 65_535);
   const { auth, tls } = await listenSettings(values, env, log);
   // Loaded here: the store client and the MCP SDK cost every other command start-up time otherwise.
-  const [{ openMcpContext }, { startUiServer }, { uiRoutes }] = await Promise.all([import('../mcp/context.js'), import('../ui/server.js'), import('../ui/routes.js')]);
+  const [{ openMcpContext }, { startUiServer }, { uiRoutes }, { webhookConfigFromEnv }] = await Promise.all([
+    import('../mcp/context.js'),
+    import('../ui/server.js'),
+    import('../ui/routes.js'),
+    import('../mcp/webhooks/index.js'),
+  ]);
   const ctx = await openMcpContext(env, log);
-  const srv = await startUiServer({ ctx, port, host, auth, log, routes: uiRoutes(ctx, env), ...(tls ? { tls } : {}) });
+  const srv = await startUiServer({ ctx, port, host, auth, log, routes: uiRoutes(ctx, env), webhooks: webhookConfigFromEnv(env), ...(tls ? { tls } : {}) });
   warnIfExposed(log, [{ what: 'ui', host, port: srv.port }], auth.enabled);
   io.stderr.write(`nightshift ui: ${srv.url} over ${ctx.description}; ${auth.enabled ? 'bearer tokens required' : 'no authentication'}\n`);
   const sig = await new Promise<string>((resolve) => {

@@ -12,6 +12,7 @@ import { FEEDBACK_PATH, feedbackHttpHandler } from '../mcp/feedback-http.js';
 import { MCP_PATH, mcpHttpHandler, rebindSafeHost } from '../mcp/http.js';
 import { MAX_LIST } from '../mcp/store.js';
 import { IncidentId, Service } from '../mcp/tools.js';
+import { ticketWebhooksHandler, WEBHOOKS_PREFIX, type WebhookConfig } from '../mcp/webhooks/index.js';
 import { incidentDetail } from './detail.js';
 
 /** Extra JSON routes a caller mounts under /api/ (the value report), answered after the same token check. */
@@ -25,6 +26,8 @@ export interface UiServerOptions {
   readonly tls?: TlsFiles;
   readonly log?: Logger;
   readonly routes?: Readonly<Record<string, ApiRoute>>;
+  /** The ticketing systems' webhooks (/v1/webhooks/*), each on when its secret is configured. */
+  readonly webhooks?: WebhookConfig;
 }
 
 export interface UiServer {
@@ -119,8 +122,8 @@ async function api(ctx: McpContext, routes: Readonly<Record<string, ApiRoute>>, 
 /**
  * `nightshift ui`: the incident view. GET / is the page (static files, no data); the page reads /api/* (JSON, the
  * same bearer tokens as the other write endpoints when tokens are configured: the page asks for one and sends it),
- * and writes through /v1/feedback, the same feedback API agents use. /mcp is served too, so one listener gives
- * people and agents the same store.
+ * and writes through /v1/feedback, the same feedback API agents use. /mcp and the ticketing webhooks are served too,
+ * so one listener gives people, agents and ticketing systems the same store.
  */
 export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const dir = assetDir();
@@ -128,12 +131,14 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const feedback = feedbackHttpHandler(opts.ctx, opts.auth, opts.log);
   const mcp = mcpHttpHandler(opts.ctx, opts.auth, opts.log);
   const routes = opts.routes ?? {};
+  const hooks = ticketWebhooksHandler(opts.ctx, opts.webhooks ?? {}, opts.log ? { log: opts.log } : {});
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     if (path === FEEDBACK_PATH) return feedback(req, res);
     if (path === MCP_PATH) return mcp(req, res);
+    if (path.startsWith(WEBHOOKS_PREFIX)) return hooks(req, res);
     const file = files.get(path);
     if (file) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed\n', 'text/plain; charset=utf-8', { allow: 'GET, HEAD' });
