@@ -15,10 +15,11 @@ Works offline: the page's files ship in the package. The same listener serves /m
 webhooks (/v1/webhooks/{pagerduty,jira,servicenow}, each on when its secret is set: see nightshift mcp --help).
   --port N             HTTP port (default NIGHTSHIFT_UI_PORT or 9466; 0 = any free port)
   --host ADDR          listen address (default NIGHTSHIFT_UI_HOST or 127.0.0.1)
+  --config FILE        configuration (YAML or JSON): its value section is the value panel's model
 ${LISTEN_HELP}
                        With tokens the page asks for one; a read-only token sees everything and records nothing.`;
 
-export const UI_OPTIONS = { ...LISTEN_OPTIONS, port: { type: 'string' } } as const;
+export const UI_OPTIONS = { ...LISTEN_OPTIONS, port: { type: 'string' }, config: { type: 'string' } } as const;
 
 export const DEFAULT_UI_PORT = 9466;
 
@@ -30,6 +31,8 @@ export async function uiCommand(argv: string[], io: CliIo, env: NodeJS.ProcessEn
   const envPort = env.NIGHTSHIFT_UI_PORT;
   const port = intOpt(values.port ?? (envPort === '' ? undefined : envPort), 'port', DEFAULT_UI_PORT, 0, 65_535);
   const { auth, tls } = await listenSettings(values, env, log);
+  const { loadConfig } = await import('../pipeline/config.js');
+  const model = (await loadConfig(values.config, env)).value;
   // Loaded here: the store client and the MCP SDK cost every other command start-up time otherwise.
   const [{ openMcpContext }, { startUiServer }, { uiRoutes }, { webhookConfigFromEnv }] = await Promise.all([
     import('../mcp/context.js'),
@@ -38,7 +41,7 @@ export async function uiCommand(argv: string[], io: CliIo, env: NodeJS.ProcessEn
     import('../mcp/webhooks/index.js'),
   ]);
   const ctx = await openMcpContext(env, log);
-  const srv = await startUiServer({ ctx, port, host, auth, log, routes: uiRoutes(ctx, env), webhooks: webhookConfigFromEnv(env), ...(tls ? { tls } : {}) });
+  const srv = await startUiServer({ ctx, port, host, auth, log, routes: uiRoutes(ctx, model), webhooks: webhookConfigFromEnv(env), ...(tls ? { tls } : {}) });
   warnIfExposed(log, [{ what: 'ui', host, port: srv.port }], auth.enabled);
   io.stderr.write(`nightshift ui: ${srv.url} over ${ctx.description}; ${auth.enabled ? 'bearer tokens required' : 'no authentication'}\n`);
   const sig = await new Promise<string>((resolve) => {

@@ -9,6 +9,7 @@ import { NdjsonTableStore } from '../sinks/clickhouse/ndjson-store.js';
 import { analystQuery, analystSql } from '../sinks/clickhouse/queries.js';
 import { NdjsonFeedbackStore, TableFeedbackStore, type FeedbackStore } from './feedback.js';
 import { IncidentReader } from './store.js';
+import { valueReport, type ValueModel, type ValueReport, type ValueReportOptions } from '../sinks/clickhouse/value.js';
 
 /**
  * What the MCP tools read and write. `reader` is null on the NDJSON fallback store: it answers no queries, so the
@@ -20,6 +21,8 @@ export interface McpContext {
   readonly feedback: FeedbackStore;
   readonly kb: KnowledgeBase;
   runSaved(name: string, limit: number): Promise<{ rows: Record<string, unknown>[]; truncated: boolean }>;
+  /** The value accounting report (sinks/clickhouse/value.ts) over this store, with the given model. */
+  value(model: Partial<ValueModel>, opts?: ValueReportOptions): Promise<ValueReport>;
   close(): Promise<void>;
 }
 
@@ -36,6 +39,7 @@ export function contextOf(ch: ClickHouseLike, db: string, kb: KnowledgeBase, des
       const rows = await ch.query<Record<string, unknown>>(`SELECT * FROM (${analystSql(q, db)}) LIMIT ${limit + 1}`);
       return { rows: rows.slice(0, limit), truncated: rows.length > limit };
     },
+    value: (model, opts) => valueReport(ch, db, model, opts),
     close: () => ch.close(),
   };
 }
@@ -65,6 +69,7 @@ export async function openMcpContext(env: NodeJS.ProcessEnv, log: Logger): Promi
       feedback: new NdjsonFeedbackStore(store, dir),
       kb,
       runSaved: () => Promise.reject(new NightshiftError('CONFIG_INVALID', 'the NDJSON analytics store answers no queries: configure ClickHouse or chdb')),
+      value: () => Promise.reject(new NightshiftError('CONFIG_INVALID', 'the NDJSON analytics store answers no queries: configure ClickHouse or chdb')),
       close: () => store.close(),
     };
   }

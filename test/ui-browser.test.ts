@@ -34,7 +34,7 @@ beforeAll(async () => {
   world = replayWorld('ns-ui-');
   ch = await openClickHouse({ kind: 'chdb', path: world.chdb }, { requestTimeoutMs: 20_000 });
   ctx = contextOf(ch, 'nightshift', loadKnowledgeBase(KnowledgeConfig.parse({})), `chdb at ${world.chdb}`);
-  srv = await startUiServer({ ctx, port: 0, log: silentLogger(), routes: uiRoutes(ctx, {}) });
+  srv = await startUiServer({ ctx, port: 0, log: silentLogger(), routes: uiRoutes(ctx) });
   // The incident with the most causes, and among those one whose evidence holds a series (something to plot).
   const ranked = [...world.latest.values()].filter((o) => o.root_causes.length > 0);
   ranked.sort((a, b) => b.root_causes.length - a.root_causes.length || Number((b.evidence ?? []).some((e) => e.type === 'series')) - Number((a.evidence ?? []).some((e) => e.type === 'series')));
@@ -98,6 +98,10 @@ describe('incident view in chromium', () => {
     // Timeline and topology are drawn; the top cause is the highlighted node.
     expect(await page.locator('#timeline svg circle').count()).toBeGreaterThan(0);
     expect(await page.locator(`#topology g.node.root[data-service="${target.root_causes[0]!.service}"]`).count()).toBe(1);
+    // The value panel: one row per service that had incidents, from the same store.
+    const valueRows = page.locator('#value-table tbody tr');
+    await expect.poll(() => valueRows.count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await page.textContent('#value-table')).toContain(target.root_causes[0]!.service);
     const full = decodePng(await page.screenshot({ fullPage: true }));
     expect(full.height).toBeGreaterThan(600);
     expect(errors).toEqual([]);
