@@ -1,5 +1,7 @@
 import { stableId } from '../core/hash.js';
+import type { Severity } from '../schemas/common.js';
 import type { Alert } from '../schemas/events.js';
+import { MAX_ANNOTATIONS, MAX_ANNOTATION_CHARS } from '../schemas/incident.js';
 import type { Signal } from '../schemas/signal.js';
 import type { AlertsConfig } from './config.js';
 import { alertHint } from './hints.js';
@@ -43,6 +45,8 @@ export function alertRef(service: string, alertname: string): string {
  */
 export class AlertPerception {
   private readonly states: LruMap<string, FingerprintState>;
+  /** Per alert group (ref): the rule's name, strongest severity signalled and latest annotations (bounded like fingerprints). */
+  private readonly groups: LruMap<string, AlertGroupInfo>;
   private readonly st = { notifications: 0, duplicates: 0, resolved: 0, occurrences: 0, flapping: 0, info: 0, signalled: 0 };
 
   constructor(
@@ -50,6 +54,12 @@ export class AlertPerception {
     private readonly keepAlive?: KeepAlive,
   ) {
     this.states = new LruMap(cfg.maxFingerprints);
+    this.groups = new LruMap(cfg.maxFingerprints);
+  }
+
+  /** What a person reads about an alert group: name, severity, annotations (runbook first, each value cut). */
+  groupInfo(ref: string): AlertGroupInfo | undefined {
+    return this.groups.peek(ref);
   }
 
   observe(a: Alert): Signal[] {
@@ -92,6 +102,11 @@ export class AlertPerception {
     const runbook = ann.runbook_url ?? ann.runbook;
     const desc = ann.description && ann.description !== a.summary ? ` (${ann.description})` : '';
     const text = `${runbook ? ` [runbook ${runbook}]` : ''}${a.summary.length > 0 || desc ? `: ${a.summary}${desc}` : ''}`;
+    const ref = alertRef(a.service, a.name);
+    const prevGroup = this.groups.peek(ref);
+    const severity = prevGroup && SEVERITY_RANK[prevGroup.severity] > SEVERITY_RANK[a.severity] ? prevGroup.severity : a.severity;
+    const annotations = boundedAnnotations(ann);
+    this.groups.set(ref, { name: a.name, severity, ...(annotations ? { annotations } : {}) });
     return [
       makeSignal({
         type: 'alert',
@@ -100,7 +115,7 @@ export class AlertPerception {
         score,
         hint: alertHint(a.name),
         summary: `${a.severity} alert ${a.name} on ${a.service}${text}`,
-        ref: alertRef(a.service, a.name),
+        ref,
       }),
     ];
   }
@@ -108,4 +123,27 @@ export class AlertPerception {
   stats(): AlertStats {
     return { ...this.st, fingerprints: this.states.size, evicted: this.states.evictions };
   }
+}
+
+export interface AlertGroupInfo {
+  readonly name: string;
+  readonly severity: Severity;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2, critical: 3 };
+
+/**
+ * Annotations as evidence: runbook links first, then the rest by key, at most MAX_ANNOTATIONS, each value cut to
+ * MAX_ANNOTATION_CHARS (values were redacted at ingest). Undefined when there are none.
+ */
+export function boundedAnnotations(ann: Readonly<Record<string, string>>): Record<string, string> | undefined {
+  const keys = Object.keys(ann).sort((a, b) => Number(/runbook/i.test(b)) - Number(/runbook/i.test(a)) || (a < b ? -1 : a > b ? 1 : 0));
+  if (keys.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const k of keys.slice(0, MAX_ANNOTATIONS)) {
+    const v = ann[k] ?? '';
+    out[k.slice(0, 64)] = v.length <= MAX_ANNOTATION_CHARS ? v : `${v.slice(0, MAX_ANNOTATION_CHARS - 1)}…`;
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import type { ChangeEvent } from '../schemas/events.js';
-import type { BundleSeries, BundleTemplate, IncidentBundle } from '../schemas/incident.js';
+import type { BundleDetails, BundleSeries, BundleTemplate, EdgeFigures, IncidentBundle } from '../schemas/incident.js';
+import type { AlertGroupInfo } from './alerts.js';
 import type { Signal } from '../schemas/signal.js';
 import type { Edge } from '../schemas/topology.js';
 import type { Incident } from './incident.js';
@@ -12,7 +13,16 @@ export interface BundleSources {
   /** A release's new instances against its old ones (versions.ts). */
   changeVerdict?(ev: ChangeEvent, now: number): { verdict: 'degraded' | 'healthy' | 'unknown'; comparison: string };
   readonly topology: Topology;
+  /** Display details (bundle `details`), outside the byte budget. */
+  templateDetail?(service: string, id: string): NonNullable<BundleDetails['templates']>[string] | undefined;
+  seriesDetail?(id: string): NonNullable<BundleDetails['series']>[string] | undefined;
+  alertInfo?(ref: string): AlertGroupInfo | undefined;
+  edgeFigures?(caller: string, callee: string): EdgeFigures | undefined;
 }
+
+/** Bounds of the display details: series with points, edges with figures. */
+const DETAIL_POINT_SERIES = 24;
+const DETAIL_EDGES = 50;
 
 export interface BundleLimits {
   readonly maxBytes: number;
@@ -127,7 +137,58 @@ export function buildBundle(inc: Incident, updatedAt: number, src: BundleSources
   bundle.templates = templates.items;
   bundle.series = series.items;
   bundle.truncated = { signals: Math.max(0, inc.counts.signals - signals.items.length), templates: templatesWanted - templates.items.length };
+  const details = bundleDetails(bundle, serviceSet, src);
+  if (details) bundle.details = details;
   return bundle;
+}
+
+/**
+ * Display figures of what the bundle holds (its templates, series, alert signals and call edges among its
+ * services), computed after the budget so they never change what reasoning reads. Undefined when the sources have
+ * none (a bundle without details is what 0.2 emitted).
+ */
+function bundleDetails(b: IncidentBundle, serviceSet: ReadonlySet<string>, src: BundleSources): BundleDetails | undefined {
+  const d: BundleDetails = {};
+  if (src.templateDetail) {
+    const t: NonNullable<BundleDetails['templates']> = {};
+    for (const x of b.templates) {
+      const v = src.templateDetail(x.service, x.id);
+      if (v) t[x.id] = v;
+    }
+    if (Object.keys(t).length > 0) d.templates = t;
+  }
+  if (src.seriesDetail) {
+    const s: NonNullable<BundleDetails['series']> = {};
+    let withPoints = 0;
+    for (const x of b.series) {
+      const v = src.seriesDetail(x.id);
+      if (!v) continue;
+      const keepPoints = v.points !== undefined && v.points.length > 0 && withPoints < DETAIL_POINT_SERIES;
+      if (keepPoints) withPoints++;
+      const e = { ...(v.unit !== undefined ? { unit: v.unit } : {}), ...(keepPoints ? { points: v.points } : {}) };
+      if (Object.keys(e).length > 0) s[x.id] = e;
+    }
+    if (Object.keys(s).length > 0) d.series = s;
+  }
+  if (src.alertInfo) {
+    const a: NonNullable<BundleDetails['alerts']> = {};
+    for (const sig of b.signals) {
+      if (sig.type !== 'alert' || a[sig.ref]) continue;
+      const v = src.alertInfo(sig.ref);
+      if (v) a[sig.ref] = { name: v.name, severity: v.severity, ...(v.annotations ? { annotations: { ...v.annotations } } : {}) };
+    }
+    if (Object.keys(a).length > 0) d.alerts = a;
+  }
+  if (src.edgeFigures) {
+    const edges: EdgeFigures[] = [];
+    for (const [caller, callee] of b.edges) {
+      if (edges.length >= DETAIL_EDGES) break;
+      if (!serviceSet.has(caller) || !serviceSet.has(callee)) continue;
+      edges.push(src.edgeFigures(caller, callee) ?? { caller, callee });
+    }
+    if (edges.length > 0) d.edges = edges;
+  }
+  return Object.keys(d).length > 0 ? d : undefined;
 }
 
 function byTime(a: ChangeEvent, b: ChangeEvent): number {

@@ -34,7 +34,13 @@ interface TemplateInfo {
   absentSignalled: boolean;
   /** First seen during the service's warm-up at error level or above: not learned as normal (a fault may be under way at start-up). */
   warmupSuspect: boolean;
+  /** When the template last started signalling (a bucket start), and its count before that bucket: before/during. */
+  splitTs: number | undefined;
+  splitCount: number;
 }
+
+/** A template that signals again this long after its split starts a new before/during split (a new fault). */
+const SPLIT_RESET_MS = 60 * 60_000;
 
 interface ServiceLogs {
   readonly miner: TemplateMiner;
@@ -144,6 +150,8 @@ export class LogPerception {
         warmupSuspect,
         regular: 0,
         absentSignalled: false,
+        splitTs: undefined,
+        splitCount: 0,
       };
       svc.templates.set(id, info);
       if (isNew && !warm && levelRank(log.level) >= WARN) this.newDuringWarmup++;
@@ -165,6 +173,7 @@ export class LogPerception {
       if (log.ts - info.firstSeen > this.cfg.newWindowMs) info.novel = false;
       else if (info.count >= this.cfg.newMinCount && levelRank(info.level) >= WARN) {
         info.newSignalled = true;
+        this.split(info, bucket, info.count - info.bucketCount);
         const lv = info.level;
         const lvScore = lv === 'fatal' ? this.cfg.newScoreFatal : lv === 'error' ? this.cfg.newScoreError : this.cfg.newScoreWarn;
         const base = info.warmupSuspect ? lvScore * this.cfg.warmupSuspectFactor : lvScore;
@@ -187,6 +196,7 @@ export class LogPerception {
       const threshold = Math.max(this.cfg.burstMinCount, this.cfg.burstFactor * (base + 1));
       if (info.bucketCount >= threshold) {
         info.burstSignalled = true;
+        this.split(info, bucket, info.count - info.bucketCount);
         const excess = info.bucketCount / threshold;
         const weight = rank >= levelRank('error') ? 1 : this.cfg.burstWarnWeight;
         out.push(
@@ -226,6 +236,7 @@ export class LogPerception {
       const silent = bucket - info.bucket - 1;
       if (silent < this.cfg.absentBuckets) continue;
       info.absentSignalled = true;
+      this.split(info, info.bucket + 1, info.count);
       out.push(
         makeSignal({
           type: 'template_burst',
@@ -238,6 +249,22 @@ export class LogPerception {
         }),
       );
     }
+  }
+
+  /** Marks where the template's lines split into before and during its signal (kept for a later signal of one fault). */
+  private split(info: TemplateInfo, bucket: number, countBefore: number): void {
+    const ts = bucket * this.cfg.burstBucketMs;
+    if (info.splitTs !== undefined && ts - info.splitTs <= SPLIT_RESET_MS) return;
+    info.splitTs = ts;
+    info.splitCount = countBefore;
+  }
+
+  /** Lines of a template before it first signalled (at `since`, a bucket start) and since. */
+  templateDetail(service: string, id: string): { before: number; during: number; since: number } | undefined {
+    const info = this.services.peek(service)?.templates.peek(id);
+    if (!info || info.splitTs === undefined) return undefined;
+    const before = Math.min(info.splitCount, info.count);
+    return { before, during: info.count - before, since: info.splitTs };
   }
 
   /** Closes the template's rate bucket(s) up to `bucket`; late logs (older bucket) count in the current one. */

@@ -130,3 +130,33 @@ export function metricEdge(service: string, labels: Readonly<Record<string, stri
   }
   return undefined;
 }
+
+const DISPLAY_UNITS: Readonly<Record<string, string>> = {
+  s: 's', ms: 'ms', us: 'µs', µs: 'µs', ns: 'ns', min: 'min', h: 'h',
+  '%': '%', percent: '%', '1': 'ratio', ratio: 'ratio',
+  by: 'bytes', byte: 'bytes', bytes: 'bytes', kiby: 'KiB', miby: 'MiB', giby: 'GiB', kby: 'kB', mby: 'MB', gby: 'GB',
+  ki: 'KiB', mi: 'MiB', gi: 'GiB', kb: 'kB', mb: 'MB', gb: 'GB', mib: 'MiB', gib: 'GiB',
+  '1/s': '/s', 'by/s': 'bytes/s',
+};
+
+/**
+ * The unit a person reads beside a series' values: the declared unit (OTLP `unit`, UCUM: `s`, `ms`, `1`, `By`,
+ * `{request}/s`), else one written into the name (`(s)`, `_seconds`, `(%)`, `_bytes`, `_per_second`), else the
+ * semantic conventions' (durations in seconds, utilizations as ratios); undefined when none of them says.
+ */
+export function displayUnit(name: string, unit?: string): string | undefined {
+  const declared = unit?.trim();
+  if (declared) {
+    const ann = /^\{([^}]{1,24})\}\/s$/.exec(declared);
+    if (ann) return /req/i.test(ann[1] as string) ? 'req/s' : `${ann[1]}/s`;
+    const u = declared.replace(/^\{.*\}$/, '');
+    if (u === '') return undefined;
+    return DISPLAY_UNITS[u.toLowerCase()] ?? (u.length <= 12 ? u : undefined);
+  }
+  if (/(requests?|req|rps|qps)([_.](per[_.])?(second|sec|s))?$/i.test(name) && /per[_.]?s|rps|qps|_per_second/i.test(name)) return 'req/s';
+  const fromName = unitFromName(name);
+  if (fromName !== undefined) return DISPLAY_UNITS[fromName.toLowerCase()] ?? (fromName.length <= 12 ? fromName : undefined);
+  if (/\.duration$/.test(name) && /^(http|rpc|db|messaging|faas|dns|gen_ai)\./.test(name)) return 's';
+  if (/\.utilization$/.test(name)) return 'ratio';
+  return undefined;
+}

@@ -5,7 +5,9 @@ import type { Signal } from '../schemas/signal.js';
 import { createDetector, type AnomalyDetector } from './anomaly/index.js';
 import type { MetricsConfig } from './config.js';
 import type { Direction } from './hints.js';
-import { metricEdge, seriesFamily, seriesMeaning, type MetricEdge } from './meaning.js';
+import { displayUnit, metricEdge, seriesFamily, seriesMeaning, type MetricEdge } from './meaning.js';
+import { POST_POINTS, newRing, recordPoint, ringPoints, trailFrom, type PointRing, type Trail } from './trail.js';
+import { MAX_SERIES_POINTS, type SeriesPoint } from '../schemas/incident.js';
 import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
 
 /** The anomaly currently (or last) shown by a series: where it came from and how far it went. */
@@ -56,6 +58,11 @@ interface Series {
   readonly gate: SignalGate;
   lastTs: number;
   episode: Episode | undefined;
+  /** Display unit (meaning.ts displayUnit), for evidence. */
+  readonly unit: string | undefined;
+  /** Last few points (trail.ts), and the trail being recorded while an episode lasts. */
+  readonly pre: PointRing;
+  trail: Trail | undefined;
   /** Anomalous points in a row, and the time of the first. */
   streak: number;
   streakStart: number;
@@ -82,7 +89,9 @@ export interface MetricStats {
 export class MetricPerception {
   private readonly series: LruMap<string, Series>;
   /** Episodes outlive eviction of their series for a while so bundles can still show them (bounded the same way). */
-  private readonly episodes: LruMap<string, { service: string; name: string; episode: Episode }>;
+  private readonly episodes: LruMap<string, { service: string; name: string; episode: Episode; unit: string | undefined }>;
+  /** Points around each recent episode (trail.ts), bounded by count. */
+  private readonly trails: LruMap<string, Trail>;
   /** Previous point of cumulative distributions, per series (bounded like the series). */
   private readonly cumulative: LruMap<string, { count: number; counts: readonly number[] | undefined }>;
   private points = 0;
@@ -96,6 +105,7 @@ export class MetricPerception {
   ) {
     this.series = new LruMap(cfg.maxSeries);
     this.episodes = new LruMap(cfg.maxSeries);
+    this.trails = new LruMap(Math.min(cfg.maxSeries, MAX_TRAILS));
     this.cumulative = new LruMap(cfg.maxSeries);
   }
 
@@ -152,6 +162,9 @@ export class MetricPerception {
         gate: new SignalGate(this.cfg.cooldownMs, this.cfg.rearmDelta),
         lastTs: p.ts,
         episode: undefined,
+        unit: displayUnit(p.name, p.unit),
+        pre: newRing(),
+        trail: undefined,
         streak: 0,
         streakStart: p.ts,
       };
@@ -163,14 +176,17 @@ export class MetricPerception {
     }
     s.lastTs = p.ts;
     const r = s.detector.update(p.ts, p.value);
+    s.trail = recordPoint(s.pre, s.trail, p.ts, p.value, r.expected);
     if (!(r.score >= this.cfg.threshold) || !this.material(s, p.value, r.expected)) {
       s.streak = 0;
       return [];
     }
     if (s.streak++ === 0) s.streakStart = p.ts;
     if (s.streak < this.cfg.minConsecutive) return [];
+    const prevEpisode = s.episode;
     s.episode = extendEpisode(s.episode, p.ts, p.value, r.expected, s.direction, this.cfg.cooldownMs);
-    this.episodes.set(id, { service: s.service, name: s.name, episode: s.episode });
+    s.trail = continueTrail(this.trails, id, s.pre, s.trail, s.episode !== prevEpisode);
+    this.episodes.set(id, { service: s.service, name: s.name, episode: s.episode, unit: s.unit });
     if (!s.gate.pass(p.ts, r.score)) {
       this.keepAlive?.(s.edge?.caller ?? p.service, p.ts, s.edge?.callee, s.hint !== 'unknown', s.family);
       return [];
@@ -212,10 +228,33 @@ export class MetricPerception {
     return { id, service: e.service, name: e.name, baseline: round6(e.episode.baseline), peak: round6(e.episode.peak) };
   }
 
+  /** Display details of a series with an episode: its unit and the points around it. */
+  seriesDetail(id: string): { unit?: string; points?: SeriesPoint[] } | undefined {
+    const e = this.episodes.peek(id);
+    if (!e) return undefined;
+    const t = this.trails.peek(id);
+    return { ...(e.unit !== undefined ? { unit: e.unit } : {}), ...(t ? { points: ringPoints(t, MAX_SERIES_POINTS) } : {}) };
+  }
+
   stats(): MetricStats {
     return { points: this.points, series: this.series.size, seriesEvicted: this.series.evictions, outOfOrder: this.outOfOrder };
   }
 }
+
+/** Trails kept at most (each up to MAX_SERIES_POINTS points): the series with the most recent episodes. */
+export const MAX_TRAILS = 2048;
+
+/**
+ * An anomalous point extended an episode: keep recording its trail (the active one, or the episode's frozen one
+ * when the anomaly resumed), or start one from the points kept before it (a new episode).
+ */
+export function continueTrail(trails: LruMap<string, Trail>, id: string, pre: PointRing, active: Trail | undefined, fresh: boolean): Trail {
+  const t = active ?? (fresh ? undefined : trails.peek(id)) ?? trailFrom(pre);
+  t.post = POST_AFTER;
+  if (trails.peek(id) !== t) trails.set(id, t);
+  return t;
+}
+const POST_AFTER = POST_POINTS;
 
 export function round6(x: number): number {
   return Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : 0;

@@ -4,7 +4,9 @@ import type { Signal, SignalType } from '../schemas/signal.js';
 import { createDetector, type AnomalyDetector } from './anomaly/index.js';
 import type { RedConfig } from './config.js';
 import type { Direction } from './hints.js';
-import { SignalGate, extendEpisode, round6, type Episode } from './metrics.js';
+import { MAX_TRAILS, SignalGate, continueTrail, extendEpisode, round6, type Episode } from './metrics.js';
+import { MAX_SERIES_POINTS, type EdgeFigures, type SeriesPoint } from '../schemas/incident.js';
+import { PRE_POINTS, newRing, recordPoint, ringLast, ringPoints, type PointRing, type Trail } from './trail.js';
 import { stableId } from '../core/hash.js';
 import { p95, type Agg } from './red-buckets.js';
 import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
@@ -25,6 +27,9 @@ interface Track {
   streak: number;
   streakStart: number;
   lastAnomaly: number;
+  /** Last few points (trail.ts), and the trail being recorded while an episode lasts. */
+  readonly pre: PointRing;
+  trail: Trail | undefined;
 }
 
 interface Scope {
@@ -48,7 +53,9 @@ const META: Readonly<Record<RedMetric, { type: SignalType; hint: RootCauseKind; 
 /** Detectors per RED scope and metric. LRU-bounded by `maxScopes`; an evicted scope restarts its warm-up. */
 export class RedScopes {
   private readonly scopes: LruMap<string, Scope>;
-  private readonly episodes: LruMap<string, { service: string; name: string; episode: Episode }>;
+  private readonly episodes: LruMap<string, { service: string; name: string; episode: Episode; metric: RedMetric }>;
+  /** Points around each recent episode (trail.ts), bounded by count. */
+  private readonly trails: LruMap<string, Trail>;
 
   private readonly bucketMs: number;
 
@@ -59,6 +66,7 @@ export class RedScopes {
     this.bucketMs = cfg.bucketMs;
     this.scopes = new LruMap(cfg.maxScopes);
     this.episodes = new LruMap(cfg.maxScopes);
+    this.trails = new LruMap(Math.min(cfg.maxScopes * 3, MAX_TRAILS));
   }
 
   get size(): number {
@@ -85,6 +93,8 @@ export class RedScopes {
       streak: 0,
       streakStart: 0,
       lastAnomaly: -Infinity,
+      pre: newRing(),
+      trail: undefined,
     });
     const s: Scope = { label, service, peer, side, lastActive: -Infinity, tracks: { latency: track('latency'), errors: track('errors'), rate: track('rate') } };
     this.scopes.set(key, s);
@@ -120,6 +130,7 @@ export class RedScopes {
   private judge(s: Scope, m: RedMetric, ts: number, value: number, eligible: boolean, what: string, out: Signal[]): void {
     const t = s.tracks[m];
     const r = t.detector.update(ts, value);
+    t.trail = recordPoint(t.pre, t.trail, ts, value, r.expected);
     if (!eligible || !(r.score >= this.cfg.threshold)) return;
     if (m === 'rate' && r.expected < this.cfg.minRateExpected) return;
     if (m === 'latency' && value - r.expected < Math.max(this.cfg.minLatencyDeltaMs, this.cfg.minLatencyRelChange * r.expected)) return;
@@ -135,8 +146,9 @@ export class RedScopes {
     const meta = META[m];
     const prev = this.episodes.peek(t.ref);
     const ep = extendEpisode(prev?.episode, ts, value, r.expected, t.direction, this.cfg.cooldownMs);
+    t.trail = continueTrail(this.trails, t.ref, t.pre, t.trail, ep !== prev?.episode);
     const edgeName = s.side === 'client' ? `${meta.name} client -> ${s.peer}` : `${meta.name} -> ${s.peer}`;
-    this.episodes.set(t.ref, { service: s.service, name: s.peer === undefined ? meta.name : edgeName, episode: ep });
+    this.episodes.set(t.ref, { service: s.service, name: s.peer === undefined ? meta.name : edgeName, episode: ep, metric: m });
     if (!t.gate.pass(ts, r.score)) {
       this.keepAlive?.(s.service, ts, s.peer, m !== 'rate', t.ref);
       return;
@@ -164,4 +176,44 @@ export class RedScopes {
     if (!e) return undefined;
     return { id: ref, service: e.service, name: e.name, baseline: round6(e.episode.baseline), peak: round6(e.episode.peak) };
   }
+
+  /** Display details of a RED series with an episode: its unit and the points around it. */
+  seriesDetail(ref: string): { unit?: string; points?: SeriesPoint[] } | undefined {
+    const e = this.episodes.peek(ref);
+    if (!e) return undefined;
+    const t = this.trails.peek(ref);
+    return { unit: RED_UNITS[e.metric] ?? `req/${this.bucketMs / 1000}s`, ...(t ? { points: ringPoints(t, MAX_SERIES_POINTS) } : {}) };
+  }
+
+  /** The metric a RED series ref measures, when it had an episode. */
+  metricOf(ref: string): RedMetric | undefined {
+    return this.episodes.peek(ref)?.metric;
+  }
+
+  /**
+   * Latest figures of a call edge: the last bucket judged on its server side (the callee's spans), else its client
+   * side; p95 latency and error ratio with what the detector expected. Undefined when neither was measured.
+   */
+  edgeFigures(caller: string, callee: string): EdgeFigures | undefined {
+    for (const [prefix, side] of [['e', 'server'], ['c', 'client']] as const) {
+      const s = this.scopes.peek(`${prefix}\u0000${caller}\u0000${callee}`);
+      if (!s) continue;
+      const lat = ringLast(s.tracks.latency.pre, PRE_POINTS);
+      const err = ringLast(s.tracks.errors.pre, PRE_POINTS);
+      if (!lat && !err) continue;
+      const f: EdgeFigures = { caller, callee, side, at: Math.max(lat?.ts ?? 0, err?.ts ?? 0) };
+      if (lat) {
+        f.observed_ms = round6(lat.value);
+        f.baseline_ms = round6(lat.expected);
+      }
+      if (err) {
+        f.error_ratio = round6(err.value);
+        f.baseline_error_ratio = round6(err.expected);
+      }
+      return f;
+    }
+    return undefined;
+  }
 }
+
+const RED_UNITS: Readonly<Partial<Record<RedMetric, string>>> = { latency: 'ms', errors: 'ratio' };

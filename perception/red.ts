@@ -256,6 +256,16 @@ export class RedPerception {
     return this.scopes.seriesInfo(ref);
   }
 
+  /** Display details of a RED series (unit, points). */
+  seriesDetail(ref: string): ReturnType<RedScopes['seriesDetail']> {
+    return this.scopes.seriesDetail(ref);
+  }
+
+  /** Latest RED figures of a call edge. */
+  edgeFigures(caller: string, callee: string): ReturnType<RedScopes['edgeFigures']> {
+    return this.scopes.edgeFigures(caller, callee);
+  }
+
   stats(): RedStats {
     return {
       ...this.st,

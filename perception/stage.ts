@@ -95,12 +95,16 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
     this.alerts = new AlertPerception(config.alerts, keepAlive);
     this.limits = { maxBytes: config.bundleMaxBytes, maxChanges: config.bundleMaxChanges, maxEdges: config.bundleMaxEdges, recentMs: config.bundleRecentMs };
     this.versions = new VersionTracker(config.red.maxScopes);
-    const { logs, metrics, red, versions } = this;
+    const { logs, metrics, red, versions, alerts } = this;
     this.sources = {
       changeVerdict: (ev, now) => versions.verdict(ev, now),
       template: (service, id) => logs.template(service, id),
       series: (id) => metrics.seriesInfo(id) ?? red.seriesInfo(id),
       topology: this.topology,
+      templateDetail: (service, id) => logs.templateDetail(service, id),
+      seriesDetail: (id) => metrics.seriesDetail(id) ?? red.seriesDetail(id),
+      alertInfo: (ref) => alerts.groupInfo(ref),
+      edgeFigures: (caller, callee) => red.edgeFigures(caller, callee),
     };
   }
 

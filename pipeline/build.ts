@@ -15,7 +15,10 @@ import type { Emitter, Stage } from '../core/stage.js';
 import { FanoutSink } from '../sinks/fanout.js';
 import type { AnalyticsSink } from '../sinks/clickhouse/analytics.js';
 
-/** Passes bundles through and measures them: size is what reasoning (and an LLM's token bill) pays for. */
+/**
+ * Passes bundles through and measures them: size is what reasoning (and an LLM's token bill) pays for, so the display
+ * `details` beside the budget (never read by reasoning) are not counted.
+ */
 export class BundleMeter implements Stage<IncidentBundle, IncidentBundle> {
   readonly name = 'bundle-meter';
   readonly counters = new Counters();
@@ -23,7 +26,8 @@ export class BundleMeter implements Stage<IncidentBundle, IncidentBundle> {
   bytesMax = 0;
   readonly incidents = new Set<string>();
   process(b: IncidentBundle, out: Emitter<IncidentBundle>): void {
-    const bytes = Buffer.byteLength(JSON.stringify(b), 'utf8');
+    const { details: _details, ...read } = b;
+    const bytes = Buffer.byteLength(JSON.stringify(read), 'utf8');
     this.bytesTotal += bytes;
     if (bytes > this.bytesMax) this.bytesMax = bytes;
     this.incidents.add(b.incident_id);

@@ -1,4 +1,4 @@
-import type { EvidenceItem, IncidentBundle, RootCause } from '../schemas/index.js';
+import type { BundleDetails, BundleSeries, EvidenceItem, IncidentBundle, RootCause, Signal } from '../schemas/index.js';
 import { stripCommands } from './commands.js';
 
 const MAX_ITEMS = 24;
@@ -21,8 +21,20 @@ const published = (s: string): string => {
  */
 export function evidenceIndex(b: IncidentBundle): Map<string, EvidenceItem> {
   const idx = new Map<string, EvidenceItem>();
-  for (const t of b.templates) idx.set(t.id, { type: 'log_template', id: t.id, service: t.service, text: t.template, level: t.level, count: t.count, first_seen: t.first_seen });
-  for (const s of b.series) idx.set(s.id, { type: 'series', id: s.id, service: s.service, name: s.name, expected: s.baseline, observed: s.peak });
+  const d = b.details;
+  for (const t of b.templates) {
+    const split = d?.templates?.[t.id];
+    idx.set(t.id, { type: 'log_template', id: t.id, service: t.service, text: t.template, level: t.level, count: t.count, first_seen: t.first_seen, ...(split ?? {}) });
+  }
+  // Series of call edges (RED signals with a peer) read as the edge, with its figures; the others as series.
+  const edgeSignal = new Map<string, Signal>();
+  for (const s of [...b.signals].sort((x, y) => y.score - x.score)) if (s.peer && s.type.startsWith('red_') && !edgeSignal.has(s.ref)) edgeSignal.set(s.ref, s);
+  const seriesById = new Map(b.series.map((s) => [s.id, s]));
+  for (const s of b.series) {
+    if (edgeSignal.has(s.id)) continue;
+    const extra = d?.series?.[s.id];
+    idx.set(s.id, { type: 'series', id: s.id, service: s.service, name: s.name, expected: s.baseline, observed: s.peak, ...(extra?.unit !== undefined ? { unit: extra.unit } : {}), ...(extra?.points ? { points: extra.points } : {}) });
+  }
   for (const c of b.changes) {
     idx.set(c.id, {
       type: 'change',
@@ -38,11 +50,36 @@ export function evidenceIndex(b: IncidentBundle): Map<string, EvidenceItem> {
   for (const s of [...b.signals].sort((x, y) => y.score - x.score)) {
     if (idx.has(s.ref)) continue;
     if (s.peer && s.type.startsWith('red_')) {
-      idx.set(s.ref, { type: 'call_edge', id: s.ref, caller: s.service, callee: s.peer, ...(s.side ? { side: s.side } : {}), signal: s.type, text: s.summary });
-    } else if (s.type === 'alert') idx.set(s.ref, { type: 'alert', id: s.ref, service: s.service, text: s.summary });
-    else idx.set(s.ref, { type: 'signal', id: s.ref, service: s.service, signal: s.type, text: s.summary });
+      idx.set(s.ref, { type: 'call_edge', id: s.ref, caller: s.service, callee: s.peer, ...(s.side ? { side: s.side } : {}), signal: s.type, text: s.summary, ...edgeFigures(s, seriesById.get(s.ref), d) });
+    } else if (s.type === 'alert') {
+      const a = d?.alerts?.[s.ref];
+      idx.set(s.ref, { type: 'alert', id: s.ref, service: s.service, text: s.summary, ...(a ? { name: a.name, severity: a.severity, ...(a.annotations ? { annotations: a.annotations } : {}) } : {}) });
+    } else idx.set(s.ref, { type: 'signal', id: s.ref, service: s.service, signal: s.type, text: s.summary });
   }
   return idx;
+}
+
+/** A RED edge signal's series (its episode) as named figures: latency in ms or error ratios. */
+function edgeFigures(s: Signal, series: BundleSeries | undefined, d: BundleDetails | undefined): Partial<Extract<EvidenceItem, { type: 'call_edge' }>> {
+  const extra = d?.series?.[s.ref];
+  const out: Partial<Extract<EvidenceItem, { type: 'call_edge' }>> = {};
+  if (series && s.type === 'red_latency') {
+    out.baseline_ms = series.baseline;
+    out.observed_ms = series.peak;
+  } else if (series && s.type === 'red_errors') {
+    out.baseline_error_ratio = series.baseline;
+    out.error_ratio = series.peak;
+  }
+  if (extra?.unit !== undefined) out.unit = extra.unit;
+  if (extra?.points) out.points = extra.points;
+  return out;
+}
+
+/** Annotation values as published: commands replaced (they were cut at perception); links are kept as they are. */
+function publishedAnnotations(a: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(a)) out[k] = /^https?:\/\/\S+$/.test(a[k] ?? '') ? (a[k] as string) : published(a[k] ?? '');
+  return out;
 }
 
 /** The items the causes cite, in order of citation, each once, bounded, their texts as published. */
@@ -54,7 +91,7 @@ export function cited(idx: ReadonlyMap<string, EvidenceItem>, causes: readonly R
       if (seen.has(id) || out.length >= MAX_ITEMS) continue;
       seen.add(id);
       const item = idx.get(id);
-      if (item) out.push('text' in item ? { ...item, text: published(item.text) } : item);
+      if (item) out.push(item.type === 'alert' && item.annotations ? { ...item, text: published(item.text), annotations: publishedAnnotations(item.annotations) } : 'text' in item ? { ...item, text: published(item.text) } : item);
     }
   }
   return out;

@@ -6,6 +6,7 @@ import type { IncidentBundle, IncidentOutput } from '../schemas/index.js';
 import { RankerConfig } from './config.js';
 import { cited, evidenceIndex, incidentTitle } from './evidence.js';
 import { rankRootCauses } from './ranker.js';
+import { incidentSeverity, severityFacts } from './severity.js';
 
 export const ReasoningConfig = z.strictObject({
   ranker: RankerConfig.default(RankerConfig.parse({})),
@@ -52,7 +53,12 @@ export class ReasoningStage implements Stage<IncidentBundle, IncidentOutput> {
     }
     this.last.set(b.incident_id, key);
     // Derived from the causes, so resolved only for outputs that are published.
-    out.emit({ ...output, title: incidentTitle(root_causes, b.services), evidence: cited(evidenceIndex(b), root_causes) });
+    out.emit({
+      ...output,
+      title: incidentTitle(root_causes, b.services),
+      severity: incidentSeverity(severityFacts(b), root_causes),
+      evidence: cited(evidenceIndex(b), root_causes),
+    });
   }
 }
 

@@ -132,6 +132,8 @@ describe('fallbacks', () => {
     expect(lines('incidents')).toHaveLength(fx.outputs.length);
     expect(lines('root_causes')).toHaveLength(fx.outputs.reduce((a, o) => a + o.root_causes.length, 0));
     expect(lines('reasoning_runs')).toHaveLength(fx.runs.length);
+    expect(lines('incident_details')).toHaveLength(fx.outputs.length);
+    expect(JSON.parse(lines('incident_details')[0]!)).toMatchObject({ incident_id: fx.outputs[0]!.incident_id, severity: expect.any(String), evidence: expect.any(String) });
     expect(JSON.parse(lines('incidents')[0]!)).toHaveProperty('version');
     expect(deadLetters.count).toBe(0);
   });

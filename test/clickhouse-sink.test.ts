@@ -142,5 +142,29 @@ describe('incident sink', () => {
     await p;
     expect(ch.rows('nightshift.incidents')).toHaveLength(1);
     expect(ch.rows('nightshift.root_causes')).toHaveLength(1);
+    expect(ch.rows('nightshift.incident_details')).toHaveLength(1);
+  });
+
+  it('writes one incident_details row per version: title, severity, evidence JSON and the bundle tap\'s call edges', async () => {
+    const ch = new FakeClickHouse();
+    const s = await store(ch);
+    const edges = [{ caller: 'a', callee: 'db', side: 'server' as const, observed_ms: 1292, baseline_ms: 44, error_ratio: 0.2, baseline_error_ratio: 0.01 }];
+    const bundle = {
+      incident_id: 'i1', opened_at: 1000, updated_at: 5000, status: 'open' as const, services: ['a', 'db'], counts: { events: 1, alerts: 0, signals: 0 },
+      signals: [], templates: [], series: [], changes: [], edges: [['a', 'db'] as [string, string]], first_seen: {}, truncated: { signals: 0, templates: 0 },
+      details: { edges },
+    };
+    await s.bundleTap.process(bundle, { emit: () => undefined });
+    const evidence = [{ type: 'log_template' as const, id: 'tpl_1', service: 'a', text: 'Connection refused', level: 'error', count: 815, first_seen: 900, before: 3, during: 812, since: 1000 }];
+    await s.incidentSink.process({ ...output('i1', 5000, 1), title: 'errors in a (2 services)', severity: 'high', evidence });
+    await s.incidentSink.process(output('i0', 5000, 1)); // a 0.2 output: no title, severity or evidence
+    await s.incidentSink.flush();
+    const rows = ch.rows('nightshift.incident_details').map((r) => JSON.parse(r) as Record<string, unknown>);
+    const inc = ch.rows('nightshift.incidents').map((r) => JSON.parse(r) as { version: number });
+    expect(rows.map((r) => r.version)).toEqual(inc.map((r) => r.version));
+    expect(rows[0]).toMatchObject({ incident_id: 'i1', updated_at: 5000, title: 'errors in a (2 services)', severity: 'high' });
+    expect(JSON.parse(rows[0]!.evidence as string)).toEqual(evidence);
+    expect(JSON.parse(rows[0]!.edges as string)).toEqual(edges);
+    expect(rows[1]).toMatchObject({ incident_id: 'i0', title: 'errors in a', severity: 'low', evidence: '[]', edges: '[]' });
   });
 });

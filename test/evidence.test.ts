@@ -3,6 +3,8 @@ import { cited, evidenceIndex } from '../reasoning/evidence.js';
 import { ReasoningConfig, ReasoningStage } from '../reasoning/stage.js';
 import { IncidentOutput, type IncidentBundle } from '../schemas/index.js';
 import { render, toPlainText } from '../sinks/ticketing/render.js';
+import { incidentSeverity, severityFacts } from '../reasoning/severity.js';
+import { displayUnit } from '../perception/meaning.js';
 import { dbOutage, T0, tplSignal } from './fakes/openai-fixtures.js';
 
 /** Readable incidents (issue 13, part 1): outputs carry a title and their cited evidence as text people read. */
@@ -50,5 +52,73 @@ describe('readable evidence', () => {
     expect(text).toMatch(/series error_rate of payments-api: expected 1, observed 9/);
     expect(JSON.stringify(o)).not.toContain('kubectl delete');
     expect(text).not.toContain('kubectl delete');
+  });
+
+  it('resolves the display details: template before/during, series unit and points, alert annotations, edge figures', () => {
+    const { bundle } = dbOutage();
+    const [down, refused, errs] = [bundle.signals[0]!, bundle.templates[0]!, bundle.series[0]!];
+    const edge = { id: 'sig_e', ts: T0, service: 'payments-api', peer: 'payments-db', side: 'client' as const, type: 'red_latency' as const, score: 0.95, hint: 'latency' as const, summary: 'p95 1292 ms, expected 44 ms', ref: 'red_edge_1' };
+    const edgeSeries = { id: 'red_edge_1', service: 'payments-api', name: 'red.latency_p95_ms client -> payments-db', baseline: 44, peak: 1292 };
+    const points = Array.from({ length: 12 }, (_, i) => ({ ts: T0 + i * 30_000, value: i < 4 ? 1 : 9, expected: 1 }));
+    const b: IncidentBundle = {
+      ...bundle,
+      signals: [...bundle.signals, edge],
+      series: [...bundle.series, edgeSeries],
+      details: {
+        templates: { [refused.id]: { before: 3, during: 812, since: T0 } },
+        series: { [errs.id]: { unit: '%', points }, red_edge_1: { unit: 'ms' } },
+        alerts: { [down.ref]: { name: 'PostgresDown', severity: 'critical', annotations: { runbook_url: 'https://runbooks.example/postgres-down', description: 'primary unreachable' } } },
+      },
+    };
+    const idx = evidenceIndex(b);
+    expect(idx.get(refused.id)).toMatchObject({ type: 'log_template', before: 3, during: 812, since: T0 });
+    expect(idx.get(errs.id)).toMatchObject({ type: 'series', unit: '%', points });
+    // A RED edge's series reads as the call edge, with its figures.
+    expect(idx.get('red_edge_1')).toMatchObject({ type: 'call_edge', caller: 'payments-api', callee: 'payments-db', baseline_ms: 44, observed_ms: 1292, unit: 'ms' });
+    expect(idx.get(down.ref)).toMatchObject({ type: 'alert', name: 'PostgresDown', severity: 'critical', annotations: { runbook_url: 'https://runbooks.example/postgres-down' } });
+    const o = run(b);
+    expect(IncidentOutput.safeParse(o).success).toBe(true);
+    // Lines without the new fields still parse (readers of 0.2 lines).
+    const { severity: _s, evidence: _e, title: _t, ...old } = o;
+    expect(IncidentOutput.safeParse(old).success).toBe(true);
+    expect(o.severity).toBe('critical'); // a critical alert is folded in
+    const text = toPlainText(render('open', { ...o, evidence: [...idx.values()].filter((e) => [refused.id, errs.id, 'red_edge_1', down.ref].includes(e.id)) }, 'critical'));
+    expect(text).toContain('Severity: critical (incident rated critical)');
+    expect(text).toContain('template seen 3 before, 812 during');
+    expect(text).toContain('expected 1%, observed 9%');
+    expect(text).toContain('p95 latency 44 ms -> 1,292 ms');
+    expect(text).toContain('(runbook: https://runbooks.example/postgres-down)');
+  });
+
+  it('rates severity by the documented rule', () => {
+    const { bundle, ranked } = dbOutage();
+    const facts = { alert: null, services: 1, strongest: 0.5 } as const;
+    expect(incidentSeverity(facts, ranked)).toBe('low');
+    expect(incidentSeverity({ ...facts, strongest: 0.6 }, ranked)).toBe('medium');
+    expect(incidentSeverity({ ...facts, alert: 'warning' }, ranked)).toBe('medium');
+    expect(incidentSeverity({ ...facts, services: 3, strongest: 0.85 }, ranked)).toBe('high');
+    expect(incidentSeverity({ ...facts, strongest: 0.95 }, ranked)).toBe('high'); // top confidence 0.8
+    expect(incidentSeverity({ ...facts, alert: 'error' }, [])).toBe('high');
+    expect(incidentSeverity({ ...facts, services: 6, strongest: 0.95 }, ranked)).toBe('critical');
+    expect(incidentSeverity({ ...facts, services: 6, strongest: 0.95 }, [])).toBe('high');
+    expect(incidentSeverity({ ...facts, alert: 'critical' }, [])).toBe('critical');
+    // Without details (a 0.2 bundle) alerts say nothing; the signals still do.
+    expect(severityFacts(bundle)).toMatchObject({ alert: null, services: 4 });
+  });
+
+  it('infers display units from the declared unit, the name or the semantic conventions, else none', () => {
+    expect(displayUnit('http.server.request.duration')).toBe('s');
+    expect(displayUnit('whatever', 'ms')).toBe('ms');
+    expect(displayUnit('x', 'By')).toBe('bytes');
+    expect(displayUnit('x', 'MiBy')).toBe('MiB');
+    expect(displayUnit('x', '1')).toBe('ratio');
+    expect(displayUnit('x', '{request}/s')).toBe('req/s');
+    expect(displayUnit('SuccessRate(%)')).toBe('%');
+    expect(displayUnit('PodClientLatencyP90(s)')).toBe('s');
+    expect(displayUnit('latency_seconds')).toBe('s');
+    expect(displayUnit('heap_bytes')).toBe('bytes');
+    expect(displayUnit('system.cpu.utilization')).toBe('ratio');
+    expect(displayUnit('requests_per_second')).toBe('req/s');
+    expect(displayUnit('error_rate')).toBeUndefined();
   });
 });

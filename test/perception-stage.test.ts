@@ -189,11 +189,42 @@ describe('perception stage, end to end', () => {
     expect(incs[0]!.changes.map((c) => c.id)).toEqual(['db-v2']);
   });
 
+  it('bundles carry display details beside the budget: template before/during, series units and points, alert annotations, edge figures', () => {
+    const annotated = events.map((e) =>
+      e.kind === 'alert' && e.name === 'HighErrorRate' ? { ...e, annotations: { runbook_url: 'https://runbooks.example/high-error-rate', description: 'x'.repeat(500) } } : e,
+    );
+    const bundles = run(annotated, createPerception({}, undefined, TOPOLOGY));
+    for (const b of bundles) expect(() => IncidentBundle.parse(b)).not.toThrow();
+    const inc = finals(bundles)[0]!;
+    const d = inc.details!;
+    const tpl = inc.templates.find((t) => t.service === 'api' && t.template.includes('upstream timeout'))!;
+    // The error line only exists during the fault: nothing before, every line during.
+    expect(d.templates?.[tpl.id]).toEqual({ before: 0, during: tpl.count, since: expect.any(Number) });
+    const lat = inc.series.find((s) => s.service === 'db' && s.name === 'latency_p95_ms')!;
+    const pts = d.series?.[lat.id]?.points ?? [];
+    expect(d.series?.[lat.id]?.unit).toBe('ms');
+    expect(pts.length).toBeGreaterThan(6);
+    expect(pts.length).toBeLessThanOrEqual(40);
+    // Points before the fault are normal, some during it are far above what the detector expected.
+    expect(pts[0]!.value).toBeLessThan(50);
+    expect(pts.some((p) => p.value > 200 && p.expected! < 50)).toBe(true);
+    expect(pts.map((p) => p.ts)).toEqual([...pts.map((p) => p.ts)].sort((a, b) => a - b));
+    const alert = Object.values(d.alerts ?? {}).find((a) => a.name === 'HighErrorRate')!;
+    expect(alert.severity).toBe('critical');
+    expect(alert.annotations!.runbook_url).toBe('https://runbooks.example/high-error-rate');
+    expect(alert.annotations!.description!.length).toBeLessThanOrEqual(300);
+    expect(Object.keys(alert.annotations!)[0]).toBe('runbook_url');
+    const edge = d.edges?.find((e) => e.caller === 'api' && e.callee === 'db');
+    expect(edge).toMatchObject({ side: 'server', observed_ms: expect.any(Number), baseline_ms: expect.any(Number) });
+    expect(d.edges!.every((e) => inc.services.includes(e.caller) && inc.services.includes(e.callee))).toBe(true);
+  });
+
   it('respects the bundle byte budget and counts what it cut', () => {
     const budget = 2048;
     const bundles = run(events, createPerception({ bundleMaxBytes: budget }, undefined, TOPOLOGY));
     expect(bundles.length).toBeGreaterThan(0);
-    for (const b of bundles) expect(Buffer.byteLength(JSON.stringify(b), 'utf8')).toBeLessThanOrEqual(budget);
+    // The budget is what reasoning reads; display details ride beside it, bounded on their own.
+    for (const { details: _d, ...b } of bundles) expect(Buffer.byteLength(JSON.stringify(b), 'utf8')).toBeLessThanOrEqual(budget);
     const last = bundles.at(-1)!;
     expect(last.truncated.signals).toBeGreaterThan(0);
     expect(last.signals.length).toBeGreaterThan(0);

@@ -247,6 +247,18 @@ CREATE TABLE IF NOT EXISTS nightshift.feedback (
       PARTITION BY toYYYYMM(toDateTime(intDiv(at, 1000), 'UTC'))
       ORDER BY (incident_id, feedback_id);
 
+-- migration 7: incident_details
+CREATE TABLE IF NOT EXISTS nightshift.incident_details (
+        incident_id String,
+        version UInt64,
+        updated_at Int64,
+        title String,
+        severity Enum8('critical' = 1, 'high' = 2, 'medium' = 3, 'low' = 4),
+        evidence String,
+        edges String
+      ) ENGINE = ReplacingMergeTree(version)
+      ORDER BY incident_id;
+
 -- migration 8: tickets
 CREATE TABLE IF NOT EXISTS nightshift.tickets (
         incident_id String,

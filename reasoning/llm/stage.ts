@@ -3,6 +3,7 @@ import { Counters } from '../../core/counters.js';
 import { isThenable, type Emitter, type Stage } from '../../core/stage.js';
 import type { EvidenceItem, IncidentBundle, IncidentOutput, RootCause } from '../../schemas/index.js';
 import { cited, evidenceIndex, incidentTitle } from '../evidence.js';
+import { incidentSeverity, severityFacts, type SeverityFacts } from '../severity.js';
 import type { ActiveLlmConfig } from './config.js';
 import type { LlmReasoner, ReasonResult } from './reasoner.js';
 import { skippedRun, type ReasoningRun, type RunObserver, type RunTrigger, type SkipReason } from './run.js';
@@ -41,6 +42,8 @@ interface IncState {
   llm: { key: string; causes: RootCause[] } | null;
   /** The latest bundle's evidence resolved to text, so the LLM's causes get their own cited evidence. */
   index: ReadonlyMap<string, EvidenceItem>;
+  /** What the severity rule reads of the latest bundle, to rate the LLM's causes. */
+  facts: SeverityFacts;
   lastEmitted: string | null;
 }
 
@@ -60,7 +63,14 @@ interface Done {
 /** The LLM runs again for an incident only when the ranker's candidates or the incident's changes change. */
 /** An output with these causes, its title and cited evidence their own (not the ranker's). */
 function withCauses(s: IncState, causes: RootCause[], reasoner: string): IncidentOutput {
-  return { ...s.header, root_causes: causes, reasoner, title: incidentTitle(causes, s.header.services), evidence: cited(s.index, causes) };
+  return {
+    ...s.header,
+    root_causes: causes,
+    reasoner,
+    title: incidentTitle(causes, s.header.services),
+    severity: incidentSeverity(s.facts, causes),
+    evidence: cited(s.index, causes),
+  };
 }
 
 function triggerKey(r: RankedBundle): string {
@@ -183,7 +193,7 @@ export class LlmReasoningStage implements Stage<IncidentBundle, IncidentOutput> 
     const key = triggerKey(rb);
     let s = this.state(rb.bundle.incident_id);
     if (!s) {
-      s = { header, rankerCauses, key, decidedKey: null, runs: 0, tokens: 0, seq: 0, llm: null, lastEmitted: null, index: new Map() };
+      s = { header, rankerCauses, key, decidedKey: null, runs: 0, tokens: 0, seq: 0, llm: null, lastEmitted: null, index: new Map(), facts: severityFacts(rb.bundle) };
       this.states.set(rb.bundle.incident_id, s);
       if (this.states.size > this.o.cfg.maxTracked) {
         const oldest = this.states.keys().next().value;
@@ -194,6 +204,7 @@ export class LlmReasoningStage implements Stage<IncidentBundle, IncidentOutput> 
     s.rankerCauses = rankerCauses;
     s.key = key;
     s.index = evidenceIndex(rb.bundle);
+    s.facts = severityFacts(rb.bundle);
     const current = s.llm !== null && s.llm.key === key;
     this.emit(out, current ? withCauses(s, s.llm!.causes, `llm:${this.model}`) : { ...header, root_causes: rankerCauses, reasoner: 'ranker' });
     if (rankerCauses.length > 0 && key !== s.decidedKey) this.decide(rb, s);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { IncidentBundle, IncidentOutput, RootCauseKind, Signal, SignalType } from '../../schemas/index.js';
+import type { EdgeFigures, IncidentBundle, IncidentOutput, IncidentSeverity, RootCauseKind, Signal, SignalType } from '../../schemas/index.js';
 import { GUARD_RESULTS } from './schema.js';
 
 /** Table rows as inserted (JSONEachRow). Column names and types match schema.ts. */
@@ -19,6 +19,17 @@ export interface IncidentRow {
   top_confidence: number | null;
   reasoner: string;
   first_signal_at: number | null;
+}
+
+/** One `incident_details` row: the readable part of an incident version (JSON strings for the nested parts). */
+export interface IncidentDetailsRow {
+  incident_id: string;
+  version: number;
+  updated_at: number;
+  title: string;
+  severity: IncidentSeverity;
+  evidence: string;
+  edges: string;
 }
 
 export interface RootCauseRow {
@@ -117,6 +128,25 @@ export function incidentRow(o: IncidentOutput, version: number, firstSignalAt: n
     top_confidence: top?.confidence ?? null,
     reasoner: o.reasoner,
     first_signal_at: firstSignalAt,
+  };
+}
+
+/**
+ * The details row of an output version. Outputs before 0.3 have no title or severity: the title is derived the way
+ * reasoning derives it and the severity is `low` (nothing rated it). `edges` come from the incident's latest bundle.
+ */
+export function incidentDetailsRow(o: IncidentOutput, version: number, edges: readonly EdgeFigures[]): IncidentDetailsRow {
+  const top = o.root_causes[0];
+  const n = o.services.length;
+  const title = o.title ?? `${top ? `${top.kind} in ${top.service}` : `incident on ${o.services[0] ?? 'unknown service'}`}${n > 1 ? ` (${n} services)` : ''}`;
+  return {
+    incident_id: o.incident_id,
+    version,
+    updated_at: o.updated_at,
+    title,
+    severity: o.severity ?? 'low',
+    evidence: JSON.stringify(o.evidence ?? []),
+    edges: JSON.stringify(edges),
   };
 }
 

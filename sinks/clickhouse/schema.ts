@@ -1,5 +1,6 @@
 import { SignalType } from '../../schemas/signal.js';
 import { RootCauseKind } from '../../schemas/common.js';
+import { IncidentSeverity } from '../../schemas/incident.js';
 import { viewsOfMigration } from './queries.js';
 
 /**
@@ -33,6 +34,8 @@ export const GUARD_ENUM = enum8(GUARD_RESULTS);
 /** What a responder said about an incident (MCP tools, later the view and webhooks): see the feedback table. */
 export const FEEDBACK_KINDS = ['ack', 'resolve', 'correct_root_cause', 'comment'] as const;
 export const FEEDBACK_ENUM = enum8(FEEDBACK_KINDS);
+/** Incident severity (reasoning/severity.ts). */
+export const SEVERITY_ENUM = enum8(IncidentSeverity.options);
 
 const ms2dt = (col: string): string => `toDateTime(intDiv(${col}, 1000), 'UTC')`;
 
@@ -207,7 +210,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ORDER BY (incident_id, feedback_id)`,
     ],
   },
-  // Version 7 is another change's ('incident_details'); the migrations apply in version order and need no contiguity.
+  {
+    version: 7,
+    name: 'incident_details',
+    statements: [
+      // What a person reads about an incident version, beside its `incidents` row (same incident_id and version):
+      // a new table, because 18.16 has no ADD COLUMN IF NOT EXISTS and existing tables are never altered for it.
+      // `evidence` is the output's JSON array of EvidenceItem, `edges` a JSON array of the call edges among the
+      // incident's services with their RED figures ({caller, callee, side?, observed_ms?, baseline_ms?, ...}).
+      `CREATE TABLE IF NOT EXISTS {db}.incident_details (
+        incident_id String,
+        version UInt64,
+        updated_at Int64,
+        title String,
+        severity ${SEVERITY_ENUM},
+        evidence String,
+        edges String
+      ) ENGINE = ReplacingMergeTree(version)
+      ORDER BY incident_id`,
+    ],
+  },
   {
     version: 8,
     name: 'tickets',

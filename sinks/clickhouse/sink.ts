@@ -1,13 +1,13 @@
 import { Counters } from '../../core/counters.js';
 import { NightshiftError } from '../../core/errors.js';
 import type { Emitter, Stage, StageDeps } from '../../core/stage.js';
-import type { Event, IncidentBundle, IncidentOutput, Signal } from '../../schemas/index.js';
+import type { EdgeFigures, Event, IncidentBundle, IncidentOutput, Signal } from '../../schemas/index.js';
 import { backoffDelay, realSleep, seededRandom } from './backoff.js';
 import { openClickHouse, type ClickHouseLike } from './client.js';
 import type { ClickHouseSinkConfig } from './config.js';
 import { migrate, type MigrationReport } from './migrate.js';
 import { LruMap } from '../../core/lru.js';
-import { firstSignalAt, incidentRow, incidentVersion, ReasoningRunRow, rootCauseRows, serviceOwnerRows, signalRow, templateRows, TicketRow } from './rows.js';
+import { firstSignalAt, incidentDetailsRow, incidentRow, incidentVersion, ReasoningRunRow, rootCauseRows, serviceOwnerRows, signalRow, templateRows, TicketRow } from './rows.js';
 import { PipelineStatsRecorder } from './stats.js';
 import { RowWriter, type RowWriterDeps } from './writer.js';
 
@@ -15,16 +15,19 @@ import { RowWriter, type RowWriterDeps } from './writer.js';
 export interface AckToken {
   readonly incidents: number;
   readonly root_causes: number;
+  readonly incident_details: number;
 }
 
-export const TABLES = ['incidents', 'root_causes', 'signals', 'log_templates', 'pipeline_stats', 'reasoning_runs', 'tickets', 'service_owners'] as const;
+export const TABLES = ['incidents', 'root_causes', 'signals', 'log_templates', 'pipeline_stats', 'reasoning_runs', 'incident_details', 'tickets', 'service_owners'] as const;
 export type TableName = (typeof TABLES)[number];
 
 /**
  * One ClickHouse database as the pipeline's analytics store: the client, the migrations, one RowWriter per table,
  * and the stages that feed them:
- *   incidentSink  Stage<IncidentOutput, never>: incidents + root_causes (the last stage, or one sink of a fan-out)
- *   bundleTap     Stage<IncidentBundle, IncidentBundle>: signals + log_templates + first-symptom times (between
+ *   incidentSink  Stage<IncidentOutput, never>: incidents + root_causes + incident_details (the last stage, or one
+ *                 sink of a fan-out)
+ *   bundleTap     Stage<IncidentBundle, IncidentBundle>: signals + log_templates + first-symptom times and call-edge
+ *                 figures for incident_details (between
  *                 perception and reasoning; passes bundles through)
  *   eventTap      Stage<Event, Event>: pipeline_stats records in per minute (between ingest and perception)
  *   onSignal      perception's signal observer: pipeline_stats signals per minute
@@ -41,6 +44,8 @@ export class ClickHouseAnalytics {
   readonly eventTap: EventStatsTap;
   /** Earliest first-symptom time per incident, from bundles (bounded LRU). */
   readonly firstSignal: LruMap<string, number>;
+  /** Call edges among each incident's services with their figures, from its latest bundle (bounded LRU). */
+  readonly edges: LruMap<string, readonly EdgeFigures[]>;
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -58,10 +63,12 @@ export class ClickHouseAnalytics {
       log_templates: mk('log_templates'),
       pipeline_stats: mk('pipeline_stats'),
       reasoning_runs: mk('reasoning_runs'),
+      incident_details: mk('incident_details'),
       tickets: mk('tickets'),
       service_owners: mk('service_owners'),
     };
     this.firstSignal = new LruMap(config.maxTrackedIncidents);
+    this.edges = new LruMap(config.maxTrackedIncidents);
     this.stats = new PipelineStatsRecorder(config.pipeline, this.writers.pipeline_stats, config.maxOpenMinutes);
     this.incidentSink = new ClickHouseIncidentSink(this);
     this.bundleTap = new ClickHouseBundleTap(this);
@@ -163,8 +170,8 @@ export class ClickHouseAnalytics {
 }
 
 /**
- * Stage<IncidentOutput, never>: each output becomes one `incidents` row and one `root_causes` row per ranked cause,
- * all with the same version (see incidentVersion). With ack `batch`, `process` returns once the rows are buffered
+ * Stage<IncidentOutput, never>: each output becomes one `incidents` row, one `root_causes` row per ranked cause and
+ * one `incident_details` row (title, severity, evidence and call-edge JSON), all with the same version (see incidentVersion). With ack `batch`, `process` returns once the rows are buffered
  * (waiting while the buffer is full); `lastToken`/`isAcked`/`whenAcked` tell when they are durable. With ack `each`, it
  * returns after ClickHouse acknowledged them. The stage counts an output as sent once all its rows are inserted,
  * or as dropped `dead_letter:<CODE>` if one was dead-lettered.
@@ -185,15 +192,18 @@ export class ClickHouseIncidentSink implements Stage<IncidentOutput, never> {
    * `process` of the last output derived from a source offset and commit the offset once it is acknowledged.
    */
   get lastToken(): AckToken {
-    return { incidents: this.store.writers.incidents.accepted, root_causes: this.store.writers.root_causes.accepted };
+    const w = this.store.writers;
+    return { incidents: w.incidents.accepted, root_causes: w.root_causes.accepted, incident_details: w.incident_details.accepted };
   }
 
   isAcked(t: AckToken): boolean {
-    return this.store.writers.incidents.acked >= t.incidents && this.store.writers.root_causes.acked >= t.root_causes;
+    const w = this.store.writers;
+    return w.incidents.acked >= t.incidents && w.root_causes.acked >= t.root_causes && w.incident_details.acked >= t.incident_details;
   }
 
   async whenAcked(t: AckToken): Promise<void> {
-    await Promise.all([this.store.writers.incidents.whenAcked(t.incidents), this.store.writers.root_causes.whenAcked(t.root_causes)]);
+    const w = this.store.writers;
+    await Promise.all([w.incidents.whenAcked(t.incidents), w.root_causes.whenAcked(t.root_causes), w.incident_details.whenAcked(t.incident_details)]);
   }
 
   async process(o: IncidentOutput, _out?: Emitter<never>): Promise<void> {
@@ -203,7 +213,8 @@ export class ClickHouseIncidentSink implements Stage<IncidentOutput, never> {
     const version = incidentVersion(o.updated_at, seq);
     const first = this.store.firstSignal.get(o.incident_id) ?? null;
     const rows = [incidentRow(o, version, first), ...rootCauseRows(o, version)];
-    let remaining = rows.length;
+    const details = incidentDetailsRow(o, version, this.store.edges.get(o.incident_id) ?? []);
+    let remaining = rows.length + 1;
     let failedCode: string | null = null;
     const done = (r: { ok: boolean; code?: string }): void => {
       if (!r.ok && failedCode === null) failedCode = r.code ?? 'INTERNAL';
@@ -215,13 +226,19 @@ export class ClickHouseIncidentSink implements Stage<IncidentOutput, never> {
     const incSeq = await w.incidents.write(rows[0]!, { key: o.incident_id, onDone: done });
     let rcSeq = 0;
     for (const r of rows.slice(1)) rcSeq = await w.root_causes.write(r, { key: o.incident_id, onDone: done });
+    const detSeq = await w.incident_details.write(details, { key: o.incident_id, onDone: done });
     if (this.store.config.writer.ack === 'each') {
-      await Promise.all([w.incidents.whenAcked(incSeq, true), rcSeq > 0 ? w.root_causes.whenAcked(rcSeq, true) : Promise.resolve()]);
+      await Promise.all([
+        w.incidents.whenAcked(incSeq, true),
+        rcSeq > 0 ? w.root_causes.whenAcked(rcSeq, true) : Promise.resolve(),
+        w.incident_details.whenAcked(detSeq, true),
+      ]);
     }
   }
 
   async flush(): Promise<void> {
-    await Promise.all([this.store.writers.incidents.flush(), this.store.writers.root_causes.flush()]);
+    const w = this.store.writers;
+    await Promise.all([w.incidents.flush(), w.root_causes.flush(), w.incident_details.flush()]);
   }
 
   close(): Promise<void> {
@@ -251,6 +268,7 @@ export class ClickHouseBundleTap implements Stage<IncidentBundle, IncidentBundle
   async process(b: IncidentBundle, out: Emitter<IncidentBundle>): Promise<void> {
     const first = firstSignalAt(b);
     if (first !== null) this.store.firstSignal.set(b.incident_id, first);
+    if (b.details?.edges) this.store.edges.set(b.incident_id, b.details.edges);
     if (!this.openedSeen.has(b.incident_id)) {
       this.openedSeen.set(b.incident_id, true);
       this.store.stats.countIncidentOpened(b.opened_at);

@@ -42,17 +42,34 @@ export interface RenderedText {
   readonly evidence: readonly string[];
 }
 
+const NUM = new Intl.NumberFormat('en-US', { maximumFractionDigits: 3 });
+/** A figure as a person reads it: `1,292 ms`, `12%`, `0.25` (unit omitted when unknown or a plain ratio). */
+export function figure(x: number, unit?: string): string {
+  const n = NUM.format(x);
+  if (unit === undefined || unit === 'ratio' || unit === '') return n;
+  return unit === '%' ? `${n}%` : `${n} ${unit}`;
+}
+
 /** One line per evidence item: what it is, where, and its figures or text (telemetry text, quoted). */
 export function evidenceLine(e: EvidenceItem): string {
   switch (e.type) {
-    case 'log_template':
-      return `log ${e.level} in ${e.service}, ${e.count} lines since ${iso(e.first_seen)}: "${e.text}"`;
+    case 'log_template': {
+      const split = e.before !== undefined && e.during !== undefined ? `template seen ${NUM.format(e.before)} before, ${NUM.format(e.during)} during${e.since !== undefined ? ` (since ${iso(e.since)})` : ''}; ` : '';
+      return `log ${e.level} in ${e.service}, ${split}${e.count} lines since ${iso(e.first_seen)}: "${e.text}"`;
+    }
     case 'series':
-      return `series ${e.name} of ${e.service}: expected ${e.expected}, observed ${e.observed}`;
-    case 'call_edge':
-      return `calls ${e.caller} -> ${e.callee}${e.side ? ` (${e.side} side)` : ''}: "${e.text}"`;
-    case 'alert':
-      return `alert on ${e.service}: "${e.text}"`;
+      return `series ${e.name} of ${e.service}: expected ${figure(e.expected, e.unit)}, observed ${figure(e.observed, e.unit)}`;
+    case 'call_edge': {
+      const figs: string[] = [];
+      if (e.baseline_ms !== undefined && e.observed_ms !== undefined) figs.push(`p95 latency ${figure(e.baseline_ms, 'ms')} -> ${figure(e.observed_ms, 'ms')}`);
+      if (e.baseline_error_ratio !== undefined && e.error_ratio !== undefined) figs.push(`error ratio ${figure(e.baseline_error_ratio)} -> ${figure(e.error_ratio)}`);
+      return `calls ${e.caller} -> ${e.callee}${e.side ? ` (${e.side} side)` : ''}${figs.length > 0 ? `: ${figs.join(', ')}` : ''}: "${e.text}"`;
+    }
+    case 'alert': {
+      const runbook = e.annotations?.runbook_url ?? e.annotations?.runbook;
+      // The runbook link before the text, so the line's cut never takes it.
+      return `alert ${e.name ? `${e.name} ` : ''}${e.severity ? `(${e.severity}) ` : ''}on ${e.service}${runbook ? ` (runbook: ${runbook})` : ''}: "${e.text}"`;
+    }
     case 'change':
       return `${e.change_kind} of ${e.service}${e.version ? ` ${e.version}` : ''}${e.author ? ` by ${e.author}` : ''}: "${e.text}"${e.verdict ? ` (release ${e.verdict})` : ''}`;
     case 'signal':
@@ -64,7 +81,7 @@ function facts(o: IncidentOutput, severity: Severity): string[] {
   return [
     `Incident: ${o.incident_id}`,
     `Status: ${o.status}`,
-    `Severity: ${severity}`,
+    `Severity: ${severity}${o.severity ? ` (incident rated ${o.severity})` : ''}`,
     `Opened: ${iso(o.opened_at)}`,
     `Updated: ${iso(o.updated_at)}`,
     `Services: ${serviceList(o.services)}`,
