@@ -17,8 +17,8 @@ import { LruMap } from './util.js';
  * original would have from the same next input. Not captured: the stage's config (a checkpoint is only restored
  * into a stage built from a config with the same digest), its counters (process metrics) and its dependencies.
  */
-/** Bumped when the layout of the state changes (2: ring-buffer span index, linked-slot maps; 3: point trails, template splits, alert groups), see the digest. */
-export const PERCEPTION_SNAPSHOT_KIND = 'nightshift.perception/3';
+/** Bumped when the layout of the state changes (2: ring-buffer span index, linked-slot maps; 3: point trails, template splits, alert groups; 4: trail points carry the band's half-width), see the digest. */
+export const PERCEPTION_SNAPSHOT_KIND = 'nightshift.perception/4';
 
 /** Classes only created while running (not by the constructor), seeded so that discovery finds their prototypes. */
 function dynamicSeeds(config: PerceptionConfig): unknown[] {

@@ -6,7 +6,7 @@ import { createDetector, type AnomalyDetector } from './anomaly/index.js';
 import type { MetricsConfig } from './config.js';
 import type { Direction } from './hints.js';
 import { displayUnit, metricEdge, seriesFamily, seriesMeaning, type MetricEdge } from './meaning.js';
-import { POST_POINTS, newRing, recordPoint, ringPoints, trailFrom, type PointRing, type Trail } from './trail.js';
+import { POST_POINTS, DEFAULT_Z_THRESHOLD, bandHalfWidth, newRing, recordPoint, ringPoints, trailFrom, type PointRing, type Trail } from './trail.js';
 import { MAX_SERIES_POINTS, type SeriesPoint } from '../schemas/incident.js';
 import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
 
@@ -176,7 +176,7 @@ export class MetricPerception {
     }
     s.lastTs = p.ts;
     const r = s.detector.update(p.ts, p.value);
-    s.trail = recordPoint(s.pre, s.trail, p.ts, p.value, r.expected);
+    s.trail = recordPoint(s.pre, s.trail, p.ts, p.value, r.expected, bandHalfWidth(p.value, r.expected, r.deviation, this.cfg.detector.zThreshold ?? DEFAULT_Z_THRESHOLD));
     if (!(r.score >= this.cfg.threshold) || !this.material(s, p.value, r.expected)) {
       s.streak = 0;
       return [];

@@ -6,7 +6,7 @@ import type { RedConfig } from './config.js';
 import type { Direction } from './hints.js';
 import { MAX_TRAILS, SignalGate, continueTrail, extendEpisode, round6, type Episode } from './metrics.js';
 import { MAX_SERIES_POINTS, type EdgeFigures, type SeriesPoint } from '../schemas/incident.js';
-import { PRE_POINTS, newRing, recordPoint, ringLast, ringPoints, type PointRing, type Trail } from './trail.js';
+import { PRE_POINTS, DEFAULT_Z_THRESHOLD, bandHalfWidth, newRing, recordPoint, ringLast, ringPoints, type PointRing, type Trail } from './trail.js';
 import { stableId } from '../core/hash.js';
 import { p95, type Agg } from './red-buckets.js';
 import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
@@ -130,7 +130,7 @@ export class RedScopes {
   private judge(s: Scope, m: RedMetric, ts: number, value: number, eligible: boolean, what: string, out: Signal[]): void {
     const t = s.tracks[m];
     const r = t.detector.update(ts, value);
-    t.trail = recordPoint(t.pre, t.trail, ts, value, r.expected);
+    t.trail = recordPoint(t.pre, t.trail, ts, value, r.expected, bandHalfWidth(value, r.expected, r.deviation, this.cfg.detector.zThreshold ?? DEFAULT_Z_THRESHOLD));
     if (!eligible || !(r.score >= this.cfg.threshold)) return;
     if (m === 'rate' && r.expected < this.cfg.minRateExpected) return;
     if (m === 'latency' && value - r.expected < Math.max(this.cfg.minLatencyDeltaMs, this.cfg.minLatencyRelChange * r.expected)) return;

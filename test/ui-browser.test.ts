@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -94,6 +94,9 @@ describe('incident view in chromium', () => {
     expect(shot.width).toBeGreaterThan(200);
     expect(countNear(shot, [0xc6, 0x28, 0x28])).toBeGreaterThan(30); // observed (red)
     expect(countNear(shot, [0x1f, 0x5f, 0xbf])).toBeGreaterThan(10); // expected (blue)
+    // The expected band (the detector's zero-score range) is drawn around the expected line.
+    expect(await page.locator('#plots svg.series-plot polygon.band').count()).toBeGreaterThan(0);
+    if (process.env.NIGHTSHIFT_UI_SCREENSHOT) writeFileSync(process.env.NIGHTSHIFT_UI_SCREENSHOT, await page.screenshot({ fullPage: true }));
 
     // Timeline and topology are drawn; the top cause is the highlighted node.
     expect(await page.locator('#timeline svg circle').count()).toBeGreaterThan(0);

@@ -151,7 +151,9 @@ function plot(p) {
   const B = 22;
   const unit = p.unit ? ` ${p.unit}` : '';
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', 'aria-label': `${p.service} ${p.name}`, class: 'series-plot', 'data-series': p.id });
-  root.append(svg('text', { x: L, y: 12 }, `${p.service} · ${p.name}${unit}`));
+  // `latency_p95_ms` already says ms: the unit is added to the title only when the name does not end with it.
+  const named = p.unit && new RegExp(`[_.\\s(]${p.unit.replace(/[^A-Za-z0-9]/g, '.')}\\)?$`, 'i').test(p.name);
+  root.append(svg('text', { x: L, y: 12 }, `${p.service} · ${p.name}${named ? '' : unit}`));
   const pts = p.points;
   if (pts.length < 2) {
     // No trace stored: the two figures the detector reported, side by side.
