@@ -1,19 +1,15 @@
-import type { Logger } from 'pino';
 import { scannerFor } from '../ingest/redact.js';
-import { IngestStage } from '../ingest/stage.js';
-import { createPerception, type PerceptionStage } from '../perception/stage.js';
-import { ReasoningStage } from '../reasoning/stage.js';
-import { createLlmStage, LlmReasoningStage, type ActiveLlmConfig, type RunObserver } from '../reasoning/llm/index.js';
-import type { LlmStageDeps } from '../reasoning/llm/create.js';
-import type { Event, IncidentBundle, IncidentOutput, TopologyFile } from '../schemas/index.js';
+import type { IngestStage } from '../ingest/stage.js';
+import type { PerceptionStage } from '../perception/stage.js';
+import { LlmReasoningStage } from '../reasoning/llm/index.js';
+import type { Event, IncidentBundle, IncidentOutput } from '../schemas/index.js';
 import type { NightshiftConfig } from './config.js';
 import { Counters, type CounterSnapshot } from '../core/counters.js';
 import type { DeadLetterSink } from '../core/deadletter.js';
 import { chain, runPipeline } from '../core/pipeline.js';
 import type { RawRecord } from '../core/raw.js';
 import type { Emitter, Stage } from '../core/stage.js';
-import { FanoutSink } from '../sinks/fanout.js';
-import type { AnalyticsSink } from '../sinks/clickhouse/analytics.js';
+import { PipelineGraph, type GraphParts } from './graph.js';
 
 /**
  * Passes bundles through and measures them: size is what reasoning (and an LLM's token bill) pays for, so the display
@@ -58,45 +54,21 @@ export interface EmbeddedPipeline {
   stats(): PipelineStats;
 }
 
-/** The embedded (one-process) pipeline: ingest -> perception -> reasoning -> sink, joined by bounded queues. */
+/** The embedded (one-process) pipeline: the graph's nodes once each, joined by bounded queues. */
 export function buildEmbedded(
   cfg: NightshiftConfig,
-  deps: {
-    readonly log: Logger;
-    readonly deadLetters: DeadLetterSink;
-    readonly topology?: TopologyFile;
-    /** Analytics (ClickHouse, chdb or NDJSON tables): taps on events and bundles, and a sink for incident outputs. */
-    readonly analytics?: AnalyticsSink;
-    /** The LLM reasoner (`llmConfigFromEnv`); without it the ranker alone reasons. */
-    readonly llm?: ActiveLlmConfig | null;
-    /** Past incidents with confirmed causes for the LLM's knowledge base (mcp/past-incidents.ts); none without it. */
-    readonly pastIncidents?: LlmStageDeps['pastIncidents'];
-    /** Every reasoning run (evals, the replay summary). */
-    readonly onRun?: RunObserver;
-    /** The ranker's outputs before any LLM update: "without the LLM" in evals. */
-    readonly onRanked?: (o: IncidentOutput) => void;
-  },
+  deps: GraphParts & { readonly deadLetters: DeadLetterSink },
   sink: Stage<IncidentOutput, never> | readonly Stage<IncidentOutput, never>[],
 ): EmbeddedPipeline {
+  const graph = new PipelineGraph(cfg, deps);
   const stageDeps = { log: deps.log, deadLetters: deps.deadLetters };
-  const a = deps.analytics;
-  const ingest = new IngestStage(cfg.ingest, stageDeps);
-  const perception = createPerception(cfg.perception, stageDeps, deps.topology, a?.onSignal);
+  const ingest = graph.ingest(stageDeps);
+  const perception = graph.perception(stageDeps);
   const meter = new BundleMeter();
-  const ranker = new ReasoningStage(cfg.reasoning);
-  const reasoning: Stage<IncidentBundle, IncidentOutput> = deps.llm
-    ? createLlmStage(deps.llm, {
-        ranker,
-        log: deps.log,
-        ...(deps.pastIncidents ? { pastIncidents: deps.pastIncidents } : {}),
-        ...(deps.onRun ? { onRun: deps.onRun } : {}),
-        ...(deps.onRanked ? { onRanked: deps.onRanked } : {}),
-      })
-    : ranker;
-  const sinks = [...(Array.isArray(sink) ? sink : [sink as Stage<IncidentOutput, never>]), ...(a ? [a.incidentSink] : [])];
-  const out = sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks);
-  const c = a
-    ? chain<RawRecord, Event>(ingest).then(a.eventTap).then(perception).then(meter).then(a.bundleTap).then(reasoning).then(out)
+  const reasoning = graph.reasoning().stage;
+  const out = graph.sink(Array.isArray(sink) ? sink : [sink as Stage<IncidentOutput, never>]);
+  const c = graph.eventTap && graph.bundleTap
+    ? chain<RawRecord, Event>(ingest).then(graph.eventTap).then(perception).then(meter).then(graph.bundleTap).then(reasoning).then(out)
     : chain<RawRecord, Event>(ingest).then(perception).then(meter).then(reasoning).then(out);
   return {
     ingest,

@@ -15,9 +15,16 @@ import type { KafkaConfig } from './config.js';
 import { PerceptionProcessor, ReasoningProcessor, SharedSink, eventKeyer, ingestProcessor } from './processors.js';
 import { ProducerBatcher } from './producer.js';
 import { StageRunner, type StageName, type StageSpec } from './runner.js';
+import { PipelineGraph } from '../graph.js';
+import type { LlmRunTally } from './pipeline-metrics.js';
 
 export interface ClusterOptions {
   readonly config: NightshiftConfig;
+  /**
+   * The pipeline graph (pipeline/graph.ts) whose nodes the lanes run: with analytics taps and the LLM when the caller
+   * built it with them. Default: the graph of `config` and `topology` alone (ranker, no analytics).
+   */
+  readonly graph?: PipelineGraph;
   readonly kafka: KafkaConfig;
   /** Stages this process runs (each its own consumer group). */
   readonly stages: readonly StageName[];
@@ -28,6 +35,8 @@ export interface ClusterOptions {
   readonly createSink?: (deps: StageDeps) => Stage<IncidentOutput, never> | Promise<Stage<IncidentOutput, never>>;
   /** Appended to the Kafka client id (an instance name, e.g. the pod name). */
   readonly instance?: string;
+  /** The LLM figures for /metrics, fed by the graph's run observer (zeros without it). */
+  readonly llmRuns?: LlmRunTally;
 }
 
 export interface Cluster {
@@ -56,7 +65,10 @@ export function groupId(cfg: KafkaConfig, stage: StageName): string {
  * code as the embedded pipeline (ingest/perception/reasoning stage classes, the sinks the CLI builds).
  */
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  const { config, kafka: kcfg, log } = opts;
+  const { kafka: kcfg, log } = opts;
+  const graph = opts.graph ?? new PipelineGraph(opts.config, { log, ...(opts.topology ? { topology: opts.topology } : {}) });
+  const config = graph.config;
+  const topology = graph.parts.topology;
   const loss = new OffsetLoss(log);
   const kafka: Kafka = createKafka(kcfg, log, opts.instance ? `-${opts.instance}` : '', (t, p, g) => loss.onReset(t, p, g));
   const admin: Admin = kafka.admin();
@@ -100,11 +112,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   if (opts.stages.includes('sinks')) {
     if (!opts.createSink) throw new Error('the sinks stage needs createSink');
     sink = new SharedSink(kcfg.sinkDedupIds, loose);
-    sink.attach(await opts.createSink({ log, deadLetters: sink.deadLetters }));
+    // The caller's sinks (NDJSON, ticketing), then the graph's analytics incident sink.
+    sink.attach(graph.sink([await opts.createSink({ log, deadLetters: sink.deadLetters })]));
   }
 
   const raw = Object.values(config.ingest.topics);
-  const keyOf = eventKeyer(kcfg.eventKey, opts.topology);
+  const keyOf = eventKeyer(kcfg.eventKey, topology);
   const eventPartitions = opts.stages.includes('ingest') ? ((await partitionCounts(admin, [kcfg.topics.events])).get(kcfg.topics.events) ?? 0) : 0;
   const deps = (dlLog: Logger): StageDeps => ({ log: dlLog, deadLetters: { write: loose, count: 0, byCode: () => ({}) } });
   const specs: Record<StageName, () => StageSpec> = {
@@ -115,14 +128,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       stateful: false,
       alignTimestamps: true,
       ...(eventPartitions > 0 ? { heartbeats: { topic: kcfg.topics.events, partitions: eventPartitions } } : {}),
-      createProcessor: (topic, partition) => ingestProcessor(config.ingest, kcfg.topics, log, topic, partition, keyOf),
+      createProcessor: (topic, partition) => ingestProcessor((d) => graph.ingest(d), graph.eventTap, kcfg.topics, log, topic, partition, keyOf),
     }),
     perception: () => ({
       name: 'perception',
       groupId: groupId(kcfg, 'perception'),
       inputs: [kcfg.topics.events],
       stateful: true,
-      createProcessor: (topic, partition) => new PerceptionProcessor(config.perception, deps(log), opts.topology, kcfg.topics, topic, partition, {
+      createProcessor: (topic, partition) => new PerceptionProcessor((d) => graph.perception(d), deps(log), graph.bundleTap, kcfg.topics, topic, partition, {
           idleMs: kcfg.alignIdleMs,
           maxBuffered: kcfg.alignMaxEvents,
         }),
@@ -132,7 +145,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       groupId: groupId(kcfg, 'reasoning'),
       inputs: [kcfg.topics.bundles],
       stateful: true,
-      createProcessor: (topic, partition) => new ReasoningProcessor(config.reasoning, kcfg.topics, topic, partition),
+      createProcessor: (topic, partition) => new ReasoningProcessor(graph.reasoning(), kcfg.topics, topic, partition),
     }),
     sinks: () => ({
       name: 'sinks',
@@ -147,7 +160,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   for (const s of opts.stages) runners.set(s, new StageRunner(specs[s](), kafka, admin, batcher, checkpoints, kcfg, log.child({ stage: s }), fail, loss));
   for (const r of runners.values()) await r.start();
 
-  const metrics = clusterMetrics(runners, batcher, () => fatal === null);
+  const metrics = clusterMetrics(runners, batcher, () => fatal === null, opts.llmRuns);
   metrics.register(METRIC.recordsLost, 'Records never read because an offset reset skipped them (retention deleted them first), by topic and partition.', 'counter', () => loss.lostSamples());
   metrics.register(METRIC.offsetResets, 'Offset resets of the consumer groups (committed offset no longer on the broker), by topic and partition.', 'counter', () => loss.resetSamples());
   let stopped: Promise<void> | null = null;
@@ -177,7 +190,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 }
 
 /** Prometheus metrics of a cluster process, with the names of core/metrics.ts. */
-export function clusterMetrics(runners: ReadonlyMap<StageName, StageRunner>, batcher: ProducerBatcher, up: () => boolean): MetricsRegistry {
+export function clusterMetrics(runners: ReadonlyMap<StageName, StageRunner>, batcher: ProducerBatcher, up: () => boolean, llmRuns?: LlmRunTally): MetricsRegistry {
   const reg = new MetricsRegistry();
   reg.registerStages(() =>
     [...runners.values()].map((r) => {
@@ -207,6 +220,6 @@ export function clusterMetrics(runners: ReadonlyMap<StageName, StageRunner>, bat
     [...runners.values()].flatMap((r) => r.latency.samples({ stage: r.name })),
   );
   reg.register(METRIC.up, '1 while the process works (no fatal error).', 'gauge', () => [{ labels: {}, value: up() && batcher.failed === null ? 1 : 0 }]);
-  registerPipelineMetrics(reg, () => [...runners.values()]);
+  registerPipelineMetrics(reg, () => [...runners.values()], llmRuns);
   return reg;
 }

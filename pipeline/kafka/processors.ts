@@ -1,12 +1,12 @@
 import { deserialize, serialize } from 'node:v8';
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { IngestConfig } from '../../ingest/config.js';
-import { IngestStage } from '../../ingest/stage.js';
+import type { IngestStage } from '../../ingest/stage.js';
 import { learnedSummary, perceptionConfigDigest, restorePerception, snapshotPerception } from '../../perception/checkpoint.js';
-import { createPerception, type PerceptionStage } from '../../perception/stage.js';
-import { ReasoningStage, type ReasoningConfig } from '../../reasoning/stage.js';
+import type { PerceptionStage } from '../../perception/stage.js';
+import type { ReasoningStage } from '../../reasoning/stage.js';
 import type { Event, IncidentBundle, IncidentOutput, TopologyFile } from '../../schemas/index.js';
+import type { ReasoningNode } from '../graph.js';
 import { IncidentOutput as IncidentOutputSchema } from '../../schemas/index.js';
 import { CountingDeadLetters, makeDeadLetter, type DeadLetter } from '../../core/deadletter.js';
 import type { ErrorCode } from '../../core/errors.js';
@@ -98,9 +98,13 @@ export function eventKeyer(mode: 'service' | 'component', topology: TopologyFile
   return (s) => (parent.has(s) ? find(s) : s);
 }
 
-/** Raw topics -> events keyed by service (or component); the event's source position travels in a header. */
+/**
+ * Raw topics -> events keyed by service (or component); the event's source position travels in a header. `tap`
+ * (the graph's event tap, analytics' records-in per minute) sees every event on its way out.
+ */
 export function ingestProcessor(
-  cfg: IngestConfig,
+  make: (deps: StageDeps) => IngestStage,
+  tap: Stage<Event, Event> | null,
   topics: KafkaTopics,
   log: Logger,
   topic: string,
@@ -108,7 +112,7 @@ export function ingestProcessor(
   keyOf: (service: string) => string = (s) => s,
 ): PartitionProcessor {
   const dls = new ContextDeadLetters();
-  const stage = new IngestStage(cfg, { log, deadLetters: dls });
+  const stage = make({ log, deadLetters: dls });
   let newest = -Infinity;
   return {
     progress: () => newest,
@@ -123,7 +127,7 @@ export function ingestProcessor(
       // One message per key and raw record (an OTLP batch of a service is one message, not one per log line):
       // fewer, larger messages are what the Kafka client spends its time on.
       const groups = new Map<string, Event[]>();
-      const emitter: Emitter<Event> = {
+      const collect: Emitter<Event> = {
         emit: (ev) => {
           if (ev.ts > newest) newest = ev.ts;
           const k = keyOf(ev.service);
@@ -132,16 +136,35 @@ export function ingestProcessor(
           else groups.set(k, [ev]);
         },
       };
+      const publish = (): void => {
+        let i = 0;
+        for (const [key, evs] of groups) {
+          ctx.emit({ topic: topics.events, key, value: JSON.stringify(evs.length === 1 ? evs[0] : evs), headers: { [H_SOURCE]: `${topic}/${partition}/${m.offset}/${i++}` } });
+        }
+      };
+      // Through the tap one event after another, so the events keep their order whatever the tap waits for (it
+      // passes each on at once, and waits only on its writer's backpressure at the end of a minute).
+      let chain: Promise<void> | null = null;
+      const emitter: Emitter<Event> = tap
+        ? {
+            emit: (ev) => {
+              if (chain) chain = chain.then(() => tap.process(ev, collect));
+              else {
+                const r = tap.process(ev, collect);
+                if (isThenable(r)) chain = r;
+              }
+            },
+          }
+        : collect;
       dls.ctx = ctx;
       try {
         stage.process(raw, emitter);
       } finally {
         dls.ctx = null;
       }
-      let i = 0;
-      for (const [key, evs] of groups) {
-        ctx.emit({ topic: topics.events, key, value: JSON.stringify(evs.length === 1 ? evs[0] : evs), headers: { [H_SOURCE]: `${topic}/${partition}/${m.offset}/${i++}` } });
-      }
+      if (chain) return (chain as Promise<void>).then(publish);
+      publish();
+      return undefined;
     },
     dropped: () => stage.counters.snapshot().dropped,
   };
@@ -172,22 +195,44 @@ export class PerceptionProcessor implements PartitionProcessor {
   heartbeats = 0;
   readonly stateDigest: string;
 
+  /** The bundle tap's work for the record being processed, one bundle after another (so bundles keep their order). */
+  private taps: Promise<void> | null = null;
+
   constructor(
-    config: unknown,
+    make: (deps: StageDeps) => PerceptionStage,
     deps: StageDeps,
-    topology: TopologyFile | undefined,
+    private readonly tap: Stage<IncidentBundle, IncidentBundle> | null,
     private readonly topics: KafkaTopics,
     private readonly topic: string,
     private readonly partition: number,
     align: Omit<AlignerOptions, 'maxSources'>,
   ) {
-    this.stage = createPerception(config, deps, topology);
+    this.stage = make(deps);
     this.aligner = new EventTimeAligner<Event>({ ...align, maxSources: MAX_SOURCES });
     this.stateDigest = stableId('cfg', perceptionConfigDigest(this.stage), align.idleMs, align.maxBuffered);
   }
 
-  process(m: KafkaMessage, ctx: StageContext): void {
-    const out: Emitter<IncidentBundle> = { emit: (b) => ctx.emit({ topic: this.topics.bundles, key: b.incident_id, value: JSON.stringify(b) }) };
+  process(m: KafkaMessage, ctx: StageContext): void | Promise<void> {
+    this.feed(m, ctx);
+    const pending = this.taps;
+    this.taps = null;
+    return pending ?? undefined;
+  }
+
+  private feed(m: KafkaMessage, ctx: StageContext): void {
+    const send: Emitter<IncidentBundle> = { emit: (b) => ctx.emit({ topic: this.topics.bundles, key: b.incident_id, value: JSON.stringify(b) }) };
+    const tap = this.tap;
+    const out: Emitter<IncidentBundle> = tap
+      ? {
+          emit: (b) => {
+            if (this.taps) this.taps = this.taps.then(() => tap.process(b, send));
+            else {
+              const r = tap.process(b, send);
+              if (isThenable(r)) this.taps = r;
+            }
+          },
+        }
+      : send;
     const hb = headerText(m, H_HEARTBEAT);
     if (hb !== undefined) {
       const cut = hb.lastIndexOf('/');
@@ -294,19 +339,25 @@ export class ReasoningProcessor implements PartitionProcessor {
   private newest = new Map<string, { at: number; digests: string[] }>();
   stale = 0;
 
+  /** What reasons: the ranker itself, or the LLM stage around it (inline: its answer belongs to this record). */
+  private readonly reasoner: Stage<IncidentBundle, IncidentOutput>;
+
   constructor(
-    cfg: ReasoningConfig,
+    node: ReasoningNode,
     private readonly topics: KafkaTopics,
     private readonly topic: string,
     private readonly partition: number,
   ) {
-    this.stage = new ReasoningStage(cfg);
+    // The checkpoint is the ranker's: the LLM stage holds only runs in flight (none between two records in inline
+    // mode) and per-incident budgets, which a failover resets.
+    this.stage = node.ranker;
+    this.reasoner = node.stage;
     this.registry.discover(this.stage);
     this.registry.keep('ReasoningStage', ['cfg', 'counters']);
-    this.stateDigest = stableId('cfg', JSON.stringify(cfg));
+    this.stateDigest = stableId('cfg', JSON.stringify(node.config));
   }
 
-  process(m: KafkaMessage, ctx: StageContext): void {
+  process(m: KafkaMessage, ctx: StageContext): void | Promise<void> {
     let b: IncidentBundle;
     try {
       b = JSON.parse(m.value?.toString('utf8') ?? '') as IncidentBundle;
@@ -322,12 +373,13 @@ export class ReasoningProcessor implements PartitionProcessor {
       this.stale++;
       return;
     }
-    this.stage.process(b, {
+    const r = this.reasoner.process(b, {
       emit: (o: IncidentOutput) => {
         const value = JSON.stringify(o);
         ctx.emit({ topic: this.topics.rca, key: o.incident_id, value, headers: { [H_OUTPUT_ID]: outputId(value) } });
       },
     });
+    return isThenable(r) ? r.then(() => undefined) : undefined;
   }
 
   private isStale(id: string, at: number, digest: string): boolean {

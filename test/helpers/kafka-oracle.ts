@@ -5,6 +5,7 @@ import type { KafkaConfig } from '../../pipeline/kafka/config.js';
 import type { StageContext } from '../../pipeline/kafka/lane.js';
 import { H_OUTPUT_ID, PerceptionProcessor, ReasoningProcessor, headerText } from '../../pipeline/kafka/processors.js';
 import type { OutMessage } from '../../pipeline/kafka/producer.js';
+import { PipelineGraph } from '../../pipeline/graph.js';
 import { silentLogger } from '../../core/log.js';
 import type { TopologyFile } from '../../schemas/index.js';
 
@@ -23,9 +24,10 @@ export function expectedResultIds(
   topology: TopologyFile | undefined,
 ): Set<string> {
   const deps = { log: silentLogger(), deadLetters: new MemoryDeadLetters() };
+  const graph = new PipelineGraph(config, { log: deps.log, ...(topology ? { topology } : {}) });
   const bundles = new Map<string, OutMessage[]>();
   for (const [p, msgs] of [...events].sort((a, b) => a[0] - b[0])) {
-    const proc = new PerceptionProcessor(config.perception, deps, topology, kafka.topics, kafka.topics.events, p, {
+    const proc = new PerceptionProcessor((d) => graph.perception(d), deps, null, kafka.topics, kafka.topics.events, p, {
       idleMs: kafka.alignIdleMs,
       maxBuffered: kafka.alignMaxEvents,
     });
@@ -42,7 +44,7 @@ export function expectedResultIds(
   }
   const ids = new Set<string>();
   for (const list of bundles.values()) {
-    const r = new ReasoningProcessor(config.reasoning, kafka.topics, kafka.topics.bundles, 0);
+    const r = new ReasoningProcessor(graph.reasoning(), kafka.topics, kafka.topics.bundles, 0);
     const ctx: StageContext = { emit: (o) => ids.add(o.headers![H_OUTPUT_ID]!), deadLetter: () => undefined };
     let offset = 0;
     for (const b of list) r.process(asMessage(b, offset++), ctx);
