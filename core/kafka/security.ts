@@ -120,6 +120,8 @@ export function describeKafkaSecurity(cfg: Pick<KafkaConfig, 'ssl' | 'sasl'>): s
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_(GET_ISSUER_CERT|VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT_LOCALLY)|CERT_|HOSTNAME_MISMATCH)/;
 const TLS_TEXT = /certificate|self[- ]signed|alert|handshake|ssl|tls|wrong version number|packet length too long/i;
 
+const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
 function causes(err: unknown): Error[] {
   const out: Error[] = [];
   let e: unknown = err;
@@ -141,13 +143,22 @@ export function describeKafkaFailure(err: unknown): string | null {
   const top = chain[0]!;
   const auth = chain.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || /SASL .*authentication failed|Authentication failed/i.test(e.message));
   if (auth) {
-    return `Kafka authentication failed (${auth.name}: ${auth.message}); check NIGHTSHIFT_KAFKA_SASL_MECHANISM, NIGHTSHIFT_KAFKA_SASL_USERNAME and the password (NIGHTSHIFT_KAFKA_SASL_PASSWORD_FILE)`;
+    return oneLine(`Kafka authentication failed (${auth.name}: ${auth.message}); check NIGHTSHIFT_KAFKA_SASL_MECHANISM, NIGHTSHIFT_KAFKA_SASL_USERNAME and the password (NIGHTSHIFT_KAFKA_SASL_PASSWORD_FILE)`);
   }
   const tls = chain.find((e) => TLS_CODES.test(String((e as NodeJS.ErrnoException).code ?? '')) || (e.name === 'KafkaJSConnectionError' && TLS_TEXT.test(e.message)));
   if (tls) {
-    const code = (tls as NodeJS.ErrnoException).code;
-    return `TLS with the Kafka brokers failed (${tls.name}: ${tls.message}${code && !tls.message.includes(String(code)) ? ` [${code}]` : ''}); check NIGHTSHIFT_KAFKA_SSL_CA_FILE (the CA that signed the brokers' certificates), the client certificate (NIGHTSHIFT_KAFKA_SSL_CERT_FILE, NIGHTSHIFT_KAFKA_SSL_KEY_FILE) and that the listener speaks TLS`;
+    const code = String((tls as NodeJS.ErrnoException).code ?? '');
+    // OpenSSL's text is "<hex>:error:<hex>:SSL routines:<function>:<reason>:<file>:<line>:..."; its reason is the readable part.
+    const reason = /SSL routines:[^:]*:([^:]+)/.exec(tls.message)?.[1] ?? tls.message.replace(/^Connection error: /, '');
+    const hint = /CERTIFICATE_REQUIRED|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNKNOWN_CA|bad certificate|certificate required|certificate unknown|unknown ca/i.test(code + reason)
+      ? 'the broker refused the client certificate, or none was sent: check NIGHTSHIFT_KAFKA_SSL_CERT_FILE and NIGHTSHIFT_KAFKA_SSL_KEY_FILE and that the brokers trust their CA'
+      : /ALTNAME|HOSTNAME/i.test(code)
+        ? "the brokers' certificate is not for the host name connected to: check kafka.brokers or NIGHTSHIFT_KAFKA_SSL_SERVERNAME"
+        : /SELF_SIGNED|UNABLE_TO|CERT_|verify/i.test(code + reason)
+          ? "the brokers' certificate is not signed by a CA nightshift trusts (or has expired): check NIGHTSHIFT_KAFKA_SSL_CA_FILE"
+          : 'check that the listener speaks TLS, NIGHTSHIFT_KAFKA_SSL_CA_FILE and the client certificate (NIGHTSHIFT_KAFKA_SSL_CERT_FILE, NIGHTSHIFT_KAFKA_SSL_KEY_FILE)';
+    return oneLine(`TLS with the Kafka brokers failed (${reason.trim()}${code ? ` [${code}]` : ''}): ${hint}`);
   }
   const why = chain[1]?.message ?? top.message;
-  return `the Kafka brokers cannot be used (${top.name}: ${why}); check --brokers / NIGHTSHIFT_KAFKA_BROKERS, that the brokers are up, and the listener's security (NIGHTSHIFT_KAFKA_SSL, NIGHTSHIFT_KAFKA_SASL_*)`;
+  return oneLine(`the Kafka brokers cannot be used (${top.name}: ${why}); check --brokers / NIGHTSHIFT_KAFKA_BROKERS, that the brokers are up, and the listener's security (NIGHTSHIFT_KAFKA_SSL, NIGHTSHIFT_KAFKA_SASL_*)`);
 }
