@@ -121,9 +121,11 @@ async function loadCrdValidators(): Promise<void> {
   const sm = await mod('prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor.js');
   const pr = await mod('prometheus-operator/monitoring.coreos.com/v1/PrometheusRule.js');
   const so = await mod('keda/keda.sh/v1alpha1/ScaledObject.js');
+  const ta = await mod('keda/keda.sh/v1alpha1/TriggerAuthentication.js');
   crdValidators.ServiceMonitor = (m) => new sm.ServiceMonitor!(m).validate();
   crdValidators.PrometheusRule = (m) => new pr.PrometheusRule!(m).validate();
   crdValidators.ScaledObject = (m) => new so.ScaledObject!(m).validate();
+  crdValidators.TriggerAuthentication = (m) => new ta.TriggerAuthentication!(m).validate();
 }
 
 const byKind = (docs: Manifest[], kind: string): Manifest[] => docs.filter((d) => d.kind === kind);
@@ -420,6 +422,36 @@ describe('helm chart: Kafka TLS and SASL', () => {
     });
     for (const f of [k.ssl.caFile!, k.ssl.certFile!, k.ssl.keyFile!, k.ssl.keyPassphraseFile!]) expect(secretAt(d, f), f).toBe('nightshift-kafka-client');
     expect(k.sasl).toBeUndefined();
+  });
+
+  it('KEDA reads lag with the same credentials: without keda.authenticationRef the chart makes a TriggerAuthentication from the same Secrets', () => {
+    type Trigger = { metadata: Record<string, string>; authenticationRef?: { name: string } };
+    const triggers = (docs: Manifest[]): Trigger[] => byKind(docs, 'ScaledObject').flatMap((so) => (so.spec as { triggers: Trigger[] }).triggers);
+    // full names its own TriggerAuthentication: the chart creates none and sets no auth metadata.
+    const own = render(VALUES.full).docs;
+    expect(byKind(own, 'TriggerAuthentication')).toEqual([]);
+    for (const t of triggers(own)) expect([t.metadata.sasl, t.metadata.tls, t.authenticationRef?.name]).toEqual([undefined, undefined, 'kafka-sasl-auth']);
+    const scram = render(VALUES.full, ['keda.authenticationRef=']).docs;
+    const [ta] = byKind(scram, 'TriggerAuthentication');
+    expect(() => crdValidators.TriggerAuthentication!(ta!)).not.toThrow();
+    expect(ta!.spec).toEqual({
+      env: [{ parameter: 'username', name: 'NIGHTSHIFT_KAFKA_SASL_USERNAME' }],
+      secretTargetRef: [
+        { parameter: 'password', name: 'nightshift-kafka-user', key: 'password' },
+        { parameter: 'ca', name: 'prod-cluster-ca-cert', key: 'ca.crt' },
+      ],
+    });
+    expect(triggers(scram).length).toBe(4);
+    for (const t of triggers(scram)) expect([t.metadata.sasl, t.metadata.tls, t.authenticationRef?.name]).toEqual(['scram_sha512', 'enable', ta!.metadata.name]);
+    const mtls = render(VALUES.allInOne, ['keda.enabled=true']).docs;
+    expect((byKind(mtls, 'TriggerAuthentication')[0]!.spec as { secretTargetRef: Array<{ parameter: string; key: string }> }).secretTargetRef.map((r) => `${r.parameter}=${r.key}`)).toEqual([
+      'ca=ca.crt',
+      'cert=tls.crt',
+      'key=tls.key',
+      'keyPassword=key-passphrase',
+    ]);
+    for (const t of triggers(mtls)) expect([t.metadata.sasl, t.metadata.tls]).toEqual([undefined, 'enable']);
+    expect(byKind(render(VALUES.default, ['keda.enabled=true']).docs, 'TriggerAuthentication')).toEqual([]);
   });
 
   it('refuses Kafka security values that cannot connect', () => {
