@@ -23,6 +23,8 @@ write is logged as an "audit" line with the token's name.
   --port N             listen port (default NIGHTSHIFT_GATEWAY_PORT or 8080)
   --config FILE        configuration (YAML or JSON): ingest.topics, ingest.maxRecordBytes, kafka
   --brokers LIST       bootstrap brokers (default NIGHTSHIFT_KAFKA_BROKERS, then the config file)
+                       TLS and SASL to the brokers: NIGHTSHIFT_KAFKA_SSL*, NIGHTSHIFT_KAFKA_SASL_* or the config
+                       file's kafka.ssl / kafka.sasl (README "Running on Kafka")
   --max-body-bytes N   largest request body after decompression (default ingest.maxRecordBytes, 1 MiB)
   --ops-host ADDR      address of /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_HOST, then --host); plain HTTP
   --ops-port N         /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_PORT or 9464; 0 = any free port)

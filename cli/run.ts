@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { loadConfig, parseConfigText, type NightshiftConfig } from '../core/config.js';
 import { startCluster, type Cluster } from '../core/kafka/cluster.js';
 import { kafkaConfig, type KafkaConfig } from '../core/kafka/config.js';
+import { describeKafkaFailure } from '../core/kafka/security.js';
 import { ALL_STAGES, type StageName } from '../core/kafka/runner.js';
 import { LOOPBACK, warnIfExposed, type Authenticator, type TlsFiles } from '../core/auth/index.js';
 import { createLogger } from '../core/log.js';
@@ -31,6 +32,8 @@ writes checkpoints, commits, leaves the groups).
   --topology FILE      CMDB file (YAML or JSON) for perception
   --out FILE           where the sinks stage writes incident outputs as NDJSON (default -: stdout)
   --brokers LIST       bootstrap brokers (default NIGHTSHIFT_KAFKA_BROKERS, then the config file)
+                       TLS and SASL to the brokers: NIGHTSHIFT_KAFKA_SSL*, NIGHTSHIFT_KAFKA_SASL_* or the config
+                       file's kafka.ssl / kafka.sasl (README "Running on Kafka")
   --host ADDR          address of /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_HOST or 127.0.0.1)
   --ops-port N         /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_PORT or 9464; 0 = any free port)
 ${LISTEN_HELP}
@@ -203,7 +206,7 @@ export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   });
   const why = await Promise.race([signalled, h.cluster.failed.then((e) => e)]);
   const code = typeof why === 'string' ? 0 : 1;
-  io.stderr.write(typeof why === 'string' ? `nightshift run: ${why}, stopping\n` : `nightshift run: ${why.message}\n`);
+  io.stderr.write(typeof why === 'string' ? `nightshift run: ${why}, stopping\n` : `nightshift run: ${describeKafkaFailure(why) ?? why.message}\n`);
   await h.stop();
   await auth.close();
   return code;

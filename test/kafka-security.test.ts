@@ -229,13 +229,18 @@ describe('kafka security against a broker with SASL_SSL, SSL (mTLS) and SASL_PLA
   it('refused: a wrong password (fast, one line naming the credentials), no client certificate on the mTLS listener, an untrusted CA', async () => {
     const { log, text } = captureLog();
     const tlsEnv = { NIGHTSHIFT_KAFKA_SSL: 'true', NIGHTSHIFT_KAFKA_SSL_CA_FILE: B.file('ca.crt') };
-    const [wrong, wrongUser, noCert, otherCa, foreignCert] = await Promise.all([
+    const [wrong, wrongUser, noCert, otherCa, foreignCert, tlsToPlain, plainToTls] = await Promise.all([
       connectFails(kafkaConfig({}, { ...broker(B.ports.saslSsl), ...tlsEnv, NIGHTSHIFT_KAFKA_SASL_MECHANISM: 'scram-sha-512', NIGHTSHIFT_KAFKA_SASL_USERNAME: 'alice', NIGHTSHIFT_KAFKA_SASL_PASSWORD: 'hunter2-secret' }), log),
       connectFails(kafkaConfig({}, { ...broker(B.ports.saslPlaintext), NIGHTSHIFT_KAFKA_SASL_MECHANISM: 'plain', NIGHTSHIFT_KAFKA_SASL_USERNAME: 'mallory', NIGHTSHIFT_KAFKA_SASL_PASSWORD: 'hunter2-secret' }), log),
       connectFails(kafkaConfig({}, { ...broker(B.ports.ssl), ...tlsEnv }), log),
       connectFails(kafkaConfig({}, { ...broker(B.ports.saslSsl), NIGHTSHIFT_KAFKA_SSL: 'true', NIGHTSHIFT_KAFKA_SSL_CA_FILE: B.file('other-ca.crt'), NIGHTSHIFT_KAFKA_SASL_MECHANISM: 'scram-sha-512', ...env512() }), log),
       connectFails(kafkaConfig({}, { ...broker(B.ports.ssl), ...tlsEnv, NIGHTSHIFT_KAFKA_SSL_CERT_FILE: B.file('other-client.crt'), NIGHTSHIFT_KAFKA_SSL_KEY_FILE: B.file('other-client.key') }), log),
+      // The wrong protocol for the port, either way round.
+      connectFails(kafkaConfig({}, { ...broker(B.ports.plaintext), ...tlsEnv }), log),
+      connectFails(kafkaConfig({}, broker(B.ports.ssl)), log),
     ]);
+    expect(describeKafkaFailure(tlsToPlain.err)).toMatch(/^TLS with the Kafka brokers failed \(.*\): the listener may not speak TLS/);
+    expect(describeKafkaFailure(plainToTls.err)).toMatch(/^the Kafka brokers cannot be used \(.*Closed connection\); .*the listener's security \(NIGHTSHIFT_KAFKA_SSL, NIGHTSHIFT_KAFKA_SASL_\*\)/);
     for (const f of [wrong, wrongUser]) {
       expect(f.err.name).toBe('KafkaJSSASLAuthenticationError');
       // Not retried: a wrong password does not become right.
@@ -249,7 +254,7 @@ describe('kafka security against a broker with SASL_SSL, SSL (mTLS) and SASL_PLA
       expect(describeKafkaFailure(f.err)).toMatch(/^TLS with the Kafka brokers failed \(.*(bad certificate|certificate required|certificate unknown|unknown ca).*\): the broker refused the client certificate, or none was sent/);
     }
     expect(describeKafkaFailure(otherCa.err)).toMatch(/^TLS with the Kafka brokers failed \(.*\[(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\]\): the brokers' certificate is not signed by a CA nightshift trusts/);
-    for (const f of [noCert, otherCa, foreignCert]) expect(describeKafkaFailure(f.err)).not.toContain('\n');
+    for (const f of [noCert, otherCa, foreignCert, tlsToPlain, plainToTls]) expect(describeKafkaFailure(f.err)).not.toContain('\n');
     expect(text()).not.toContain('hunter2-secret');
     expect(text()).not.toContain(B.users.scram512.password);
   }, 90_000);

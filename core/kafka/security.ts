@@ -156,7 +156,7 @@ export function describeKafkaFailure(err: unknown): string | null {
         ? "the brokers' certificate is not for the host name connected to: check kafka.brokers or NIGHTSHIFT_KAFKA_SSL_SERVERNAME"
         : /SELF_SIGNED|UNABLE_TO|CERT_|verify/i.test(code + reason)
           ? "the brokers' certificate is not signed by a CA nightshift trusts (or has expired): check NIGHTSHIFT_KAFKA_SSL_CA_FILE"
-          : 'check that the listener speaks TLS, NIGHTSHIFT_KAFKA_SSL_CA_FILE and the client certificate (NIGHTSHIFT_KAFKA_SSL_CERT_FILE, NIGHTSHIFT_KAFKA_SSL_KEY_FILE)';
+          : "the listener may not speak TLS (compare the port with its protocol: SSL or SASL_SSL), else check NIGHTSHIFT_KAFKA_SSL_CA_FILE and the client certificate (NIGHTSHIFT_KAFKA_SSL_CERT_FILE, NIGHTSHIFT_KAFKA_SSL_KEY_FILE)";
     return oneLine(`TLS with the Kafka brokers failed (${reason.trim()}${code ? ` [${code}]` : ''}): ${hint}`);
   }
   const why = chain[1]?.message ?? top.message;

@@ -132,8 +132,8 @@ listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.secu
         ...jvm,
         'kafka.tools.StorageTool',
         'format',
-        '-t',
-        clusterId,
+        // `=`: a base64url id may start with '-', which would read as an option.
+        `--cluster-id=${clusterId}`,
         '-c',
         join(dir, 'server.properties'),
         '--add-scram',
