@@ -10,6 +10,7 @@ import { createKafka, ensureTopics } from '../core/kafka/client.js';
 import { kafkaConfig, type KafkaConfig } from '../core/kafka/config.js';
 import { describeKafkaFailure, kafkaClientSecurity } from '../core/kafka/security.js';
 import { NightshiftError } from '../core/errors.js';
+import { REDACTED_LOG_PATHS } from '../core/log.js';
 import { ROOT, uniquePrefix } from './helpers/kafka.js';
 import { startSecureBroker, type SecureBroker } from './helpers/kafka-secure.js';
 import { ensureBuilt } from './helpers/kafka-child.js';
@@ -25,11 +26,14 @@ import { ensureBuilt } from './helpers/kafka-child.js';
 let B: SecureBroker;
 let scratch = '';
 
-/** A logger whose lines the test reads (to find warnings, and to prove no secret is ever written). */
-function captureLog(): { log: Logger; text: () => string } {
+/**
+ * A logger whose lines the test reads (to find warnings, and to prove no secret is ever written). Without the
+ * production logger's redaction, at debug level: what it never shows, nightshift and kafkajs never logged.
+ */
+function captureLog(redact?: readonly string[]): { log: Logger; text: () => string } {
   let text = '';
   const sink = new Writable({ write: (c: Buffer, _e, cb) => ((text += c.toString()), cb()) });
-  return { log: pino({ level: 'debug', redact: { paths: ['password', '*.password', '*.*.password'], censor: '<redacted>' } }, sink), text: () => text };
+  return { log: pino({ level: 'debug', ...(redact ? { redact: { paths: [...redact], censor: '<redacted>' } } : {}) }, sink), text: () => text };
 }
 
 /** Creates a topic, produces one record (acks=-1) and consumes it back, every client made by createKafka. */
@@ -137,6 +141,13 @@ describe('kafka security configuration', () => {
     bad({}, { NIGHTSHIFT_KAFKA_SSL: 'true', NIGHTSHIFT_KAFKA_SSL_CERT_FILE: '/c' }, /needs both certFile and keyFile/);
     bad({}, { NIGHTSHIFT_KAFKA_SSL: 'maybe' }, /NIGHTSHIFT_KAFKA_SSL must be true or false/);
     bad({ ssl: { enabled: true, ca_file: '/x' } }, {}, /kafka\.ssl: Unrecognized key: "ca_file"/);
+  });
+
+  it('the production logger redacts password and passphrase fields wherever an object puts them', () => {
+    const { log, text } = captureLog(REDACTED_LOG_PATHS);
+    log.info({ password: 'hunter2-secret', sasl: { mechanism: 'plain', username: 'u', password: 'hunter2-secret' }, kafka: { ssl: { passphrase: 'hunter2-secret' } } }, 'x');
+    expect(text()).not.toContain('hunter2-secret');
+    expect(JSON.parse(text()).sasl).toEqual({ mechanism: 'plain', username: 'u', password: '<redacted>' });
   });
 
   it('files are read at start: missing, not PEM, a key that does not match its certificate, an encrypted key without passphrase', () => {
