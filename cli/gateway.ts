@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { warnIfExposed } from '../core/auth/index.js';
 import { kafkaConfig } from '../core/kafka/config.js';
+import { describeKafkaSecurity } from '../core/kafka/security.js';
 import { createLogger } from '../core/log.js';
 import { opsPortFromEnv, startOpsServer } from '../core/ops.js';
 import { gatewayPortFromEnv, startGateway } from '../ingest/gateway/index.js';
@@ -57,7 +58,7 @@ export async function gatewayCommand(argv: string[], io: CliIo, env: NodeJS.Proc
   const ops = await startOpsServer({ host: opsHost, port: opsPort, healthy: gw.healthy, ready: gw.ready, metrics: () => gw.metrics.render(), auth, log });
   warnIfExposed(log, [{ what: 'gateway', host, port: gw.port }, { what: 'ops', host: opsHost, port: ops.port }], auth.enabled);
   io.stderr.write(
-    `nightshift gateway: ${gw.scheme} on ${gw.host}:${gw.port} -> ${kcfg.brokers.join(',')}; ops on ${ops.host}:${ops.port}; ${auth.enabled ? 'bearer tokens required' : 'no authentication'}\n`,
+    `nightshift gateway: ${gw.scheme} on ${gw.host}:${gw.port} -> ${kcfg.brokers.join(',')} (${describeKafkaSecurity(kcfg)}); ops on ${ops.host}:${ops.port}; ${auth.enabled ? 'bearer tokens required' : 'no authentication'}\n`,
   );
   const sig = await new Promise<string>((resolve) => {
     for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { loadConfig, parseConfigText, type NightshiftConfig } from '../core/config.js';
 import { startCluster, type Cluster } from '../core/kafka/cluster.js';
 import { kafkaConfig, type KafkaConfig } from '../core/kafka/config.js';
-import { describeKafkaFailure } from '../core/kafka/security.js';
+import { describeKafkaFailure, describeKafkaSecurity } from '../core/kafka/security.js';
 import { ALL_STAGES, type StageName } from '../core/kafka/runner.js';
 import { LOOPBACK, warnIfExposed, type Authenticator, type TlsFiles } from '../core/auth/index.js';
 import { createLogger } from '../core/log.js';
@@ -200,7 +200,7 @@ export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const { auth, tls } = await listenSettings(values, env, log);
   const h = await startRun({ stages, config: cfg, kafka: kcfg, out: values.out, opsPort, opsHost, auth, log, env, ...(tls ? { tls } : {}), ...(topology ? { topology } : {}) });
   warnIfExposed(log, [{ what: 'ops', host: opsHost, port: h.ops.port }], auth.enabled);
-  io.stderr.write(`nightshift run: stages ${stages.join(', ')} on ${kcfg.brokers.join(',')}; ops ${h.ops.scheme} on ${h.ops.host}:${h.ops.port}\n`);
+  io.stderr.write(`nightshift run: stages ${stages.join(', ')} on ${kcfg.brokers.join(',')} (${describeKafkaSecurity(kcfg)}); ops ${h.ops.scheme} on ${h.ops.host}:${h.ops.port}\n`);
   const signalled = new Promise<string>((resolve) => {
     for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
   });

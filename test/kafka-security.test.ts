@@ -328,6 +328,7 @@ describe('kafka security against a broker with SASL_SSL, SSL (mTLS) and SASL_PLA
       });
       await consumer.disconnect();
       expect(JSON.parse(got)).toEqual(change);
+      expect(err).toContain(`-> 127.0.0.1:${B.ports.saslSsl} (SASL SCRAM-SHA-512 as alice over TLS)`);
       expect(err).not.toContain(B.users.scram512.password);
     } finally {
       child.kill('SIGTERM');
