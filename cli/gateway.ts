@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { warnIfExposed } from '../core/auth/index.js';
 import { kafkaConfig } from '../pipeline/kafka/config.js';
+import { describeKafkaSecurity } from '../pipeline/kafka/security.js';
 import { createLogger } from '../core/log.js';
 import { opsPortFromEnv, startOpsServer } from '../core/ops.js';
 import { gatewayPortFromEnv } from '../ingest/gateway/index.js';
@@ -24,6 +25,8 @@ write is logged as an "audit" line with the token's name.
   --port N             listen port (default NIGHTSHIFT_GATEWAY_PORT or 8080)
   --config FILE        configuration (YAML or JSON): ingest.topics, ingest.maxRecordBytes, kafka
   --brokers LIST       bootstrap brokers (default NIGHTSHIFT_KAFKA_BROKERS, then the config file)
+                       TLS and SASL to the brokers: NIGHTSHIFT_KAFKA_SSL*, NIGHTSHIFT_KAFKA_SASL_* or the config
+                       file's kafka.ssl / kafka.sasl (README "Running on Kafka")
   --max-body-bytes N   largest request body after decompression (default ingest.maxRecordBytes, 1 MiB)
   --ops-host ADDR      address of /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_HOST, then --host); plain HTTP
   --ops-port N         /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_PORT or 9464; 0 = any free port)
@@ -56,7 +59,7 @@ export async function gatewayCommand(argv: string[], io: CliIo, env: NodeJS.Proc
   const ops = await startOpsServer({ host: opsHost, port: opsPort, healthy: gw.healthy, ready: gw.ready, metrics: () => gw.metrics.render(), auth, log });
   warnIfExposed(log, [{ what: 'gateway', host, port: gw.port }, { what: 'ops', host: opsHost, port: ops.port }], auth.enabled);
   io.stderr.write(
-    `nightshift gateway: ${gw.scheme} on ${gw.host}:${gw.port} -> ${kcfg.brokers.join(',')}; ops on ${ops.host}:${ops.port}; ${auth.enabled ? 'bearer tokens required' : 'no authentication'}\n`,
+    `nightshift gateway: ${gw.scheme} on ${gw.host}:${gw.port} -> ${kcfg.brokers.join(',')} (${describeKafkaSecurity(kcfg)}); ops on ${ops.host}:${ops.port}; ${auth.enabled ? 'bearer tokens required' : 'no authentication'}\n`,
   );
   const sig = await new Promise<string>((resolve) => {
     for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));

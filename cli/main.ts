@@ -12,6 +12,7 @@ import { UI_HELP, UI_OPTIONS, uiCommand } from './ui.js';
 import { VALUE_HELP, VALUE_OPTIONS, valueCommand } from './value.js';
 import { SIMULATE_HELP, SIMULATE_OPTIONS, simulateCommand } from './simulate.js';
 import { DETECT_HELP, OFFLINE_OPTIONS, TEMPLATES_HELP, detectCommand, templatesCommand } from './offline.js';
+import { describeKafkaFailure } from '../pipeline/kafka/security.js';
 
 /**
  * Every command, its help and the options it parses. One table, so that `--help` works the same on each, the
@@ -139,11 +140,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.stderr.write(`nightshift ${cmd}: ${err.message}\n`);
       return 1;
     }
-    // kafkajs gives up after its retries with a chain of causes: one line saying what failed and what to check.
-    if (err instanceof Error && err.name.startsWith('KafkaJS')) {
-      const cause = (err as { cause?: unknown }).cause;
-      const why = cause instanceof Error ? cause.message : err.message;
-      io.stderr.write(`nightshift ${cmd}: the Kafka brokers cannot be used (${err.name}: ${why}); check --brokers / NIGHTSHIFT_KAFKA_BROKERS and that the brokers are up\n`);
+    // kafkajs gives up after its retries with a chain of causes: one line saying what failed (unreachable, refused
+    // credentials, TLS) and what to check.
+    const kafka = describeKafkaFailure(err);
+    if (kafka) {
+      io.stderr.write(`nightshift ${cmd}: ${kafka}\n`);
       return 1;
     }
     throw err;

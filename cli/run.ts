@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { loadConfig, parseConfigText, type NightshiftConfig } from '../pipeline/config.js';
 import { startCluster, type Cluster } from '../pipeline/kafka/cluster.js';
 import { kafkaConfig, type KafkaConfig } from '../pipeline/kafka/config.js';
+import { describeKafkaFailure, describeKafkaSecurity } from '../pipeline/kafka/security.js';
 import { ALL_STAGES, type StageName } from '../pipeline/kafka/runner.js';
 import { LOOPBACK, warnIfExposed, type Authenticator, type TlsFiles } from '../core/auth/index.js';
 import { createLogger } from '../core/log.js';
@@ -31,6 +32,8 @@ writes checkpoints, commits, leaves the groups).
   --topology FILE      CMDB file (YAML or JSON) for perception
   --out FILE           where the sinks stage writes incident outputs as NDJSON (default -: stdout)
   --brokers LIST       bootstrap brokers (default NIGHTSHIFT_KAFKA_BROKERS, then the config file)
+                       TLS and SASL to the brokers: NIGHTSHIFT_KAFKA_SSL*, NIGHTSHIFT_KAFKA_SASL_* or the config
+                       file's kafka.ssl / kafka.sasl (README "Running on Kafka")
   --host ADDR          address of /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_HOST or 127.0.0.1)
   --ops-port N         /healthz, /readyz, /metrics (default NIGHTSHIFT_OPS_PORT or 9464; 0 = any free port)
 ${LISTEN_HELP}
@@ -200,13 +203,13 @@ export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const { auth, tls } = await listenSettings(values, env, log);
   const h = await startRun({ stages, config: cfg, kafka: kcfg, out: values.out, opsPort, opsHost, auth, log, env, ...(tls ? { tls } : {}), ...(topology ? { topology } : {}) });
   warnIfExposed(log, [{ what: 'ops', host: opsHost, port: h.ops.port }], auth.enabled);
-  io.stderr.write(`nightshift run: stages ${stages.join(', ')} on ${kcfg.brokers.join(',')}; ops ${h.ops.scheme} on ${h.ops.host}:${h.ops.port}\n`);
+  io.stderr.write(`nightshift run: stages ${stages.join(', ')} on ${kcfg.brokers.join(',')} (${describeKafkaSecurity(kcfg)}); ops ${h.ops.scheme} on ${h.ops.host}:${h.ops.port}\n`);
   const signalled = new Promise<string>((resolve) => {
     for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
   });
   const why = await Promise.race([signalled, h.cluster.failed.then((e) => e)]);
   const code = typeof why === 'string' ? 0 : 1;
-  io.stderr.write(typeof why === 'string' ? `nightshift run: ${why}, stopping\n` : `nightshift run: ${why.message}\n`);
+  io.stderr.write(typeof why === 'string' ? `nightshift run: ${why}, stopping\n` : `nightshift run: ${describeKafkaFailure(why) ?? why.message}\n`);
   await h.stop();
   await auth.close();
   return code;

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../pipeline/config.js';
-import { kafkaConfig } from '../pipeline/kafka/config.js';
+import { kafkaConfig, type KafkaConfig } from '../pipeline/kafka/config.js';
 import { METRIC } from '../core/metrics.js';
 import { opsHostFromEnv, opsPortFromEnv } from '../core/ops.js';
 import { readTokens } from '../core/auth/index.js';
@@ -121,9 +121,11 @@ async function loadCrdValidators(): Promise<void> {
   const sm = await mod('prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor.js');
   const pr = await mod('prometheus-operator/monitoring.coreos.com/v1/PrometheusRule.js');
   const so = await mod('keda/keda.sh/v1alpha1/ScaledObject.js');
+  const ta = await mod('keda/keda.sh/v1alpha1/TriggerAuthentication.js');
   crdValidators.ServiceMonitor = (m) => new sm.ServiceMonitor!(m).validate();
   crdValidators.PrometheusRule = (m) => new pr.PrometheusRule!(m).validate();
   crdValidators.ScaledObject = (m) => new so.ScaledObject!(m).validate();
+  crdValidators.TriggerAuthentication = (m) => new ta.TriggerAuthentication!(m).validate();
 }
 
 const byKind = (docs: Manifest[], kind: string): Manifest[] => docs.filter((d) => d.kind === kind);
@@ -376,6 +378,100 @@ describe('helm chart: what it renders', () => {
     const old = helm(['template', 'nightshift', CHART, '--kube-version', '1.24.0']);
     expect(old.status).not.toBe(0);
     expect(old.stderr).toMatch(/kubeVersion/);
+  });
+});
+
+describe('helm chart: Kafka TLS and SASL', () => {
+  /** The kafka section each pod's environment gives nightshift, parsed by the pipeline's own parser. */
+  const kafkaOf = (d: Manifest): KafkaConfig => kafkaConfig({}, envOf(containerOf(d)));
+
+  it('default: plaintext, no Kafka security variables or volumes', () => {
+    for (const d of byKind(render(VALUES.default).docs, 'Deployment')) {
+      expect(Object.keys(envOf(containerOf(d))).filter((n) => /KAFKA_(SSL|SASL)/.test(n)), component(d)).toEqual([]);
+      expect(kafkaOf(d).ssl.enabled).toBe(false);
+      expect(kafkaOf(d).sasl).toBeUndefined();
+    }
+  });
+
+  it('full: every pod (gateway included) gets SCRAM-SHA-512 over TLS, the CA and the password as files from their Secrets; extraEnvFrom stays', () => {
+    const deployments = byKind(render(VALUES.full).docs, 'Deployment');
+    expect(deployments.map(component).sort()).toEqual([...STAGES, 'gateway'].sort());
+    for (const d of deployments) {
+      const k = kafkaOf(d);
+      expect(k.ssl).toEqual({ enabled: true, caFile: '/var/run/secrets/nightshift/kafka-ca/ca.crt', rejectUnauthorized: true });
+      expect(k.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'nightshift', passwordFile: '/var/run/secrets/nightshift/kafka-sasl/password' });
+      expect(secretAt(d, k.ssl.caFile!), component(d)).toBe('prod-cluster-ca-cert');
+      expect(secretAt(d, k.sasl!.passwordFile!), component(d)).toBe('nightshift-kafka-user');
+      // The password never becomes an environment value.
+      expect(envNames(containerOf(d))).not.toContain('NIGHTSHIFT_KAFKA_SASL_PASSWORD');
+      expect((containerOf(d).envFrom ?? []).map((e) => e.secretRef?.name)).toContain('kafka-sasl');
+    }
+  });
+
+  it('allInOne: mTLS with an encrypted key; the key, its passphrase and the certificate come from one Secret', () => {
+    const d = byKind(render(VALUES.allInOne).docs, 'Deployment')[0]!;
+    const k = kafkaOf(d);
+    expect(k.ssl).toEqual({
+      enabled: true,
+      caFile: '/var/run/secrets/nightshift/kafka-ca/ca.crt',
+      certFile: '/var/run/secrets/nightshift/kafka-client/tls.crt',
+      keyFile: '/var/run/secrets/nightshift/kafka-client/tls.key',
+      keyPassphraseFile: '/var/run/secrets/nightshift/kafka-client/key-passphrase',
+      servername: 'kafka.internal.example.com',
+      rejectUnauthorized: true,
+    });
+    for (const f of [k.ssl.caFile!, k.ssl.certFile!, k.ssl.keyFile!, k.ssl.keyPassphraseFile!]) expect(secretAt(d, f), f).toBe('nightshift-kafka-client');
+    expect(k.sasl).toBeUndefined();
+  });
+
+  it('KEDA reads lag with the same credentials: without keda.authenticationRef the chart makes a TriggerAuthentication from the same Secrets', () => {
+    type Trigger = { metadata: Record<string, string>; authenticationRef?: { name: string } };
+    const triggers = (docs: Manifest[]): Trigger[] => byKind(docs, 'ScaledObject').flatMap((so) => (so.spec as { triggers: Trigger[] }).triggers);
+    // full names its own TriggerAuthentication: the chart creates none and sets no auth metadata.
+    const own = render(VALUES.full).docs;
+    expect(byKind(own, 'TriggerAuthentication')).toEqual([]);
+    for (const t of triggers(own)) expect([t.metadata.sasl, t.metadata.tls, t.authenticationRef?.name]).toEqual([undefined, undefined, 'kafka-sasl-auth']);
+    const scram = render(VALUES.full, ['keda.authenticationRef=']).docs;
+    const [ta] = byKind(scram, 'TriggerAuthentication');
+    expect(() => crdValidators.TriggerAuthentication!(ta!)).not.toThrow();
+    expect(ta!.spec).toEqual({
+      env: [{ parameter: 'username', name: 'NIGHTSHIFT_KAFKA_SASL_USERNAME' }],
+      secretTargetRef: [
+        { parameter: 'password', name: 'nightshift-kafka-user', key: 'password' },
+        { parameter: 'ca', name: 'prod-cluster-ca-cert', key: 'ca.crt' },
+      ],
+    });
+    expect(triggers(scram).length).toBe(4);
+    for (const t of triggers(scram)) expect([t.metadata.sasl, t.metadata.tls, t.authenticationRef?.name]).toEqual(['scram_sha512', 'enable', ta!.metadata.name]);
+    const mtls = render(VALUES.allInOne, ['keda.enabled=true']).docs;
+    expect((byKind(mtls, 'TriggerAuthentication')[0]!.spec as { secretTargetRef: Array<{ parameter: string; key: string }> }).secretTargetRef.map((r) => `${r.parameter}=${r.key}`)).toEqual([
+      'ca=ca.crt',
+      'cert=tls.crt',
+      'key=tls.key',
+      'keyPassword=key-passphrase',
+    ]);
+    for (const t of triggers(mtls)) expect([t.metadata.sasl, t.metadata.tls]).toEqual([undefined, 'enable']);
+    expect(byKind(render(VALUES.default, ['keda.enabled=true']).docs, 'TriggerAuthentication')).toEqual([]);
+  });
+
+  it('refuses Kafka security values that cannot connect', () => {
+    const kube = ['--kube-version', T.k8sVersion];
+    const t = (sets: string[]) => helm(['template', 'nightshift', CHART, ...kube, ...sets.flatMap((x) => ['--set', x])]);
+    const cases: Array<[string[], RegExp]> = [
+      [['kafka.sasl.mechanism=scram-sha-512', 'kafka.sasl.password.existingSecret=p'], /kafka.sasl.username is required/],
+      [['kafka.sasl.mechanism=scram-sha-512', 'kafka.sasl.username=u'], /kafka.sasl.password.existingSecret .* is required/],
+      [['kafka.sasl.username=u'], /kafka.sasl.mechanism is empty/],
+      [['kafka.sasl.mechanism=gssapi'], /kafka.sasl.mechanism: .*must be one of the following: "", "plain", "scram-sha-256", "scram-sha-512"/],
+      [['kafka.tls.ca.existingSecret=ca'], /kafka.tls.enabled is false/],
+      [['kafka.tls.enabled=true', 'kafka.tls.clientCert.passphraseKey=p'], /passphraseKey needs kafka.tls.clientCert.existingSecret/],
+      [['kafka.tls.cafile=x'], /kafka.tls: Additional property cafile is not allowed/],
+    ];
+    for (const [sets, msg] of cases) {
+      const r = t(sets);
+      expect(r.status, sets.join(' ')).not.toBe(0);
+      expect(r.stderr, sets.join(' ')).toMatch(msg);
+    }
+    expect(t(['kafka.sasl.mechanism=plain', 'kafka.sasl.username=u', 'kafka.sasl.password.existingSecret=p']).status).toBe(0);
   });
 });
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { IngestTopics } from '../../ingest/config.js';
 import { NightshiftError } from '../../core/errors.js';
 import type { KafkaConfig } from './config.js';
+import { kafkaClientSecurity } from './security.js';
 
 /** kafkajs logs through pino; its routine rebalance chatter stays at debug. */
 /** Called when kafkajs is about to reset a partition's offset (the committed one is gone from the broker). */
@@ -32,10 +33,17 @@ function logCreator(log: Logger, onReset?: OffsetResetHandler) {
     };
 }
 
+/**
+ * The one place nightshift makes a kafkajs client (run stages with their admin, producer, consumers and checkpoint
+ * readers; the gateway): TLS and SASL from `cfg.ssl` / `cfg.sasl`, their files read here, at start (CONFIG_INVALID
+ * when one is missing or unreadable).
+ */
 export function createKafka(cfg: KafkaConfig, log: Logger, clientSuffix = '', onReset?: OffsetResetHandler): Kafka {
+  const security = kafkaClientSecurity(cfg, log);
   return new Kafka({
     clientId: `${cfg.clientId}${clientSuffix}`,
     brokers: cfg.brokers,
+    ...security,
     logLevel: logLevel.INFO,
     logCreator: logCreator(log, onReset),
     connectionTimeout: 3000,

@@ -29,12 +29,75 @@ export const KafkaPartitions = z.strictObject({
 });
 export type KafkaPartitions = z.infer<typeof KafkaPartitions>;
 
+/**
+ * TLS to the brokers (kafkajs `ssl`, i.e. Node's tls.connect options). Files are PEM and read once at start
+ * (pipeline/kafka/security.ts); without caFile the system's CAs are trusted. certFile + keyFile present a client
+ * certificate (mTLS).
+ */
+export const KafkaSsl = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** CA certificate(s) the brokers' certificates must chain to (PEM, one or more). */
+    caFile: z.string().min(1).optional(),
+    /** Client certificate (PEM, the leaf first, then intermediates) for listeners that require one (mTLS). */
+    certFile: z.string().min(1).optional(),
+    /** Its private key (PEM, PKCS#8, PKCS#1 or SEC1; encrypted only with keyPassphraseFile). */
+    keyFile: z.string().min(1).optional(),
+    /** File holding the key's passphrase (a trailing newline is dropped). */
+    keyPassphraseFile: z.string().min(1).optional(),
+    /** Verify the brokers' certificates (chain and host name). false only for a throwaway test cluster. */
+    rejectUnauthorized: z.boolean().default(true),
+    /** Host name to expect in the brokers' certificates (SNI), when it is not the one in kafka.brokers. */
+    servername: z.string().min(1).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (!v.enabled) {
+      const set = (['caFile', 'certFile', 'keyFile', 'keyPassphraseFile', 'servername'] as const).filter((k) => v[k] !== undefined);
+      if (set.length > 0) ctx.addIssue({ code: 'custom', message: `${set.join(', ')} set but TLS is off: set kafka.ssl.enabled (NIGHTSHIFT_KAFKA_SSL=true)` });
+    }
+    if ((v.certFile === undefined) !== (v.keyFile === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'a client certificate needs both certFile and keyFile (NIGHTSHIFT_KAFKA_SSL_CERT_FILE, NIGHTSHIFT_KAFKA_SSL_KEY_FILE)' });
+    }
+    if (v.keyPassphraseFile !== undefined && v.keyFile === undefined) ctx.addIssue({ code: 'custom', message: 'keyPassphraseFile set without keyFile' });
+  });
+export type KafkaSsl = z.infer<typeof KafkaSsl>;
+
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+/** SASL authentication (kafkajs `sasl`). The password comes from passwordFile (a mounted Secret) or password. */
+export const KafkaSasl = z
+  .strictObject({
+    /** plain, scram-sha-256 or scram-sha-512 (case does not matter: SCRAM-SHA-512 as Kafka spells it works too). */
+    mechanism: z.preprocess(
+      (m) => (typeof m === 'string' ? m.trim().toLowerCase() : m),
+      z.enum(SASL_MECHANISMS, { error: (i) => (i.input === undefined ? 'is required' : `must be one of ${SASL_MECHANISMS.join(', ')}, got ${JSON.stringify(i.input)}`) }),
+    ),
+    username: z.string({ error: 'is required (NIGHTSHIFT_KAFKA_SASL_USERNAME)' }).min(1, 'is required (NIGHTSHIFT_KAFKA_SASL_USERNAME)'),
+    /** The password itself; prefer passwordFile, which keeps it out of config files and the process environment. */
+    password: z.string().min(1).optional(),
+    /** File holding the password (a trailing newline is dropped), e.g. a key of a mounted Secret. */
+    passwordFile: z.string().min(1).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.password === undefined) === (v.passwordFile === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `needs exactly one of password and passwordFile (NIGHTSHIFT_KAFKA_SASL_PASSWORD, NIGHTSHIFT_KAFKA_SASL_PASSWORD_FILE)${v.password !== undefined ? ', both are set' : ''}`,
+      });
+    }
+  });
+export type KafkaSasl = z.infer<typeof KafkaSasl>;
+
 export const KafkaConfig = z.strictObject({
   brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'a broker is host:port')).min(1).default(['127.0.0.1:9092']),
   clientId: z.string().min(1).default('nightshift'),
   /** Consumer groups are `<groupPrefix>.ingest`, `.perception`, `.reasoning`, `.sinks`. */
   groupPrefix: z.string().min(1).default('nightshift'),
   topics: KafkaTopics.prefault({}),
+  /** TLS to the brokers; off by default (see KafkaSsl). */
+  ssl: KafkaSsl.prefault({}),
+  /** SASL authentication; none when absent (see KafkaSasl). */
+  sasl: KafkaSasl.optional(),
   partitions: KafkaPartitions.prefault({}),
   /**
    * Key of the events topic. `service`: every service's records meet in one perception instance (most parallel;
@@ -94,6 +157,58 @@ export function defaultKafkaConfig(): KafkaConfig {
   return KafkaConfig.parse({});
 }
 
+function boolEnv(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const t = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return true;
+  if (['false', '0', 'no', 'off'].includes(t)) return false;
+  throw new NightshiftError('CONFIG_INVALID', `${name} must be true or false, got ${JSON.stringify(v)}`);
+}
+
+function subObject(raw: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = raw[key];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new NightshiftError('CONFIG_INVALID', `config is invalid: kafka.${key}: must be an object`);
+  return { ...(v as Record<string, unknown>) };
+}
+
+/**
+ * TLS and SASL from the environment (a Kubernetes Secret through envFrom, or mounted files): NIGHTSHIFT_KAFKA_SSL,
+ * NIGHTSHIFT_KAFKA_SSL_CA_FILE, _CERT_FILE, _KEY_FILE, _KEY_PASSPHRASE_FILE, _REJECT_UNAUTHORIZED, _SERVERNAME;
+ * NIGHTSHIFT_KAFKA_SASL_MECHANISM, _USERNAME, _PASSWORD or _PASSWORD_FILE. Each wins over the config file's field; a
+ * password from the environment replaces a passwordFile from the file and the other way round.
+ */
+function applySecurityEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const ssl = subObject(raw, 'ssl');
+  const on = boolEnv(env, 'NIGHTSHIFT_KAFKA_SSL');
+  if (on !== undefined) ssl.enabled = on;
+  for (const [k, e] of [['caFile', 'CA_FILE'], ['certFile', 'CERT_FILE'], ['keyFile', 'KEY_FILE'], ['keyPassphraseFile', 'KEY_PASSPHRASE_FILE'], ['servername', 'SERVERNAME']] as const) {
+    const v = env[`NIGHTSHIFT_KAFKA_SSL_${e}`];
+    if (v) ssl[k] = v;
+  }
+  const reject = boolEnv(env, 'NIGHTSHIFT_KAFKA_SSL_REJECT_UNAUTHORIZED');
+  if (reject !== undefined) ssl.rejectUnauthorized = reject;
+  raw.ssl = ssl;
+  const fromEnv = ['MECHANISM', 'USERNAME', 'PASSWORD', 'PASSWORD_FILE'].some((e) => env[`NIGHTSHIFT_KAFKA_SASL_${e}`]);
+  if (!fromEnv) return;
+  const sasl = subObject(raw, 'sasl');
+  if (env.NIGHTSHIFT_KAFKA_SASL_MECHANISM) sasl.mechanism = env.NIGHTSHIFT_KAFKA_SASL_MECHANISM;
+  if (env.NIGHTSHIFT_KAFKA_SASL_USERNAME) sasl.username = env.NIGHTSHIFT_KAFKA_SASL_USERNAME;
+  if (env.NIGHTSHIFT_KAFKA_SASL_PASSWORD && env.NIGHTSHIFT_KAFKA_SASL_PASSWORD_FILE) {
+    throw new NightshiftError('CONFIG_INVALID', 'config is invalid: kafka.sasl: set NIGHTSHIFT_KAFKA_SASL_PASSWORD or NIGHTSHIFT_KAFKA_SASL_PASSWORD_FILE, not both');
+  }
+  if (env.NIGHTSHIFT_KAFKA_SASL_PASSWORD) {
+    sasl.password = env.NIGHTSHIFT_KAFKA_SASL_PASSWORD;
+    delete sasl.passwordFile;
+  }
+  if (env.NIGHTSHIFT_KAFKA_SASL_PASSWORD_FILE) {
+    sasl.passwordFile = env.NIGHTSHIFT_KAFKA_SASL_PASSWORD_FILE;
+    delete sasl.password;
+  }
+  raw.sasl = sasl;
+}
+
 function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
@@ -105,7 +220,8 @@ function intEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /**
  * The kafka section with environment overrides: NIGHTSHIFT_KAFKA_BROKERS (comma-separated host:port),
  * NIGHTSHIFT_KAFKA_CLIENT_ID, NIGHTSHIFT_KAFKA_GROUP_PREFIX, NIGHTSHIFT_KAFKA_TOPIC_<EVENTS|BUNDLES|RCA|DEADLETTERS|CHECKPOINTS>,
- * NIGHTSHIFT_KAFKA_PARTITIONS_<RAW|EVENTS|BUNDLES|RCA>. Throws CONFIG_INVALID naming the bad field.
+ * NIGHTSHIFT_KAFKA_PARTITIONS_<RAW|EVENTS|BUNDLES|RCA>, and the TLS and SASL variables of applySecurityEnv. Throws
+ * CONFIG_INVALID naming the bad field (never its value when the field is a password).
  */
 export function kafkaConfig(section: unknown = {}, env: NodeJS.ProcessEnv = process.env): KafkaConfig {
   if (section !== undefined && section !== null && (typeof section !== 'object' || Array.isArray(section))) {
@@ -128,6 +244,7 @@ export function kafkaConfig(section: unknown = {}, env: NodeJS.ProcessEnv = proc
     if (v !== undefined) parts[k] = v;
   }
   raw.partitions = parts;
+  applySecurityEnv(raw, env);
   const r = KafkaConfig.safeParse(raw);
   if (!r.success) {
     const msg = r.error.issues.map((i) => `kafka.${i.path.join('.')}: ${i.message}`).join('; ');

@@ -145,6 +145,111 @@ Consumers of Kafka are every component but the gateway.
 {{- define "nightshift.tokensDir" -}}/var/run/secrets/nightshift/tokens{{- end -}}
 {{- define "nightshift.tlsDir" -}}/var/run/secrets/nightshift/tls{{- end -}}
 {{- define "nightshift.clientCaDir" -}}/var/run/secrets/nightshift/client-ca{{- end -}}
+{{- define "nightshift.kafkaCaDir" -}}/var/run/secrets/nightshift/kafka-ca{{- end -}}
+{{- define "nightshift.kafkaClientDir" -}}/var/run/secrets/nightshift/kafka-client{{- end -}}
+{{- define "nightshift.kafkaSaslDir" -}}/var/run/secrets/nightshift/kafka-sasl{{- end -}}
+
+{{/* Refuses Kafka TLS/SASL values that would leave the pods unable to connect. */}}
+{{- define "nightshift.checkKafkaSecurity" -}}
+{{- $t := .Values.kafka.tls -}}
+{{- $s := .Values.kafka.sasl -}}
+{{- if and (not $t.enabled) (or $t.ca.existingSecret $t.clientCert.existingSecret $t.servername) -}}
+{{- fail "kafka.tls.ca, kafka.tls.clientCert or kafka.tls.servername is set but kafka.tls.enabled is false" -}}
+{{- end -}}
+{{- if and $t.clientCert.passphraseKey (not $t.clientCert.existingSecret) -}}
+{{- fail "kafka.tls.clientCert.passphraseKey needs kafka.tls.clientCert.existingSecret" -}}
+{{- end -}}
+{{- if $s.mechanism -}}
+{{- if not $s.username -}}{{- fail "kafka.sasl.mechanism is set: kafka.sasl.username is required" -}}{{- end -}}
+{{- if not $s.password.existingSecret -}}{{- fail "kafka.sasl.mechanism is set: kafka.sasl.password.existingSecret (a Secret holding the password) is required" -}}{{- end -}}
+{{- else if or $s.username $s.password.existingSecret -}}
+{{- fail "kafka.sasl.username or kafka.sasl.password.existingSecret is set but kafka.sasl.mechanism is empty (plain, scram-sha-256 or scram-sha-512)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Kafka TLS and SASL environment of every container: paths into the Secrets mounted by nightshift.kafkaSecurityMounts. */}}
+{{- define "nightshift.kafkaSecurityEnv" -}}
+{{- $t := .Values.kafka.tls -}}
+{{- $s := .Values.kafka.sasl -}}
+{{- if $t.enabled }}
+- name: NIGHTSHIFT_KAFKA_SSL
+  value: "true"
+{{- if $t.ca.existingSecret }}
+- name: NIGHTSHIFT_KAFKA_SSL_CA_FILE
+  value: {{ printf "%s/%s" (include "nightshift.kafkaCaDir" .) $t.ca.key | quote }}
+{{- end }}
+{{- if $t.clientCert.existingSecret }}
+- name: NIGHTSHIFT_KAFKA_SSL_CERT_FILE
+  value: {{ printf "%s/%s" (include "nightshift.kafkaClientDir" .) $t.clientCert.certKey | quote }}
+- name: NIGHTSHIFT_KAFKA_SSL_KEY_FILE
+  value: {{ printf "%s/%s" (include "nightshift.kafkaClientDir" .) $t.clientCert.keyKey | quote }}
+{{- if $t.clientCert.passphraseKey }}
+- name: NIGHTSHIFT_KAFKA_SSL_KEY_PASSPHRASE_FILE
+  value: {{ printf "%s/%s" (include "nightshift.kafkaClientDir" .) $t.clientCert.passphraseKey | quote }}
+{{- end }}
+{{- end }}
+{{- if $t.servername }}
+- name: NIGHTSHIFT_KAFKA_SSL_SERVERNAME
+  value: {{ $t.servername | quote }}
+{{- end }}
+{{- if not $t.rejectUnauthorized }}
+- name: NIGHTSHIFT_KAFKA_SSL_REJECT_UNAUTHORIZED
+  value: "false"
+{{- end }}
+{{- end }}
+{{- if $s.mechanism }}
+- name: NIGHTSHIFT_KAFKA_SASL_MECHANISM
+  value: {{ $s.mechanism | quote }}
+- name: NIGHTSHIFT_KAFKA_SASL_USERNAME
+  value: {{ $s.username | quote }}
+- name: NIGHTSHIFT_KAFKA_SASL_PASSWORD_FILE
+  value: {{ printf "%s/%s" (include "nightshift.kafkaSaslDir" .) $s.password.key | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The Kafka Secrets as read-only directories (never subPath), in every pod. */}}
+{{- define "nightshift.kafkaSecurityMounts" -}}
+{{- $t := .Values.kafka.tls -}}
+{{- if and $t.enabled $t.ca.existingSecret }}
+- name: kafka-ca
+  mountPath: {{ include "nightshift.kafkaCaDir" . }}
+  readOnly: true
+{{- end }}
+{{- if and $t.enabled $t.clientCert.existingSecret }}
+- name: kafka-client
+  mountPath: {{ include "nightshift.kafkaClientDir" . }}
+  readOnly: true
+{{- end }}
+{{- if .Values.kafka.sasl.mechanism }}
+- name: kafka-sasl
+  mountPath: {{ include "nightshift.kafkaSaslDir" . }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "nightshift.kafkaSecurityVolumes" -}}
+{{- $t := .Values.kafka.tls -}}
+{{- if and $t.enabled $t.ca.existingSecret }}
+- name: kafka-ca
+  secret:
+    secretName: {{ $t.ca.existingSecret }}
+    items: [{key: {{ $t.ca.key | quote }}, path: {{ $t.ca.key | quote }}}]
+    defaultMode: 292 # 0444
+{{- end }}
+{{- if and $t.enabled $t.clientCert.existingSecret }}
+- name: kafka-client
+  secret:
+    secretName: {{ $t.clientCert.existingSecret }}
+    defaultMode: 288 # 0440: owner and group (fsGroup) read
+{{- end }}
+{{- if .Values.kafka.sasl.mechanism }}
+- name: kafka-sasl
+  secret:
+    secretName: {{ .Values.kafka.sasl.password.existingSecret }}
+    items: [{key: {{ .Values.kafka.sasl.password.key | quote }}, path: {{ .Values.kafka.sasl.password.key | quote }}}]
+    defaultMode: 288 # 0440: owner and group (fsGroup) read
+{{- end }}
+{{- end -}}
 
 {{/* Refuses combinations that would deploy something broken. */}}
 {{- define "nightshift.checkAuth" -}}
@@ -185,6 +290,7 @@ Consumers of Kafka are every component but the gateway.
   value: {{ $v.kafka.partitions.bundles | quote }}
 - name: NIGHTSHIFT_KAFKA_PARTITIONS_RCA
   value: {{ $v.kafka.partitions.rca | quote }}
+{{- include "nightshift.kafkaSecurityEnv" .root }}
 - name: NIGHTSHIFT_OPS_PORT
   value: {{ $v.opsPort | quote }}
 - name: NIGHTSHIFT_OPS_HOST
