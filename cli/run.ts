@@ -17,6 +17,10 @@ import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
 import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
 import { FanoutSink, NdjsonSink } from '../sinks/index.js';
 import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
+import { RunRecorder } from '../sinks/clickhouse/runs.js';
+import { llmConfigFromEnv, type ReasoningRun } from '../reasoning/llm/index.js';
+import { PipelineGraph } from '../pipeline/graph.js';
+import { LlmRunTally } from '../pipeline/kafka/pipeline-metrics.js';
 import { UsageError, intOpt, processIo, type CliIo } from './io.js';
 import { LISTEN_HELP, LISTEN_OPTIONS, hostFrom, listenSettings } from './listen.js';
 
@@ -118,7 +122,11 @@ export async function loadRunConfig(path: string | undefined, env: NodeJS.Proces
 }
 
 /** The sinks stage's sink: NDJSON, plus ticketing and ClickHouse when their environment turns them on. */
-async function buildSink(opts: RunOptions, deps: StageDeps): Promise<{ sink: Stage<IncidentOutput, never>; close: () => Promise<void> }> {
+async function buildSink(
+  opts: RunOptions,
+  deps: StageDeps,
+  onStore: (store: NonNullable<Awaited<ReturnType<typeof createAnalyticsSink>>['store']>) => void,
+): Promise<{ sink: Stage<IncidentOutput, never>; close: () => Promise<void> }> {
   const env = opts.env ?? process.env;
   const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: opts.out })];
   let close = async (): Promise<void> => undefined;
@@ -130,6 +138,7 @@ async function buildSink(opts: RunOptions, deps: StageDeps): Promise<{ sink: Sta
   if (analytics) {
     sinks.push(analytics.incidentSink);
     if (opts.topology && analytics.store) await analytics.store.writeServiceOwners(opts.topology.services);
+    if (analytics.store) onStore(analytics.store);
     close = () => analytics.close();
   }
   return { sink: sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks), close };
@@ -139,7 +148,22 @@ async function buildSink(opts: RunOptions, deps: StageDeps): Promise<{ sink: Sta
 export async function startRun(opts: RunOptions): Promise<RunHandle> {
   let closeSink = async (): Promise<void> => undefined;
   const env = opts.env ?? process.env;
+  // The LLM reasoner runs inline in cluster mode: its answer is published while the bundle's record is being
+  // processed, so it is committed with it (async answers would ride on a later record and could be lost on a crash).
+  const configured = llmConfigFromEnv(env, opts.config.llm, { mode: 'inline' });
+  if (configured?.mode === 'async') opts.log.warn({ model: configured.model }, 'llm.mode async is for replay: nightshift run reasons inline');
+  const llm = configured ? { ...configured, mode: 'inline' as const } : null;
+  const tally = new LlmRunTally();
+  // reasoning_runs rows go through the analytics store the sinks stage opens in this process (none without it).
+  let recorder: RunRecorder | null = null;
+  const onRun = (r: ReasoningRun): void => {
+    tally.observe(r);
+    recorder?.record(r);
+  };
+  const graph = new PipelineGraph(opts.config, { log: opts.log, ...(opts.topology ? { topology: opts.topology } : {}), ...(llm ? { llm, onRun } : {}) });
   const cluster = await startCluster({
+    graph,
+    llmRuns: tally,
     config: opts.config,
     kafka: opts.kafka,
     stages: opts.stages,
@@ -147,8 +171,13 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
     ...(opts.topology ? { topology: opts.topology } : {}),
     ...(env.POD_NAME ? { instance: env.POD_NAME } : {}),
     createSink: async (deps) => {
-      const { sink, close } = await buildSink(opts, deps);
-      closeSink = close;
+      const { sink, close } = await buildSink(opts, deps, (store) => {
+        if (llm) recorder = new RunRecorder(store, opts.log);
+      });
+      closeSink = async () => {
+        await recorder?.close();
+        await close();
+      };
       return sink;
     },
   });
