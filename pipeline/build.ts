@@ -9,6 +9,7 @@ import type { DeadLetterSink } from '../core/deadletter.js';
 import { chain, runPipeline } from '../core/pipeline.js';
 import type { RawRecord } from '../core/raw.js';
 import type { Emitter, Stage } from '../core/stage.js';
+import { EventAlignStage } from './align.js';
 import { PipelineGraph, type GraphParts } from './graph.js';
 
 /**
@@ -64,12 +65,13 @@ export function buildEmbedded(
   const stageDeps = { log: deps.log, deadLetters: deps.deadLetters };
   const ingest = graph.ingest(stageDeps);
   const perception = graph.perception(stageDeps);
+  const align = new EventAlignStage<Event>({ idleMs: cfg.pipeline.alignIdleMs, maxBuffered: cfg.pipeline.alignMaxEvents });
   const meter = new BundleMeter();
   const reasoning = graph.reasoning().stage;
   const out = graph.sink(Array.isArray(sink) ? sink : [sink as Stage<IncidentOutput, never>]);
   const c = graph.eventTap && graph.bundleTap
-    ? chain<RawRecord, Event>(ingest).then(graph.eventTap).then(perception).then(meter).then(graph.bundleTap).then(reasoning).then(out)
-    : chain<RawRecord, Event>(ingest).then(perception).then(meter).then(reasoning).then(out);
+    ? chain<RawRecord, Event>(ingest).then(graph.eventTap).then(align).then(perception).then(meter).then(graph.bundleTap).then(reasoning).then(out)
+    : chain<RawRecord, Event>(ingest).then(align).then(perception).then(meter).then(reasoning).then(out);
   return {
     ingest,
     perception,

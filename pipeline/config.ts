@@ -14,6 +14,13 @@ export const PipelineConfig = z.strictObject({
   batchSize: z.number().int().min(1).max(65_536).default(256),
   /** Longest replay line accepted (bytes); longer lines are dead-lettered without being held in memory. */
   maxLineBytes: z.number().int().min(1024).default(4 * 1_048_576),
+  /**
+   * Event-time alignment before perception (pipeline/align.ts), as the Kafka lanes do it (kafka.alignIdleMs,
+   * kafka.alignMaxEvents, same defaults): a source (event kind) more than alignIdleMs of event time behind the newest
+   * event stops holding the others back; at most alignMaxEvents wait.
+   */
+  alignIdleMs: z.number().int().min(0).max(86_400_000).default(300_000),
+  alignMaxEvents: z.number().int().min(1).max(10_000_000).default(50_000),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
 

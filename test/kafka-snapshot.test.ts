@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClassRegistry, encodeGraph, hydrateGraph } from '../core/snapshot.js';
-import { EventTimeAligner } from '../pipeline/kafka/align.js';
+import { EventTimeAligner } from '../pipeline/align.js';
 import { OffsetTracker } from '../pipeline/kafka/offsets.js';
 import { MemoryDeadLetters } from '../core/deadletter.js';
 import { silentLogger } from '../core/log.js';
@@ -121,7 +121,7 @@ describe('perception snapshots (perception/checkpoint.ts over core/snapshot.ts)'
   });
 });
 
-describe('event-time alignment (pipeline/kafka/align.ts)', () => {
+describe('event-time alignment (pipeline/align.ts)', () => {
   const opts = { idleMs: 60_000, maxBuffered: 1000, maxSources: 16 };
 
   it('releases events of several sources in time order once every active source has passed them', () => {

@@ -16,7 +16,7 @@ import type { RawRecord } from '../../core/raw.js';
 import { isThenable, type Emitter, type Stage, type StageDeps } from '../../core/stage.js';
 import type { KafkaTopics } from './config.js';
 import type { PartitionProcessor, StageContext } from './lane.js';
-import { EventTimeAligner, type AlignerOptions } from './align.js';
+import { EventTimeAligner, eventTie, type AlignerOptions } from '../align.js';
 import { ClassRegistry, encodeGraph, hydrateGraph } from '../../core/snapshot.js';
 
 /** Header of an event: where it came from (`rawTopic/partition/offset/index`), for duplicate suppression. */
@@ -182,7 +182,7 @@ const PERCEPTION_STATE_KIND = 'nightshift.kafka.perception/2';
 
 /**
  * Events of one partition -> bundles keyed by incident id. One PerceptionStage per partition (its state is the
- * partition's services'), fed through an event-time aligner (pipeline/kafka/align.ts) so that the raw sources meet in
+ * partition's services'), fed through an event-time aligner (pipeline/align.ts) so that the raw sources meet in
  * time order, plus the high-water mark per raw source partition: an event at or below it is a duplicate (ingest
  * re-read its raw record after a rebalance or a crash) and is dropped, so redeliveries do not count twice in
  * templates and detectors.
@@ -262,7 +262,7 @@ export class PerceptionProcessor implements PartitionProcessor {
       ctx.deadLetter(badRecord('perception', 'SCHEMA_MISMATCH', 'an event (or each of a list of events) needs kind, service and a finite ts', this.topic, this.partition, m));
       return;
     }
-    for (const e of list as Event[]) this.aligner.push(source, e.ts, e, (x) => this.stage.process(x, out));
+    for (const e of list as Event[]) this.aligner.push(source, e.ts, e, (x) => this.stage.process(x, out), eventTie(e));
   }
 
   private isDuplicate(src: string): boolean {

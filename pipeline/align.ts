@@ -1,3 +1,5 @@
+import { Counters } from '../core/counters.js';
+import type { Emitter } from '../core/stage.js';
 /**
  * Event-time alignment of a partition fed by several sources (every raw topic partition, through possibly several
  * ingest instances that progress at different speeds). Kafka keeps order within a source, not across them, and a
@@ -20,6 +22,8 @@ export interface AlignerOptions {
 
 interface Entry<T> {
   readonly ts: number;
+  /** Order among events of one time that does not depend on arrival (absent in checkpoints before it: ''). */
+  readonly tie?: string;
   readonly seq: number;
   readonly item: T;
 }
@@ -27,6 +31,12 @@ interface Entry<T> {
 export class EventTimeAligner<T> {
   private heap: Entry<T>[] = [];
   private readonly sources = new Map<string, number>();
+  /**
+   * Sources that heartbeat (ingest says how far each raw partition has delivered): they are never taken for idle by
+   * event-time distance, since a heartbeating source that is behind is behind for real (a backlog on a slower
+   * instance) and its events are still coming. Only sources that never heartbeat fall under the idle rule.
+   */
+  private readonly beating = new Set<string>();
   private seq = 0;
   private newest = -Infinity;
   private released = -Infinity;
@@ -41,8 +51,13 @@ export class EventTimeAligner<T> {
     return this.heap.length;
   }
 
-  /** Takes one event; `emit` receives every event that becomes releasable, in event-time order. */
-  push(source: string, ts: number, item: T, emit: (item: T) => void): void {
+  /**
+   * Takes one event; `emit` receives every event that becomes releasable, in event-time order, events of one time
+   * ordered by `tie` and then by arrival. Arrival across sources depends on how the transport interleaves them
+   * (Kafka partitions, several ingest instances); a tie drawn from the event itself (its kind and service) makes
+   * the order the same whatever the transport, so `replay` and `run` feed perception the same sequence.
+   */
+  push(source: string, ts: number, item: T, emit: (item: T) => void, tie = ''): void {
     const prev = this.sources.get(source);
     if (prev === undefined || ts > prev) {
       this.sources.delete(source);
@@ -55,7 +70,7 @@ export class EventTimeAligner<T> {
       emit(item);
       return;
     }
-    this.insert({ ts, seq: this.seq++, item });
+    this.insert({ ts, tie, seq: this.seq++, item });
     this.release(emit);
   }
 
@@ -64,6 +79,10 @@ export class EventTimeAligner<T> {
    * no longer holds back events up to that time.
    */
   advance(source: string, ts: number, emit: (item: T) => void): void {
+    if (!this.beating.has(source)) {
+      this.beating.add(source);
+      if (this.beating.size > this.opts.maxSources) this.beating.delete(this.beating.values().next().value as string);
+    }
     const prev = this.sources.get(source);
     if (prev !== undefined && ts <= prev) return;
     this.sources.delete(source);
@@ -82,7 +101,7 @@ export class EventTimeAligner<T> {
   watermark(): number {
     const floor = this.newest - this.opts.idleMs;
     let wm = Infinity;
-    for (const t of this.sources.values()) if (t >= floor && t < wm) wm = t;
+    for (const [src, t] of this.sources) if ((t >= floor || this.beating.has(src)) && t < wm) wm = t;
     return wm;
   }
 
@@ -101,7 +120,11 @@ export class EventTimeAligner<T> {
   }
 
   private less(a: Entry<T>, b: Entry<T>): boolean {
-    return a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq);
+    if (a.ts !== b.ts) return a.ts < b.ts;
+    const ta = a.tie ?? '';
+    const tb = b.tie ?? '';
+    if (ta !== tb) return ta < tb;
+    return a.seq < b.seq;
   }
 
   private insert(e: Entry<T>): void {
@@ -138,18 +161,64 @@ export class EventTimeAligner<T> {
   }
 
   /** Plain state for a checkpoint (the heap array is already a valid heap). */
-  state(): { heap: Entry<T>[]; sources: Array<[string, number]>; seq: number; newest: number; released: number; late: number; forced: number } {
-    return { heap: this.heap, sources: [...this.sources], seq: this.seq, newest: this.newest, released: this.released, late: this.late, forced: this.forced };
+  state(): { heap: Entry<T>[]; sources: Array<[string, number]>; beating: string[]; seq: number; newest: number; released: number; late: number; forced: number } {
+    return { heap: this.heap, sources: [...this.sources], beating: [...this.beating], seq: this.seq, newest: this.newest, released: this.released, late: this.late, forced: this.forced };
   }
 
   load(s: ReturnType<EventTimeAligner<T>['state']>): void {
     this.heap = s.heap;
     this.sources.clear();
     for (const [k, v] of s.sources) this.sources.set(k, v);
+    this.beating.clear();
+    for (const k of s.beating ?? []) this.beating.add(k);
     this.seq = s.seq;
     this.newest = s.newest;
     this.released = s.released;
     this.late = s.late;
     this.forced = s.forced;
+  }
+}
+
+/** The tie of an event among events of the same time: its kind and service, which both transports know alike. */
+export function eventTie(e: { readonly kind: string; readonly service: string }): string {
+  return `${e.kind}\u0000${e.service}`;
+}
+
+/**
+ * The embedded transport's alignment: the same EventTimeAligner the Kafka perception lanes use, between ingest and
+ * perception, with one source per event kind (a replay file's raw topics), so that both transports hand perception
+ * events in the same order. Input order is the file's; a sorted file releases as it arrives, up to `idleMs` of event
+ * time behind its sparsest source (changes, alerts), and everything at the end.
+ */
+export class EventAlignStage<E extends { readonly kind: string; readonly service: string; readonly ts: number }> {
+  readonly name = 'align';
+  readonly counters = new Counters();
+  private readonly aligner: EventTimeAligner<E>;
+
+  constructor(opts: { readonly idleMs: number; readonly maxBuffered: number }) {
+    this.aligner = new EventTimeAligner<E>({ ...opts, maxSources: 64 });
+  }
+
+  process(e: E, out: Emitter<E>): void {
+    this.counters.received++;
+    this.aligner.push(e.kind, e.ts, e, (x) => {
+      this.counters.sent++;
+      out.emit(x);
+    }, eventTie(e));
+  }
+
+  flush(out: Emitter<E>): void {
+    this.aligner.flush((x) => {
+      this.counters.sent++;
+      out.emit(x);
+    });
+  }
+
+  get late(): number {
+    return this.aligner.late;
+  }
+
+  get forced(): number {
+    return this.aligner.forced;
   }
 }
