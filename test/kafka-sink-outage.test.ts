@@ -121,17 +121,25 @@ async function checkClickHouse(url: string, db: string, all: readonly IncidentOu
   }
 }
 
-function spawnSinks(name: string, tc: TestCluster, url: string, db: string, configFile: string): Child {
+function spawnSinks(name: string, tc: TestCluster, url: string, db: string, configFile: string, retryForMs = 600_000): Child {
   const c = spawnRun(name, ['--stage', 'sinks', '--config', configFile, '--out', join(dir, `${name}.ndjson`), '--ops-port', '0'], {
     NIGHTSHIFT_KAFKA_BROKERS: tc.brokers,
     NIGHTSHIFT_CLICKHOUSE_URL: url,
     NIGHTSHIFT_CLICKHOUSE_DATABASE: db,
     // Longer than the test: nothing may be dead-lettered, the outage must end in redelivery.
-    NIGHTSHIFT_CLICKHOUSE_RETRY_FOR_MS: '600000',
+    NIGHTSHIFT_CLICKHOUSE_RETRY_FOR_MS: String(retryForMs),
     POD_NAME: name,
   });
   children.push(c);
   return c;
+}
+
+async function clients(tc: TestCluster): Promise<void> {
+  if (!admin) {
+    admin = testKafka(tc.brokers).admin();
+    await admin.connect();
+  }
+  producer ??= await testProducer(tc.brokers);
 }
 
 async function outageCase(kind: 'SIGKILL' | 'SIGTERM'): Promise<void> {
@@ -144,11 +152,7 @@ async function outageCase(kind: 'SIGKILL' | 'SIGTERM'): Promise<void> {
   await ch.close();
   const configFile = join(dir, `config-${name}.json`);
   writeFileSync(configFile, JSON.stringify({ kafka: tc.kafka }));
-  if (!admin) {
-    admin = testKafka(tc.brokers).admin();
-    await admin.connect();
-  }
-  producer ??= await testProducer(tc.brokers);
+  await clients(tc);
 
   const first = spawnSinks(`${name}-a`, tc, url, db, configFile);
   // Topics are created by the instance; wait for it to serve its ops port (it joined and opened ClickHouse).
@@ -198,7 +202,48 @@ async function outageCase(kind: 'SIGKILL' | 'SIGTERM'): Promise<void> {
   await checkClickHouse(url, db, [...before, ...during]);
 }
 
+/** Past the writer's retry budget, the outputs go to the dead-letter topic with their reason, and then commit. */
+async function deadlineCase(): Promise<void> {
+  const db = 'ns_sinkout_deadline';
+  const tc = testCluster('sinkout-deadline', { shutdownTimeoutMs: 3000, sinkUnreadyAfterMs: 2000, commitIntervalMs: 200 });
+  const url = clickhouseUp(SERVER);
+  const ch = createHttpClickHouse({ kind: 'http', url, username: 'default', password: '' }, { requestTimeoutMs: 20_000 });
+  await ch.command(`DROP DATABASE IF EXISTS ${db}`);
+  await ch.close();
+  await clients(tc);
+  const configFile = join(dir, 'config-deadline.json');
+  writeFileSync(configFile, JSON.stringify({ kafka: tc.kafka }));
+  const c = spawnSinks('deadline-a', tc, url, db, configFile, 4000);
+  await waitFor(`${c.name} to start`, () => opsUrl(c) !== null, 90_000, 200);
+  await produce(tc, outputs(0, 50));
+  await waitFor('the first outputs delivered and committed', async () => (await uncommitted(tc)) === 0, 60_000, 300);
+  await clickhouseAsync('down', SERVER);
+  try {
+    const during = outputs(50, 150);
+    await produce(tc, during);
+    // Still down: after retryForMs (4 s) every row is dead-lettered with its reason, and the offsets commit.
+    await waitFor('the outputs dead-lettered and committed during the outage', async () => (await uncommitted(tc)) === 0, 60_000, 300);
+    const dls = [...(await readPartitions(tc.brokers, tc.kafka.topics.deadLetters, 20_000)).values()].flat().map((m) => JSON.parse(m.value!.toString()) as { stage: string; code: string; error: string; topic: string; key: string });
+    const rows = during.reduce((n, o) => n + 2 + o.root_causes.length, 0);
+    expect(dls.length).toBe(rows);
+    for (const d of dls) {
+      expect(d.code).toBe('IO_ERROR');
+      expect(d.stage).toMatch(/^clickhouse\.(incidents|root_causes|incident_details)$/);
+      expect(d.error).toMatch(/retried for \d+ ms/);
+    }
+    expect(new Set(dls.filter((d) => d.stage === 'clickhouse.incidents').map((d) => d.key)).size).toBe(INCIDENTS);
+    c.proc.kill('SIGTERM');
+    expect(await c.exited).toBe(0);
+  } finally {
+    await clickhouseAsync('up', SERVER);
+  }
+}
+
 describe('sinks stage during a ClickHouse outage, on a real broker and ClickHouse 18.16', () => {
+  it('past writer.retryForMs the outputs go to the dead-letter topic with their reason, then their offsets commit', async () => {
+    await deadlineCase();
+  }, 300_000);
+
   it('an instance SIGKILLed during the outage loses no incident version: the next one delivers all, none doubled after FINAL', async () => {
     await outageCase('SIGKILL');
   }, 400_000);
