@@ -15,6 +15,8 @@ import type { IncidentOutput, TopologyFile } from '../schemas/index.js';
 import { opsMcpFromEnv } from '../mcp/ops.js';
 import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
 import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
+import type { ClickHouseAnalytics } from '../sinks/clickhouse/sink.js';
+import { METRIC } from '../core/metrics.js';
 import { FanoutSink, NdjsonSink } from '../sinks/index.js';
 import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
 import { RunRecorder } from '../sinks/clickhouse/runs.js';
@@ -122,11 +124,7 @@ export async function loadRunConfig(path: string | undefined, env: NodeJS.Proces
 }
 
 /** The sinks stage's sink: NDJSON, plus ticketing and ClickHouse when their environment turns them on. */
-async function buildSink(
-  opts: RunOptions,
-  deps: StageDeps,
-  onStore: (store: NonNullable<Awaited<ReturnType<typeof createAnalyticsSink>>['store']>) => void,
-): Promise<{ sink: Stage<IncidentOutput, never>; close: () => Promise<void> }> {
+async function buildSink(opts: RunOptions, deps: StageDeps): Promise<{ sink: Stage<IncidentOutput, never>; close: () => Promise<void>; store: ClickHouseAnalytics | null }> {
   const env = opts.env ?? process.env;
   const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: opts.out })];
   let close = async (): Promise<void> => undefined;
@@ -138,15 +136,42 @@ async function buildSink(
   if (analytics) {
     sinks.push(analytics.incidentSink);
     if (opts.topology && analytics.store) await analytics.store.writeServiceOwners(opts.topology.services);
-    if (analytics.store) onStore(analytics.store);
     close = () => analytics.close();
   }
-  return { sink: sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks), close };
+  if (analytics?.store && analytics.store.config.writer.retryForMs === 0) {
+    deps.log.warn('clickhouse writer.retryForMs is 0 (retry forever): during an outage the sinks stage stays paused until ClickHouse is back, nothing is dead-lettered');
+  }
+  return { sink: sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks), close, store: analytics?.store ?? null };
+}
+
+/** Metrics of the sinks stage's end-to-end acknowledgement and of the ClickHouse writers. */
+function registerSinkMetrics(cluster: Cluster, store: ClickHouseAnalytics | null): void {
+  const sink = cluster.sink;
+  if (!sink) return;
+  const m = cluster.metrics;
+  m.register(METRIC.sinkBlocked, 'Sinks stage: age of the oldest output not confirmed by every sink yet (0 when none); an outage makes it grow.', 'gauge', () => [
+    { labels: {}, value: sink.blockedSeconds() },
+  ]);
+  m.register(METRIC.sinkUnconfirmed, 'Sinks stage: outputs accepted by the sinks and not confirmed yet (their offsets are not committed).', 'gauge', () => [
+    { labels: {}, value: sink.pending },
+  ]);
+  if (!store) return;
+  const tables = ['incidents', 'root_causes', 'incident_details', 'tickets'] as const;
+  m.register(METRIC.clickhouseFailing, 'ClickHouse writer: seconds inserts have been failing without a success, by table (past writer.retryForMs rows are dead-lettered).', 'gauge', () =>
+    tables.map((t) => ({ labels: { table: t }, value: store.writers[t].failingForMs / 1000 })),
+  );
+  m.register(METRIC.clickhouseRetries, 'ClickHouse writer: inserts retried after a retriable failure, by table.', 'counter', () =>
+    tables.map((t) => ({ labels: { table: t }, value: store.writers[t].stats.retries })),
+  );
+  m.register(METRIC.clickhouseHeld, 'ClickHouse writer: rows buffered or in flight, not acknowledged yet, by table.', 'gauge', () =>
+    tables.map((t) => ({ labels: { table: t }, value: store.writers[t].held.rows })),
+  );
 }
 
 /** Starts the selected stages and the ops server. */
 export async function startRun(opts: RunOptions): Promise<RunHandle> {
   let closeSink = async (): Promise<void> => undefined;
+  let store: ClickHouseAnalytics | null = null;
   const env = opts.env ?? process.env;
   // The LLM reasoner runs inline in cluster mode: its answer is published while the bundle's record is being
   // processed, so it is committed with it (async answers would ride on a later record and could be lost on a crash).
@@ -171,19 +196,20 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
     ...(opts.topology ? { topology: opts.topology } : {}),
     ...(env.POD_NAME ? { instance: env.POD_NAME } : {}),
     createSink: async (deps) => {
-      const { sink, close } = await buildSink(opts, deps, (store) => {
-        if (llm) recorder = new RunRecorder(store, opts.log);
-      });
+      const built = await buildSink(opts, deps);
+      store = built.store;
+      if (llm && built.store) recorder = new RunRecorder(built.store, opts.log);
       closeSink = async () => {
         await recorder?.close();
-        await close();
+        await built.close();
       };
-      return sink;
+      return built.sink;
     },
   });
   let ops: OpsServer;
   let mcp: Awaited<ReturnType<typeof opsMcpFromEnv>> = null;
   try {
+    registerSinkMetrics(cluster, store);
     opts.auth?.registerMetrics(cluster.metrics);
     mcp = await opsMcpFromEnv(env, opts.auth, opts.log);
     mcp?.registerMetrics(cluster.metrics);
@@ -195,7 +221,8 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
       ...(opts.auth ? { auth: opts.auth } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
       healthy: () => cluster.healthy(),
-      ready: () => cluster.ready(),
+      // Not ready either while a sink has held outputs unconfirmed for longer than kafka.sinkUnreadyAfterMs.
+      ready: () => cluster.ready() && (cluster.sink?.ready() ?? true),
       metrics: () => cluster.metrics.render(),
     });
   } catch (e) {
@@ -239,10 +266,22 @@ export async function runCommand(argv: string[], io: CliIo, env: NodeJS.ProcessE
   const why = await Promise.race([signalled, h.cluster.failed.then((e) => e)]);
   const code = typeof why === 'string' ? 0 : 1;
   io.stderr.write(typeof why === 'string' ? `nightshift run: ${why}, stopping\n` : `nightshift run: ${describeKafkaFailure(why) ?? why.message}\n`);
-  await h.stop();
+  // The whole stop is bounded (kafka.shutdownTimeoutMs + 10 s, below the Helm chart's 60 s grace period): what is
+  // not confirmed by then was not committed, and the next instance gets it again.
+  const bound = kcfg.shutdownTimeoutMs + 10_000;
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([h.stop().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), bound)))]);
+  clearTimeout(timer);
+  if (!stopped) {
+    io.stderr.write(`nightshift run: stop took longer than ${bound} ms; leaving now (records not confirmed were not committed and will be redelivered)\n`);
+    // Whatever is still running (a retry's sleep, a socket) must not keep the process past its grace period.
+    setTimeout(() => process.exit(code), 2000).unref();
+    return code;
+  }
   await auth.close();
   return code;
 }
+
 
 /** Entry for a child process (tests, benchmarks): `node -e "import('dist/cli/run.js').then(m => m.runMain(argv))"`. */
 export async function runMain(argv: string[]): Promise<void> {

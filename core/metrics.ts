@@ -46,6 +46,11 @@ export const METRIC = {
   authTokens: 'nightshift_auth_tokens',
   authReloads: 'nightshift_auth_reloads_total',
   ticketWebhooks: 'nightshift_ticket_webhooks_total',
+  sinkBlocked: 'nightshift_sink_blocked_seconds',
+  sinkUnconfirmed: 'nightshift_sink_unconfirmed_outputs',
+  clickhouseFailing: 'nightshift_clickhouse_failing_seconds',
+  clickhouseRetries: 'nightshift_clickhouse_insert_retries_total',
+  clickhouseHeld: 'nightshift_clickhouse_rows_held',
 } as const;
 
 function escapeLabel(v: string): string {

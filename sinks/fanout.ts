@@ -1,11 +1,12 @@
 import { Counters } from '../core/counters.js';
 import { isThenable, type Emitter, type Stage } from '../core/stage.js';
+import { abandonSink, acceptItem, type Accepted, type DurableSink } from './delivery.js';
 
 /**
  * Delivers every output to each sink in turn and resolves only when all have accepted it, so the slowest sink sets
  * the pace (backpressure) and an offset committed after `process` means every sink confirmed the record.
  */
-export class FanoutSink<T> implements Stage<T, never> {
+export class FanoutSink<T> implements DurableSink<T> {
   readonly name = 'sinks';
   readonly counters = new Counters();
   private static readonly none: Emitter<never> = { emit: () => undefined };
@@ -21,6 +22,30 @@ export class FanoutSink<T> implements Stage<T, never> {
       if (isThenable(r)) await r;
     }
     this.counters.sent++;
+  }
+
+  /**
+   * End to end (sinks/delivery.ts): each sink accepts the item in turn (the slowest still sets the pace); the item is
+   * durable once it is durable in every sink.
+   */
+  async accept(item: T): Promise<Accepted> {
+    const durables: Promise<void>[] = [];
+    for (const s of this.sinks) {
+      s.counters.received++;
+      const d = (await acceptItem(s, item)).durable;
+      d.catch(() => undefined);
+      durables.push(d);
+    }
+    const all = Promise.all(durables).then(() => {
+      this.counters.sent++;
+    });
+    // Callers may attach later; a failure is theirs to see, not an unhandled rejection.
+    all.catch(() => undefined);
+    return { durable: all };
+  }
+
+  abandon(): void {
+    for (const s of this.sinks) abandonSink(s);
   }
 
   async flush(): Promise<void> {

@@ -6,6 +6,7 @@ import { Counters } from '../core/counters.js';
 import { NightshiftError } from '../core/errors.js';
 import type { Stage, StageDeps, StageFactory } from '../core/stage.js';
 import type { IncidentOutput } from '../schemas/index.js';
+import type { Accepted, DurableSink } from './delivery.js';
 
 export const NdjsonSinkConfig = z.object({
   /** A file path, or `-` for stdout. */
@@ -37,8 +38,25 @@ export class NdjsonWriter<T> {
   }
 
   async write(item: T): Promise<void> {
+    await this.writeLine(item);
+  }
+
+  /**
+   * Writes one line (waiting for the stream to drain when its buffer is full) and returns a promise that resolves
+   * once the stream has handed the line to the OS (the write callback: the file's write(2), or the pipe's), so a
+   * SIGKILL of this process after that loses nothing; it rejects if that write failed. Not an fsync: a crash of the
+   * machine itself can still lose the OS's page cache (use a file system or a downstream reader that syncs).
+   */
+  async writeLine(item: T): Promise<Promise<void>[]> {
     if (this.failed) throw new NightshiftError('IO_ERROR', `write failed: ${this.failed.message}`, { cause: this.failed });
-    if (!this.stream.write(`${JSON.stringify(item)}\n`)) await once(this.stream, 'drain');
+    let settle: (err?: Error | null) => void = () => undefined;
+    const written = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err ? reject(new NightshiftError('IO_ERROR', `write failed: ${err.message}`, { cause: err })) : resolve());
+    });
+    written.catch(() => undefined);
+    if (!this.stream.write(`${JSON.stringify(item)}\n`, (err) => settle(err))) await once(this.stream, 'drain');
+    // Wrapped in an array so that the caller's await does not wait for the write itself.
+    return [written];
   }
 
   async close(): Promise<void> {
@@ -49,7 +67,11 @@ export class NdjsonWriter<T> {
   }
 }
 
-export class NdjsonSink implements Stage<IncidentOutput, never> {
+/**
+ * Incident outputs as NDJSON lines. End to end (`accept`): durable once the line was handed to the OS (see
+ * NdjsonWriter.writeLine).
+ */
+export class NdjsonSink implements DurableSink<IncidentOutput> {
   readonly name = 'sink-ndjson';
   readonly counters = new Counters();
   private readonly writer: NdjsonWriter<IncidentOutput>;
@@ -58,9 +80,19 @@ export class NdjsonSink implements Stage<IncidentOutput, never> {
     this.writer = new NdjsonWriter(cfg.path);
   }
 
+  /** Embedded mode: resolves once the line is buffered in the stream (the pipeline's end flushes it). */
   async process(o: IncidentOutput): Promise<void> {
     await this.writer.write(o);
     this.counters.sent++;
+  }
+
+  async accept(o: IncidentOutput): Promise<Accepted> {
+    const [written] = await this.writer.writeLine(o);
+    const durable = written!.then(() => {
+      this.counters.sent++;
+    });
+    durable.catch(() => undefined);
+    return { durable };
   }
 
   close(): Promise<void> {

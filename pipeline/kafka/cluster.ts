@@ -107,11 +107,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   if (checkpoints) await checkpoints.start();
 
   // Sink dead letters written outside a delivery (background retries of a ticketing sink) are produced on their own.
-  const loose = (dl: DeadLetter): void => batcher.enqueue({ topic: kcfg.topics.deadLetters, key: dl.topic ?? null, value: JSON.stringify(dl) }, () => undefined);
+  const loose = (dl: DeadLetter, acked: (err?: Error) => void = () => undefined): void =>
+    batcher.enqueue({ topic: kcfg.topics.deadLetters, key: dl.topic ?? null, value: JSON.stringify(dl) }, acked);
   let sink: SharedSink | null = null;
   if (opts.stages.includes('sinks')) {
     if (!opts.createSink) throw new Error('the sinks stage needs createSink');
-    sink = new SharedSink(kcfg.sinkDedupIds, loose);
+    sink = new SharedSink(kcfg.sinkDedupIds, loose, { maxInFlight: kcfg.sinkMaxInFlight, unreadyAfterMs: kcfg.sinkUnreadyAfterMs });
     // The caller's sinks (NDJSON, ticketing), then the graph's analytics incident sink.
     sink.attach(graph.sink([await opts.createSink({ log, deadLetters: sink.deadLetters })]));
   }

@@ -137,7 +137,7 @@ export const KafkaConfig = z.strictObject({
   alignWaitMs: z.number().int().min(0).max(60_000).default(200),
   /**
    * Perception: events wait until every source (raw topic partition) active within this much event time has
-   * reached theirs, so sources that progress at different speeds meet in time order (see pipeline/kafka/align.ts).
+   * reached theirs, so sources that progress at different speeds meet in time order (see pipeline/align.ts).
    */
   alignIdleMs: z.number().int().min(0).max(86_400_000).default(300_000),
   /** Ingest: how often each raw partition's progress is written to every events partition (heartbeats). */
@@ -146,7 +146,18 @@ export const KafkaConfig = z.strictObject({
   alignMaxEvents: z.number().int().min(1).max(10_000_000).default(50_000),
   /** Output ids a sink instance remembers to drop redelivered outputs (least recently seen forgotten first). */
   sinkDedupIds: z.number().int().min(0).max(10_000_000).default(100_000),
-  /** How long SIGTERM waits for in-flight work to finish before leaving anyway. */
+  /**
+   * Sinks stage: outputs accepted by the sinks but not confirmed yet (ClickHouse ack, ticket done, NDJSON written),
+   * all partitions of the process together. Full -> delivery waits, the lanes fill and pause (bounded memory).
+   */
+  sinkMaxInFlight: z.number().int().min(1).max(1_000_000).default(5000),
+  /** Sinks stage: `/readyz` answers not ready while an output has been unconfirmed for longer than this (an outage). */
+  sinkUnreadyAfterMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  /**
+   * How long SIGTERM waits for in-flight work to finish before leaving anyway (per stage; the whole stop of
+   * `nightshift run` is bounded by this plus 10 s, below the Helm chart's terminationGracePeriodSeconds of 60 s).
+   * What is not confirmed by then stays uncommitted and is redelivered to the next instance.
+   */
   shutdownTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   /** Waiting for the checkpoint topic to be read before restoring a partition. */
   restoreTimeoutMs: z.number().int().min(100).max(600_000).default(60_000),

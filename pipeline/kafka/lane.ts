@@ -11,6 +11,14 @@ import { messageBytes } from './producer.js';
 export interface StageContext {
   emit(out: OutMessage): void;
   deadLetter(dl: DeadLetter): void;
+  /**
+   * The record is finished only once `done` settles as well (besides its outputs' acks): a sink that has accepted a
+   * record but not yet had it confirmed (a ClickHouse insert waiting for the server) returns from `process` at once,
+   * so the lane goes on with the next records while this one's offset stays uncommitted. Records finish out of order;
+   * the offset tracker commits only the finished prefix. A rejection dead-letters the record (with the error), which
+   * then finishes once that dead letter is acknowledged. Only during `process` (like `emit`).
+   */
+  defer?(done: Promise<void>): void;
 }
 
 /** One partition's processing: a stage instance (or a view of a shared one) behind a Kafka record adapter. */
@@ -96,6 +104,7 @@ export class Lane {
   lastSnapshotAt: number;
   lastSnapshotNext: number | null = null;
   private current: InFlightRecord | null = null;
+  private currentMsg: KafkaMessage | null = null;
   /** Kafka timestamp of the last record processed, and up to which timestamp the lane may go without a new turn. */
   lastTs = -Infinity;
   private grant = -Infinity;
@@ -115,6 +124,7 @@ export class Lane {
     this.ctx = {
       emit: (out) => this.emit(out),
       deadLetter: (dl) => this.emitDeadLetter(dl),
+      defer: (done) => this.defer(done),
     };
     this.done = this.loop();
   }
@@ -245,6 +255,7 @@ export class Lane {
       const off = Number(m.offset);
       const rec = this.tracker.begin(off, recordBytes(m), this.host.now());
       this.current = rec;
+      this.currentMsg = m;
       this.processing = true;
       try {
         const r = this.processor.process(m, this.ctx);
@@ -268,6 +279,7 @@ export class Lane {
       }
       this.processing = false;
       this.current = null;
+      this.currentMsg = null;
       rec.sealed = true;
       this.processed++;
       this.nextProcess = off + 1;
@@ -287,9 +299,55 @@ export class Lane {
     if (this.idleWaiters.length > 0 && (this.idle || this.stopped)) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /** Records whose completion was deferred and has not settled yet (for metrics and tests). */
+  deferred = 0;
+
+  private defer(done: Promise<void>): void {
+    const rec = this.current;
+    if (!rec) throw new Error(`stage ${this.host.stage} deferred outside process()`);
+    const m = this.currentMsg;
+    rec.pending++;
+    this.deferred++;
+    done.then(
+      () => {
+        this.deferred--;
+        if (this.stopped) return;
+        rec.pending--;
+        this.maybeFinish(rec);
+      },
+      (e: unknown) => {
+        this.deferred--;
+        if (this.stopped) return;
+        const err = toNightshiftError(e);
+        this.emitFor(rec, {
+          topic: this.host.deadLetterTopic,
+          key: this.topic,
+          value: JSON.stringify(
+            makeDeadLetter({
+              stage: this.host.stage,
+              code: err.code,
+              error: `delivery failed: ${err.message}`,
+              topic: this.topic,
+              key: m?.key?.toString('utf8') ?? null,
+              source: { partition: this.partition, offset: m?.offset ?? String(rec.offset) },
+              payload: m?.value?.toString('utf8') ?? '',
+            }),
+          ),
+        });
+        this.host.deadLettered(err.code);
+        rec.pending--;
+        this.maybeFinish(rec);
+      },
+    );
+  }
+
   private emit(out: OutMessage): void {
     const rec = this.current;
     if (!rec) throw new Error(`stage ${this.host.stage} emitted outside process()`);
+    this.emitFor(rec, out);
+  }
+
+  private emitFor(rec: InFlightRecord, out: OutMessage): void {
     rec.pending++;
     const bytes = messageBytes(out);
     this.inFlightBytes += bytes;

@@ -17,6 +17,7 @@ import { isThenable, type Emitter, type Stage, type StageDeps } from '../../core
 import type { KafkaTopics } from './config.js';
 import type { PartitionProcessor, StageContext } from './lane.js';
 import { EventTimeAligner, eventTie, type AlignerOptions } from '../align.js';
+import { abandonSink, acceptItem } from '../../sinks/delivery.js';
 import { ClassRegistry, encodeGraph, hydrateGraph } from '../../core/snapshot.js';
 
 /** Header of an event: where it came from (`rawTopic/partition/offset/index`), for duplicate suppression. */
@@ -434,10 +435,27 @@ class RecentIds {
   }
 }
 
+/** Limits of the sinks stage's end-to-end acknowledgement (from the kafka config). */
+export interface SharedSinkLimits {
+  /** Outputs accepted by the sink but not confirmed yet (all partitions of the process); full -> delivery waits. */
+  readonly maxInFlight: number;
+  /** An output unconfirmed for this long makes the stage blocked (`/readyz` not ready). */
+  readonly unreadyAfterMs: number;
+}
+
 /**
  * The sinks stage: one sink (NDJSON, ticketing, analytics, or a fan-out of them) shared by all partitions of the
  * process, fed one output at a time (a sink is usually one file or one API), skipping outputs whose id it has
- * delivered recently. `process` resolves when the sink accepted the output, so the offset commits after delivery.
+ * delivered recently.
+ *
+ * End-to-end acknowledgement: each output is handed to the sink's `accept` (sinks/delivery.ts), which resolves once
+ * the sink took it (buffered; waiting for room when the sink is full), and the record's completion is deferred
+ * (StageContext.defer) until the output is durable in every sink: the ClickHouse insert acknowledged by the server,
+ * the ticket operation done or dead-lettered, the NDJSON line handed to the OS — and any dead letter a sink wrote
+ * for it in the background acknowledged by Kafka. Meanwhile the next outputs are delivered (so they share one
+ * insert), at most `maxInFlight` unconfirmed; past it delivery waits, the lanes fill up and their partitions pause.
+ * The offset commits only over confirmed records, so a crash or a stop leaves the unconfirmed ones to be
+ * redelivered (the output id and ClickHouse's ReplacingMergeTree make a redelivery harmless).
  */
 export class SharedSink {
   readonly deadLetters: ContextDeadLetters;
@@ -445,14 +463,34 @@ export class SharedSink {
   private chain: Promise<void> = Promise.resolve();
   duplicates = 0;
   delivered = 0;
-  private readonly none: Emitter<never> = { emit: () => undefined };
+  /** Outputs accepted, not confirmed yet, by start time (insertion order: the first is the oldest). */
+  private readonly unconfirmed = new Map<number, number>();
+  private nextTicket = 0;
+  /** Delivery waiting for the sink to accept an output, since when (performance.now), or null. */
+  private acceptingSince: number | null = null;
+  private roomWaiters: Array<() => void> = [];
+  /** Background dead letters (not written inside a delivery) not acknowledged by Kafka yet. */
+  private readonly looseInFlight = new Set<Promise<void>>();
+  private abandoned = false;
+  private readonly limits: SharedSinkLimits;
 
   private sink: Stage<IncidentOutput, never> | null = null;
 
-  /** @param loose where dead letters the sink writes outside a delivery go (not tied to an offset). */
-  constructor(dedupIds: number, loose: (dl: DeadLetter) => void) {
+  /**
+   * @param loose where dead letters the sink writes outside a delivery go (not tied to an offset); `acked` is told
+   *              when Kafka acknowledged one, so that the deliveries pending meanwhile commit only after it.
+   */
+  constructor(dedupIds: number, loose: (dl: DeadLetter, acked?: (err?: Error) => void) => void, limits: Partial<SharedSinkLimits> = {}) {
     this.recent = new RecentIds(dedupIds);
-    this.deadLetters = new ContextDeadLetters(loose);
+    this.limits = { maxInFlight: limits.maxInFlight ?? 5000, unreadyAfterMs: limits.unreadyAfterMs ?? 30_000 };
+    this.deadLetters = new ContextDeadLetters((dl) => {
+      let p: Promise<void> = Promise.resolve();
+      p = new Promise<void>((resolve) => loose(dl, () => {
+        this.looseInFlight.delete(p);
+        resolve();
+      }));
+      this.looseInFlight.add(p);
+    });
   }
 
   /** The sink is built after this object, with `deadLetters` as its dead-letter sink. */
@@ -463,6 +501,29 @@ export class SharedSink {
   get stage(): Stage<IncidentOutput, never> {
     if (!this.sink) throw new NightshiftError('INTERNAL', 'SharedSink used before attach()');
     return this.sink;
+  }
+
+  /** Outputs accepted by the sink and not confirmed yet. */
+  get pending(): number {
+    return this.unconfirmed.size;
+  }
+
+  /**
+   * Seconds the sink has been holding up delivery: the age of the oldest unconfirmed output, or how long the sink has
+   * kept delivery waiting to accept one (0 when neither).
+   */
+  blockedSeconds(now: number = performance.now()): number {
+    let since = this.acceptingSince ?? Infinity;
+    for (const t of this.unconfirmed.values()) {
+      since = Math.min(since, t);
+      break;
+    }
+    return Number.isFinite(since) ? Math.max(0, now - since) / 1000 : 0;
+  }
+
+  /** False while the sink has been blocked for longer than `unreadyAfterMs` (an outage): for `/readyz`. */
+  ready(now: number = performance.now()): boolean {
+    return this.blockedSeconds(now) * 1000 <= this.limits.unreadyAfterMs;
   }
 
   processor(topic: string, partition: number): PartitionProcessor {
@@ -500,20 +561,65 @@ export class SharedSink {
       return;
     }
     const sink = this.stage;
+    if (!ctx.defer) {
+      // No deferral (a caller outside the Kafka lanes): wait for the confirmation here.
+      this.deadLetters.ctx = ctx;
+      try {
+        sink.counters.received++;
+        await (await acceptItem(sink, r.data)).durable;
+      } finally {
+        this.deadLetters.ctx = null;
+      }
+      this.delivered++;
+      this.recent.add(id);
+      return;
+    }
+    while (this.unconfirmed.size >= this.limits.maxInFlight && !this.abandoned) await new Promise<void>((res) => this.roomWaiters.push(res));
+    const ticket = this.nextTicket++;
     this.deadLetters.ctx = ctx;
+    this.acceptingSince = performance.now();
+    let accepted;
     try {
       sink.counters.received++;
-      const res = sink.process(r.data, this.none);
-      if (isThenable(res)) await res;
+      accepted = await acceptItem(sink, r.data);
     } finally {
       this.deadLetters.ctx = null;
+      this.acceptingSince = null;
     }
-    this.delivered++;
-    this.recent.add(id);
+    this.unconfirmed.set(ticket, performance.now());
+    const confirmed = accepted.durable
+      .then(() => this.looseBarrier())
+      .then(() => {
+        this.delivered++;
+        this.recent.add(id);
+      })
+      .finally(() => {
+        this.unconfirmed.delete(ticket);
+        for (const w of this.roomWaiters.splice(0)) w();
+      });
+    ctx.defer(confirmed);
   }
 
+  /** Resolves once every background dead letter written so far is acknowledged. */
+  private async looseBarrier(): Promise<void> {
+    if (this.looseInFlight.size > 0) await Promise.all([...this.looseInFlight]);
+  }
+
+  /**
+   * Waits for the deliveries in progress, then closes the sink. If outputs are still unconfirmed now (the runner has
+   * already waited for them up to its shutdown timeout: a sink outage), the sink abandons them first: their offsets
+   * were not committed, the next instance redelivers them, and the stop does not wait for the outage to end.
+   */
   async close(): Promise<void> {
+    if (this.unconfirmed.size > 0 || this.acceptingSince !== null) this.abandon();
     await this.chain;
     if (this.sink?.close) await this.sink.close();
+  }
+
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    if (this.sink) abandonSink(this.sink);
+    for (const w of this.roomWaiters.splice(0)) w();
   }
 }

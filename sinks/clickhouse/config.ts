@@ -87,6 +87,8 @@ function parseOrThrow(input: unknown): ClickHouseSinkConfig {
  *   NIGHTSHIFT_CLICKHOUSE_URL       http(s)://host:port of the HTTP interface — switches the sink on
  *   NIGHTSHIFT_CLICKHOUSE_DATABASE  database (default nightshift)
  *   NIGHTSHIFT_CLICKHOUSE_USER / NIGHTSHIFT_CLICKHOUSE_PASSWORD   credentials (default: default user, no password)
+ *   NIGHTSHIFT_CLICKHOUSE_RETRY_FOR_MS   writer.retryForMs: how long inserts may keep failing before rows are
+ *                                   dead-lettered (default 900000 = 15 min; 0 = forever)
  */
 export function clickhouseConfigFromEnv(env: NodeJS.ProcessEnv): ClickHouseSinkConfig | null {
   const url = env.NIGHTSHIFT_CLICKHOUSE_URL?.trim();
@@ -99,6 +101,7 @@ export function clickhouseConfigFromEnv(env: NodeJS.ProcessEnv): ClickHouseSinkC
       ...(env.NIGHTSHIFT_CLICKHOUSE_PASSWORD ? { password: env.NIGHTSHIFT_CLICKHOUSE_PASSWORD } : {}),
     },
     ...(env.NIGHTSHIFT_CLICKHOUSE_DATABASE?.trim() ? { database: env.NIGHTSHIFT_CLICKHOUSE_DATABASE.trim() } : {}),
+    ...(env.NIGHTSHIFT_CLICKHOUSE_RETRY_FOR_MS?.trim() ? { writer: { retryForMs: Number(env.NIGHTSHIFT_CLICKHOUSE_RETRY_FOR_MS.trim()) } } : {}),
   });
 }
 

@@ -10,6 +10,7 @@ import { LruMap } from '../../core/lru.js';
 import { firstSignalAt, incidentDetailsRow, incidentRow, incidentVersion, ReasoningRunRow, rootCauseRows, serviceOwnerRows, signalRow, templateRows, TicketRow } from './rows.js';
 import { PipelineStatsRecorder } from './stats.js';
 import { RowWriter, type RowWriterDeps } from './writer.js';
+import type { Accepted, DurableSink } from '../delivery.js';
 
 /** Positions in the incident and root-cause writers' sequences (see ClickHouseIncidentSink.lastToken). */
 export interface AckToken {
@@ -155,11 +156,19 @@ export class ClickHouseAnalytics {
     if (failed) throw failed.reason;
   }
 
+  /** Gives up every writer's held rows now (a stop during an outage; see RowWriter.abandon). */
+  private abandoned = false;
+  abandon(): void {
+    this.abandoned = true;
+    for (const t of TABLES) this.writers[t].abandon();
+  }
+
   /** Final stats, flush, close the client. Idempotent: every stage's close() calls it, the first one does the work. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
-        await this.flush();
+        // After abandon (a stop during an outage) there is nothing to flush: what was held is left to redelivery.
+        if (!this.abandoned) await this.flush();
       } finally {
         await Promise.allSettled(TABLES.map((t) => this.writers[t].close()));
         await this.client.close();
@@ -176,7 +185,7 @@ export class ClickHouseAnalytics {
  * returns after ClickHouse acknowledged them. The stage counts an output as sent once all its rows are inserted,
  * or as dropped `dead_letter:<CODE>` if one was dead-lettered.
  */
-export class ClickHouseIncidentSink implements Stage<IncidentOutput, never> {
+export class ClickHouseIncidentSink implements DurableSink<IncidentOutput> {
   readonly name = 'sink-clickhouse';
   readonly counters = new Counters();
   /** Per incident: last updated_at and how many outputs had it (bounded LRU). */
@@ -207,6 +216,18 @@ export class ClickHouseIncidentSink implements Stage<IncidentOutput, never> {
   }
 
   async process(o: IncidentOutput, _out?: Emitter<never>): Promise<void> {
+    const { durable } = await this.accept(o);
+    if (this.store.config.writer.ack === 'each') await durable;
+  }
+
+  /**
+   * End to end (sinks/delivery.ts; what cluster mode uses, whatever `writer.ack` says): resolves once the output's
+   * rows are buffered, with `durable` resolving once ClickHouse acknowledged all of them (or they were dead-lettered:
+   * after `writer.retryForMs` of failures, or as bad data). Outputs accepted meanwhile share the next insert, so the
+   * commit waits for the ack without one round trip per output. `durable` rejects if the writer fails (a
+   * configuration error) or is abandoned (a stop during an outage: the offset stays uncommitted).
+   */
+  async accept(o: IncidentOutput): Promise<Accepted> {
     const prev = this.versions.get(o.incident_id);
     const seq = prev && prev.updatedAt === o.updated_at ? prev.seq + 1 : 0;
     this.versions.set(o.incident_id, { updatedAt: o.updated_at, seq });
@@ -227,13 +248,19 @@ export class ClickHouseIncidentSink implements Stage<IncidentOutput, never> {
     let rcSeq = 0;
     for (const r of rows.slice(1)) rcSeq = await w.root_causes.write(r, { key: o.incident_id, onDone: done });
     const detSeq = await w.incident_details.write(details, { key: o.incident_id, onDone: done });
-    if (this.store.config.writer.ack === 'each') {
-      await Promise.all([
-        w.incidents.whenAcked(incSeq, true),
-        rcSeq > 0 ? w.root_causes.whenAcked(rcSeq, true) : Promise.resolve(),
-        w.incident_details.whenAcked(detSeq, true),
-      ]);
-    }
+    const urgent = this.store.config.writer.ack === 'each';
+    const durable = Promise.all([
+      w.incidents.whenAcked(incSeq, urgent),
+      rcSeq > 0 ? w.root_causes.whenAcked(rcSeq, urgent) : Promise.resolve(),
+      w.incident_details.whenAcked(detSeq, urgent),
+    ]).then(() => undefined);
+    durable.catch(() => undefined);
+    return { durable };
+  }
+
+  /** A stop during an outage: every writer of the store gives up what it holds (see RowWriter.abandon). */
+  abandon(): void {
+    this.store.abandon();
   }
 
   async flush(): Promise<void> {

@@ -76,6 +76,10 @@ export class RowWriter {
   private timer: NodeJS.Timeout | null = null;
   private pump: Promise<void> | null = null;
   private fatal: NightshiftError | null = null;
+  /** Set by `abandon`: held rows are given up (not dead-lettered), waiters and writes fail. */
+  private abandoned: NightshiftError | null = null;
+  /** When inserts started failing (retriable errors), null while they succeed: the retry budget's start. */
+  private failingSinceMs: number | null = null;
   private closed = false;
   private readonly spaceWaiters: Array<() => void> = [];
   private readonly acks = new AckTracker();
@@ -110,6 +114,30 @@ export class RowWriter {
   get failure(): NightshiftError | null {
     return this.fatal;
   }
+  /** Milliseconds inserts have been failing without a success in between (0 while they succeed). */
+  get failingForMs(): number {
+    return this.failingSinceMs === null ? 0 : Math.max(0, this.now() - this.failingSinceMs);
+  }
+
+  /**
+   * A stop during an outage (cluster mode): stops retrying, drops every held row without dead-lettering it (its
+   * source offset was not committed, so the next instance redelivers it), fails `whenAcked` waiters and further
+   * writes. An insert in flight finishes or fails on its own; its rows are not retried.
+   */
+  abandon(): void {
+    if (this.abandoned || this.closed) return;
+    const dropped = this.heldRows;
+    this.abandoned = new NightshiftError('IO_ERROR', `${this.name}: abandoned at shutdown with ${dropped} row(s) not acknowledged (left to redelivery)`);
+    if (dropped > 0) this.deps.log.warn({ table: this.table, rows: dropped }, this.abandoned.message);
+    this.pending.splice(this.pendingHead);
+    this.pending.length = 0;
+    this.pendingHead = 0;
+    this.pendingBytes = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.acks.failAll(this.abandoned);
+    for (const w of this.spaceWaiters.splice(0)) w();
+  }
 
   /** Calls `listener(acked)` whenever `acked` advances. Returns the unsubscribe function. */
   onAck(listener: (seq: number) => void): () => void {
@@ -121,6 +149,7 @@ export class RowWriter {
    * once it is buffered — after waiting for room if the buffer is full. Throws if the writer has failed or is closed.
    */
   async write(row: object, opts: WriteOptions = {}): Promise<number> {
+    if (this.abandoned) throw this.abandoned;
     if (this.fatal) throw this.fatal;
     if (this.closed) throw new NightshiftError('INTERNAL', `${this.name}: write after close`);
     let json: string;
@@ -138,6 +167,7 @@ export class RowWriter {
     while (this.heldRows >= this.cfg.bufferRows || (this.heldRows > 0 && this.heldBytes + cost > this.cfg.bufferBytes)) {
       this.kick(true);
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+      if (this.abandoned) throw this.abandoned;
       if (this.fatal) throw this.fatal;
     }
     this.counters.received++;
@@ -155,6 +185,7 @@ export class RowWriter {
   /** Resolves when every row up to `seq` is settled; with `urgent`, sends them now instead of waiting for a batch. */
   whenAcked(seq: number, urgent = false): Promise<void> {
     if (seq <= this.acks.acked) return Promise.resolve();
+    if (this.abandoned) return Promise.reject(this.abandoned);
     if (this.fatal) return Promise.reject(this.fatal);
     if (urgent && seq > this.urgentThrough) this.urgentThrough = seq;
     const p = this.acks.wait(seq);
@@ -164,6 +195,7 @@ export class RowWriter {
 
   /** Sends everything held and waits until it is settled. Throws if the writer failed (configuration error). */
   async flush(): Promise<void> {
+    if (this.abandoned) return;
     await this.whenAcked(this.accepted, true);
     if (this.fatal) throw this.fatal;
   }
@@ -194,7 +226,7 @@ export class RowWriter {
 
   private kick(urgent: boolean): void {
     if (urgent) this.urgentThrough = Math.max(this.urgentThrough, this.accepted);
-    if (this.pump) return;
+    if (this.pump || this.abandoned) return;
     if (this.ready()) {
       this.pump = this.runPump().finally(() => {
         this.pump = null;
@@ -231,7 +263,7 @@ export class RowWriter {
   }
 
   private async runPump(): Promise<void> {
-    while (!this.fatal && this.ready()) {
+    while (!this.fatal && !this.abandoned && this.ready()) {
       this.timerFired = false;
       if (this.timer) {
         clearTimeout(this.timer);
@@ -244,6 +276,7 @@ export class RowWriter {
         else live.push(e);
       }
       if (live.length > 0) await this.insert(live);
+      if (this.abandoned) return;
       this.settle(batch);
     }
     if (this.fatal) this.failHeld();
@@ -253,6 +286,7 @@ export class RowWriter {
   private async insert(rows: Entry[]): Promise<void> {
     const started = this.now();
     for (let attempt = 1; ; attempt++) {
+      if (this.abandoned) return;
       if (this.fatal) {
         for (const e of rows) this.deadLetter(e, this.fatal.code, this.fatal.message);
         return;
@@ -262,6 +296,8 @@ export class RowWriter {
         this.stats.inserts++;
         await this.ch.insertJsonRows(this.table, rows.map((e) => e.json));
         this.counters.sent += rows.length;
+        if (this.failingSinceMs !== null) this.deps.log.info({ table: this.table, failedForMs: this.now() - this.failingSinceMs }, `${this.name}: inserts succeed again`);
+        this.failingSinceMs = null;
         for (const e of rows) e.onDone?.({ ok: true });
         return;
       } catch (e) {
@@ -286,7 +322,10 @@ export class RowWriter {
         for (const e of rows) this.deadLetter(e, err.code, this.fatal.message);
         return;
       }
-      const elapsed = this.now() - started;
+      // The budget runs from when inserts started failing, not from this batch's first attempt: after `retryForMs`
+      // of an outage every batch is dead-lettered on its first failure, instead of each one waiting the budget again.
+      this.failingSinceMs ??= started;
+      const elapsed = this.now() - this.failingSinceMs;
       if (this.cfg.retryForMs > 0 && elapsed >= this.cfg.retryForMs) {
         this.deps.log.error({ table: this.table, code: err.code, attempts: attempt, elapsedMs: elapsed }, `${where}: giving up after retrying for ${elapsed} ms`);
         for (const e of rows) this.deadLetter(e, err.code, `retried for ${elapsed} ms: ${firstLine(err.message)}`);

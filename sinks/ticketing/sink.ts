@@ -1,7 +1,8 @@
 import { Counters } from '../../core/counters.js';
 import { NightshiftError } from '../../core/errors.js';
-import type { Stage, StageDeps, StageFactory } from '../../core/stage.js';
+import type { StageDeps, StageFactory } from '../../core/stage.js';
 import type { IncidentOutput } from '../../schemas/index.js';
+import type { Accepted, DurableSink } from '../delivery.js';
 import { TicketingConfig, parseTicketingConfig } from './config.js';
 import { Http, type HttpDeps, type RetryHooks } from './http.js';
 import { JiraClient } from './jira.js';
@@ -24,7 +25,7 @@ import { IntegrationWorker, type WorkerStats } from './worker.js';
  * Counters: `sent` counts ticket operations carried out; `dropped` counts, per output and integration, why none was
  * needed (`below_threshold`, `unchanged`, `stale`, `ticket_resolved`, `resolved_before_ticket`) or `dead_letter:<CODE>`.
  */
-export class TicketingSink implements Stage<IncidentOutput, never> {
+export class TicketingSink implements DurableSink<IncidentOutput> {
   readonly name = 'sink-ticketing';
   readonly counters = new Counters();
   private readonly workers: IntegrationWorker[];
@@ -76,6 +77,27 @@ export class TicketingSink implements Stage<IncidentOutput, never> {
     if (this.closed) throw new NightshiftError('INTERNAL', 'ticketing sink: process() after close()');
     const severity = incidentSeverity(o, this.cfg.severity);
     for (const w of this.workers) await w.enqueue({ output: o, severity });
+  }
+
+  /**
+   * End to end (sinks/delivery.ts; what cluster mode uses): resolves once every integration queued the output,
+   * with `durable` resolving once each applied it, skipped it, or dead-lettered it (after `http.maxAttempts`). The
+   * queue itself is memory, not durable: an output is confirmed only when its ticket operation is done.
+   */
+  async accept(o: IncidentOutput): Promise<Accepted> {
+    if (this.closed) throw new NightshiftError('INTERNAL', 'ticketing sink: accept() after close()');
+    const severity = incidentSeverity(o, this.cfg.severity);
+    const done: Promise<void>[] = [];
+    for (const w of this.workers) {
+      let resolve: () => void = () => undefined;
+      done.push(new Promise<void>((r) => (resolve = r)));
+      await w.enqueue({ output: o, severity, done: resolve });
+    }
+    return { durable: Promise.all(done).then(() => undefined) };
+  }
+
+  abandon(): void {
+    for (const w of this.workers) w.abandon();
   }
 
   async flush(): Promise<void> {

@@ -13,6 +13,8 @@ import type { IntegrationName, TicketContext, TicketingClient, TicketOperation, 
 export interface TicketJob {
   readonly output: IncidentOutput;
   readonly severity: Severity;
+  /** Called once the job was carried out, skipped or dead-lettered (end-to-end acknowledgement). */
+  readonly done?: () => void;
 }
 
 /** Why an output made no ticket operation (per integration). Dead letters count as `dead_letter:<CODE>`. */
@@ -87,7 +89,21 @@ export class IntegrationWorker {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private abandoned = false;
+
+  /**
+   * A stop during an outage: jobs still queued are given up (neither applied nor dead-lettered: their offsets were
+   * not committed, the next instance redelivers them); the job being applied finishes its retries on its own.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    if (this.pending > 0) this.deps.log.warn({ integration: this.name, jobs: this.pending }, 'ticketing: abandoned at shutdown with jobs not applied (left to redelivery)');
+    this.queue.close();
+  }
+
   async close(): Promise<void> {
+    if (this.abandoned) return;
     await this.idle();
     this.queue.close();
     await this.loop;
@@ -112,8 +128,10 @@ export class IntegrationWorker {
     for (;;) {
       const job = await this.queue.pop();
       if (job === undefined) return;
+      if (this.abandoned) continue;
       try {
         await this.handle(job);
+        job.done?.();
       } finally {
         this.settle();
       }
