@@ -14,8 +14,8 @@ import { produceLines, readPartitions, testCluster, testProducer, waitQuiet } fr
 /**
  * One pipeline, two transports: the same simulated world through `replay`'s embedded pipeline and through three
  * cluster instances on the real broker (several partitions per topic) gives the same incidents, each with the same
- * services, status and ranked root causes in its final state. With `kafka.eventKey: component` every service of a
- * CMDB component meets in one perception partition, so correlation sees what it sees in one process.
+ * services, status and ranked root causes in its final state. With `kafka.eventKey: component` (the default) every
+ * service of a CMDB component meets in one perception partition, so correlation sees what it sees in one process.
  */
 const PARTS = { raw: 3, events: 6, bundles: 3, rca: 3, deadLetters: 1, checkpoints: 3 };
 const clusters: Cluster[] = [];
@@ -40,7 +40,7 @@ function finalStates(outputs: readonly IncidentOutput[]): Map<string, string> {
 
 describe('replay and run give the same incidents', () => {
   it('three instances, several partitions: the same incidents with the same root causes as replay', async () => {
-    const tc = testCluster('equiv', { partitions: PARTS, eventKey: 'component' });
+    const tc = testCluster('equiv', { partitions: PARTS });
     const sim = simulate({ seed: 11, hours: 3.5, faults: 3 });
     const lines = [...sim.records];
     const result = sim.result();

@@ -100,12 +100,13 @@ export const KafkaConfig = z.strictObject({
   sasl: KafkaSasl.optional(),
   partitions: KafkaPartitions.prefault({}),
   /**
-   * Key of the events topic. `service`: every service's records meet in one perception instance (most parallel;
-   * services in different partitions are correlated separately). `component`: services connected in the CMDB
-   * (--topology) share a key, so incidents spanning them are correlated as one (less parallel); services the CMDB
-   * does not know keep their own name.
+   * Key of the events topic. `component` (default): services connected in the CMDB (--topology) share a key, so an
+   * incident spanning them is correlated as one, as `replay` correlates it (test/kafka-equivalence.test.ts); the
+   * price is parallelism: one connected component is one perception partition. Services the CMDB does not know (or
+   * every service, without a CMDB) keep their own name. `service`: every service's records meet in one perception
+   * instance (most parallel; an incident spanning services in different partitions is split, with wrong roots).
    */
-  eventKey: z.enum(['service', 'component']).default('service'),
+  eventKey: z.enum(['service', 'component']).default('component'),
   /** Create missing topics at start (admin client); never relies on broker auto-creation. */
   createTopics: z.boolean().default(true),
   /** Per partition: records taken but not finished (waiting, processing, or with unacknowledged outputs); full -> pause. */

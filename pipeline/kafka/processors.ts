@@ -561,12 +561,15 @@ export class SharedSink {
       return;
     }
     const sink = this.stage;
+    // What reasoning published, as it published it (validated above): zod's copy would reorder keys and drop fields a
+    // newer writer added, so the sinks' NDJSON would differ from `replay`'s.
+    const output = parsed as IncidentOutput;
     if (!ctx.defer) {
       // No deferral (a caller outside the Kafka lanes): wait for the confirmation here.
       this.deadLetters.ctx = ctx;
       try {
         sink.counters.received++;
-        await (await acceptItem(sink, r.data)).durable;
+        await (await acceptItem(sink, output)).durable;
       } finally {
         this.deadLetters.ctx = null;
       }
@@ -581,7 +584,7 @@ export class SharedSink {
     let accepted;
     try {
       sink.counters.received++;
-      accepted = await acceptItem(sink, r.data);
+      accepted = await acceptItem(sink, output);
     } finally {
       this.deadLetters.ctx = null;
       this.acceptingSince = null;
