@@ -11,7 +11,8 @@ import { CONFLUENT_PACKAGE, type ClientName, type Job, type PhaseResult } from '
 
 /**
  * bench:kafka-clients — which Kafka client nightshift should use, by measurement: kafkajs (the pipeline's client
- * today), @platformatic/kafka and @confluentinc/kafka-javascript (librdkafka), with kcat (librdkafka's command-line
+ * today), @platformatic/kafka and @confluentinc/kafka-javascript (librdkafka; its KafkaJS-compatible API, the one a
+ * port from kafkajs would use, and its native node-rdkafka API), with kcat (librdkafka's command-line
  * tool, C, no processing) as the ceiling, all on the same broker (scripts/kafka.sh), the same records and in the
  * same run.
  *
@@ -27,7 +28,7 @@ import { CONFLUENT_PACKAGE, type ClientName, type Job, type PhaseResult } from '
  * A client that is not installed is skipped and reported as skipped, with how to install it.
  * Writes bench/results/kafka-clients.json and kafka-clients.txt with the machine it ran on.
  *
- *   npm run bench:kafka-clients [-- --records N] [--rounds R] [--partitions P]
+ *   npm run bench:kafka-clients [-- --records N] [--rounds R] [--partitions P]   (defaults: 300000, 5, 6)
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const OUT_JSON = join(ROOT, 'bench', 'results', 'kafka-clients.json');
@@ -61,7 +62,7 @@ function args(): { records: number; rounds: number; partitions: number } {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} needs a positive integer`);
     return v;
   };
-  return { records: get('records', 300_000), rounds: get('rounds', 3), partitions: get('partitions', 6) };
+  return { records: get('records', 300_000), rounds: get('rounds', 5), partitions: get('partitions', 6) };
 }
 
 function brokers(): string {
@@ -90,14 +91,14 @@ function detect(): { available: Contender[]; versions: Record<string, string>; s
     available.push('platformatic');
   } else skipped.platformatic = '@platformatic/kafka is not installed (a development dependency: npm ci without --omit=dev)';
   const cf = pkgVersion(CONFLUENT_PACKAGE);
-  if (!cf) skipped.confluent = `${CONFLUENT_PACKAGE} is not installed (not in package.json: a native build; install it with ${SETUP})`;
+  if (!cf) skipped.confluent = skipped['confluent-native'] = `${CONFLUENT_PACKAGE} is not installed (not in package.json: a native build; install it with ${SETUP})`;
   else {
     try {
       const lib = execFileSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(CONFLUENT_PACKAGE)}).librdkafkaVersion)`], { cwd: ROOT, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
       versions[CONFLUENT_PACKAGE] = `${cf} (librdkafka ${lib})`;
-      available.push('confluent');
+      available.push('confluent', 'confluent-native');
     } catch (e) {
-      skipped.confluent = `${CONFLUENT_PACKAGE}@${cf} is installed but does not load (${String((e as Error).message).split('\n')[0]}); rebuild it with ${SETUP}`;
+      skipped.confluent = skipped['confluent-native'] = `${CONFLUENT_PACKAGE}@${cf} is installed but does not load (${String((e as Error).message).split('\n')[0]}); rebuild it with ${SETUP}`;
     }
   }
   try {
@@ -209,10 +210,11 @@ function median(xs: number[]): number {
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const fmt = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
-const LABEL: Record<Contender, string> = { kafkajs: 'kafkajs', platformatic: '@platformatic/kafka', confluent: '@confluentinc/kafka-javascript', kcat: 'kcat (ceiling)' };
+const LABEL: Record<Contender, string> = { kafkajs: 'kafkajs', platformatic: '@platformatic/kafka', confluent: '@confluentinc/kafka-javascript (KafkaJS API)', 'confluent-native': '@confluentinc/kafka-javascript (native API)', kcat: 'kcat (ceiling)' };
 
 async function main(): Promise<void> {
   const { records: N, rounds: R, partitions: P } = args();
+  const loadAtStart = os.loadavg().map(round3);
   const b = brokers();
   const det = detect();
   for (const [c, why] of Object.entries(det.skipped)) process.stderr.write(`SKIPPED ${c}: ${why}\n`);
@@ -307,7 +309,7 @@ async function main(): Promise<void> {
       memoryBytes: os.totalmem(),
       node: process.version,
       platform: `${os.platform()} ${os.release()}`,
-      loadAverageAtEnd: os.loadavg().map(round3),
+      loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map(round3), note: 'the machine is shared with other work: compare within this run' },
     },
     broker: 'Apache Kafka 3.9.1, single node, KRaft (scripts/kafka.sh), on the same machine',
     clients: det.versions,
@@ -324,6 +326,7 @@ async function main(): Promise<void> {
       order: 'rotated by one client each round; each phase in its own process',
       produce: 'acks=all into a fresh topic per client, mode and round; clock from before connect to the last acknowledgement; count checked on the broker',
       consume: 'fresh consumer group, from the beginning of one topic loaded once by kcat (untimed), until all records arrived, then a commit; clock from before connect to the commit acknowledged; values counted, not decoded',
+      kcat: 'the clock is the whole kcat process (start, connect, join, read to the end, commit and leave on close; produce: until every record is delivered), so its ceiling is if anything low',
       mbPerSec: 'value bytes (1 MB = 10^6 bytes) per second',
       phaseTimeoutSeconds: PHASE_TIMEOUT_MS / 1000,
     },
@@ -333,37 +336,82 @@ async function main(): Promise<void> {
   mkdirSync(dirname(OUT_JSON), { recursive: true });
   writeFileSync(OUT_JSON, `${JSON.stringify(result, null, 2)}\n`);
 
+  const text = render(result as unknown as Result);
+  writeFileSync(OUT_TXT, text);
+  process.stdout.write(text);
+  process.stderr.write(`wrote ${OUT_JSON} (${statSync(OUT_JSON).size} bytes) and ${OUT_TXT}\n`);
+}
+
+interface Cell {
+  recordsPerSec: number;
+  mbPerSec: number;
+  ratioToKcat: number | null;
+  runs: number;
+  cpuSecondsMedian: number | null;
+  maxRssBytesMedian: number | null;
+}
+
+interface Result {
+  date: string;
+  command: string;
+  machine: { cores: number; cpus: string[]; memoryBytes: number; node: string };
+  broker: string;
+  clients: Record<string, string>;
+  skipped: Record<string, string>;
+  workload: { records: number; meanValueBytes: number; partitions: number; rounds: number };
+  summary: Record<string, Record<Mode, Cell>>;
+  attempts: Array<{ round: number; contender: string; mode: string; ok: boolean; error?: string }>;
+}
+
+/** The .txt tables, from the result alone (`--render` rewrites the .txt from the committed .json). */
+function render(r: Result): string {
+  const N = r.workload.records;
   const rows: string[] = [];
-  rows.push(`bench:kafka-clients ${result.date}: ${N.toLocaleString('en-US')} records (mean value ${result.workload.meanValueBytes} B), ${P} partitions, median of ${R} rounds`);
-  rows.push(`machine: ${result.machine.cores} x ${result.machine.cpus.join(', ')}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${result.broker}`);
-  rows.push(`command: ${result.command}`);
+  rows.push(`bench:kafka-clients ${r.date}: ${N.toLocaleString('en-US')} records (mean value ${r.workload.meanValueBytes} B), ${r.workload.partitions} partitions, median of ${r.workload.rounds} rounds`);
+  rows.push(`machine: ${r.machine.cores} x ${r.machine.cpus.join(', ')}, ${Math.round(r.machine.memoryBytes / 2 ** 30)} GiB, Node ${r.machine.node}; ${r.broker}`);
+  rows.push(`command: ${r.command}`);
   rows.push('');
   rows.push('| client | version | produce idempotent rec/s (MB/s) | × kcat | produce not idempotent rec/s (MB/s) | × kcat | consume rec/s (MB/s) | × kcat |');
   rows.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-  const verOf: Record<Contender, string> = { kafkajs: det.versions.kafkajs ?? '', platformatic: det.versions['@platformatic/kafka'] ?? '', confluent: det.versions[CONFLUENT_PACKAGE] ?? '', kcat: det.versions.kcat ?? '' };
-  for (const c of ['kafkajs', 'platformatic', 'confluent', 'kcat'] as const) {
-    if (!summary[c]) {
-      rows.push(`| ${LABEL[c]} | skipped: ${det.skipped[c]} | | | | | | |`);
+  const verOf: Record<Contender, string> = { kafkajs: r.clients.kafkajs ?? '', platformatic: r.clients['@platformatic/kafka'] ?? '', confluent: r.clients[CONFLUENT_PACKAGE] ?? '', 'confluent-native': r.clients[CONFLUENT_PACKAGE] ?? '', kcat: r.clients.kcat ?? '' };
+  const ALL = ['kafkajs', 'platformatic', 'confluent', 'confluent-native', 'kcat'] as const;
+  for (const c of ALL) {
+    if (!r.summary[c]) {
+      rows.push(`| ${LABEL[c]} | skipped: ${r.skipped[c] ?? 'not run'} | | | | | | |`);
       continue;
     }
     const cell = (m: Mode): string => {
-      const s = summary[c]![m] as { recordsPerSec: number; mbPerSec: number; ratioToKcat: number | null; runs: number };
+      const s = r.summary[c]![m];
       if (s.runs === 0) return 'failed | -';
       return `${fmt(s.recordsPerSec)} (${s.mbPerSec.toFixed(1)}) | ${s.ratioToKcat === null ? '-' : s.ratioToKcat.toFixed(2)}`;
     };
     rows.push(`| ${LABEL[c]} | ${verOf[c]} | ${cell('produceIdempotent')} | ${cell('producePlain')} | ${cell('consume')} |`);
   }
-  const failures = attempts.filter((a) => !a.ok);
+  rows.push('');
+  rows.push('CPU of the client process per record (user + system, median; the broker and kcat not included) and its peak RSS:');
+  rows.push('');
+  rows.push('| client | produce idempotent µs/record | produce not idempotent µs/record | consume µs/record | peak RSS produce / consume (MiB) |');
+  rows.push('| --- | ---: | ---: | ---: | ---: |');
+  for (const c of ALL) {
+    const s = r.summary[c];
+    if (!s || c === 'kcat') continue;
+    const us = (m: Mode): string => (s[m].runs && s[m].cpuSecondsMedian !== null ? ((s[m].cpuSecondsMedian! / N) * 1e6).toFixed(1) : '-');
+    const mib = (m: Mode): string => (s[m].runs && s[m].maxRssBytesMedian !== null ? String(Math.round(s[m].maxRssBytesMedian! / 2 ** 20)) : '-');
+    rows.push(`| ${LABEL[c]} | ${us('produceIdempotent')} | ${us('producePlain')} | ${us('consume')} | ${mib('produceIdempotent')} / ${mib('consume')} |`);
+  }
+  const failures = r.attempts.filter((a) => !a.ok);
   if (failures.length) {
     rows.push('');
     for (const f of failures) rows.push(`failed: round ${f.round} ${f.contender} ${f.mode}: ${f.error}`);
   }
-  writeFileSync(OUT_TXT, `${rows.join('\n')}\n`);
-  process.stdout.write(`${rows.join('\n')}\n`);
-  process.stderr.write(`wrote ${OUT_JSON} (${statSync(OUT_JSON).size} bytes) and ${OUT_TXT}\n`);
+  return `${rows.join('\n')}\n`;
 }
 
-main().catch((e) => {
+if (process.argv.includes('--render')) {
+  const text = render(JSON.parse(readFileSync(OUT_JSON, 'utf8')) as Result);
+  writeFileSync(OUT_TXT, text);
+  process.stdout.write(text);
+} else main().catch((e) => {
   process.stderr.write(`bench:kafka-clients failed: ${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);
 });

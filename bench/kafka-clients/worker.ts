@@ -14,7 +14,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
  *   counted as bytes, not decoded: the same for every client), then commits the next offset of every partition;
  *   the clock runs from before connect until the commit is acknowledged.
  */
-export type ClientName = 'kafkajs' | 'platformatic' | 'confluent';
+export type ClientName = 'kafkajs' | 'platformatic' | 'confluent' | 'confluent-native';
 
 export interface Job {
   client: ClientName;
@@ -243,13 +243,106 @@ async function confluentConsume(job: Job, onRecord: (partition: number, offset: 
   };
 }
 
+// ---------- @confluentinc/kafka-javascript, its native (node-rdkafka) API ----------
+
+/** The slice of the native API used here, typed by hand. */
+interface CkjsNative {
+  Producer: new (cfg: Record<string, unknown>) => {
+    connect(o: unknown, cb: (e: Error | null) => void): void;
+    disconnect(cb: () => void): void;
+    on(ev: 'delivery-report', cb: (e: Error | null) => void): void;
+    setPollInterval(ms: number): void;
+    produce(topic: string, partition: null, value: Buffer, key: string | null): void;
+  };
+  KafkaConsumer: new (cfg: Record<string, unknown>, topicCfg: Record<string, unknown>) => {
+    connect(o: unknown, cb: (e: Error | null) => void): void;
+    disconnect(cb: () => void): void;
+    subscribe(topics: string[]): void;
+    consume(n: number, cb: (e: Error | null, ms: Array<{ partition: number; offset: number; value: Buffer | null }>) => void): void;
+    commitSync(tp: Array<{ topic: string; partition: number; offset: number }>): void;
+  };
+}
+
+/** Records per native consume() call. */
+export const NATIVE_CONSUME_BATCH = 1000;
+
+async function confluentNative(): Promise<CkjsNative> {
+  const spec = CONFLUENT_PACKAGE;
+  const mod = (await import(spec)) as CkjsNative & { default?: CkjsNative };
+  return mod.Producer ? mod : mod.default!;
+}
+
+async function confluentNativeProduce(job: Job, recs: Rec[]): Promise<Record<string, unknown>> {
+  const K = await confluentNative();
+  const idempotent = job.idempotent === true;
+  const cfg = { 'enable.idempotence': idempotent, acks: 'all', 'linger.ms': 5, partitioner: 'murmur2_random', 'queue.buffering.max.messages': 200_000, dr_cb: true };
+  const p = new K.Producer({ 'metadata.broker.list': job.brokers, 'client.id': 'bench-clients', ...cfg });
+  await new Promise<void>((r, j) => p.connect({}, (e) => (e ? j(e) : r())));
+  let acked = 0;
+  let failed: Error | null = null;
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  p.on('delivery-report', (e) => {
+    if (e) failed ??= e;
+    if (++acked >= recs.length) done();
+  });
+  p.setPollInterval(20);
+  for (const r of recs) {
+    // produce() throws when librdkafka's queue is full (ERR__QUEUE_FULL): wait for deliveries and go on.
+    for (;;) {
+      try {
+        p.produce(job.topic, null, Buffer.from(r.value), r.key);
+        break;
+      } catch {
+        await new Promise((res) => setTimeout(res, 2));
+      }
+    }
+  }
+  await all;
+  await new Promise<void>((r) => p.disconnect(() => r()));
+  if (failed) throw failed;
+  return { api: 'native Producer.produce with delivery reports (dr_cb)', idempotent, librdkafka: cfg };
+}
+
+async function confluentNativeConsume(job: Job, onRecord: (partition: number, offset: number, bytes: number) => boolean): Promise<{ settings: Record<string, unknown>; done: Promise<void>; commit: (next: Map<number, number>) => Promise<void>; close: () => Promise<void> }> {
+  const K = await confluentNative();
+  const c = new K.KafkaConsumer({ 'metadata.broker.list': job.brokers, 'client.id': 'bench-clients', 'group.id': job.group!, 'enable.auto.commit': false, 'fetch.wait.max.ms': 100 }, { 'auto.offset.reset': 'earliest' });
+  await new Promise<void>((r, j) => c.connect({}, (e) => (e ? j(e) : r())));
+  c.subscribe([job.topic]);
+  const done = new Promise<void>((resolve, reject) => {
+    const loop = (): void =>
+      c.consume(NATIVE_CONSUME_BATCH, (e, ms) => {
+        if (e) return reject(e);
+        let all = false;
+        for (const m of ms) all = onRecord(m.partition, m.offset, m.value?.length ?? 0) || all;
+        if (all) resolve();
+        else setImmediate(loop);
+      });
+    loop();
+  });
+  return {
+    settings: { api: `native KafkaConsumer.consume(${NATIVE_CONSUME_BATCH}) loop`, 'enable.auto.commit': false, 'fetch.wait.max.ms': 100 },
+    done,
+    commit: async (next) => c.commitSync([...next].map(([partition, offset]) => ({ topic: job.topic, partition, offset }))),
+    close: () => new Promise<void>((r) => c.disconnect(() => r())),
+  };
+}
+
 // ---------- the phases ----------
+
+const PRODUCERS: Record<ClientName, (job: Job, recs: Rec[]) => Promise<Record<string, unknown>>> = {
+  kafkajs: kafkajsProduce,
+  platformatic: platformaticProduce,
+  confluent: confluentProduce,
+  'confluent-native': confluentNativeProduce,
+};
+const CONSUMERS = { kafkajs: kafkajsConsume, platformatic: platformaticConsume, confluent: confluentConsume, 'confluent-native': confluentNativeConsume } as const;
 
 async function produce(job: Job): Promise<PhaseResult> {
   const { recs, bytes } = readRecords(job.file!);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const settings = await (job.client === 'kafkajs' ? kafkajsProduce : job.client === 'platformatic' ? platformaticProduce : confluentProduce)(job, recs);
+  const settings = await PRODUCERS[job.client](job, recs);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   return { records: recs.length, valueBytes: bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024, settings };
@@ -274,7 +367,7 @@ async function consume(job: Job): Promise<PhaseResult> {
     }
     return records >= expect;
   };
-  const c = await (job.client === 'kafkajs' ? kafkajsConsume : job.client === 'platformatic' ? platformaticConsume : confluentConsume)(job, onRecord);
+  const c = await CONSUMERS[job.client](job, onRecord);
   await c.done;
   await c.commit(next);
   const seconds = (performance.now() - t0) / 1000;
