@@ -331,7 +331,7 @@ async function main(): Promise<void> {
       phaseTimeoutSeconds: PHASE_TIMEOUT_MS / 1000,
     },
     summary,
-    attempts: attempts.map((a) => ({ round: a.round, contender: a.contender, mode: a.mode, ok: a.ok, error: a.error, seconds: a.result ? round3(a.result.seconds) : undefined, recordsPerSec: a.result ? Math.round(N / a.result.seconds) : undefined, onBroker: a.onBroker })),
+    attempts: attempts.map((a) => ({ round: a.round, contender: a.contender, mode: a.mode, ok: a.ok, error: a.error, seconds: a.result ? round3(a.result.seconds) : undefined, recordsPerSec: a.result ? Math.round(N / a.result.seconds) : undefined, cpuSeconds: a.result && Number.isFinite(a.result.cpuSeconds) ? round3(a.result.cpuSeconds) : undefined, onBroker: a.onBroker })),
   };
   mkdirSync(dirname(OUT_JSON), { recursive: true });
   writeFileSync(OUT_JSON, `${JSON.stringify(result, null, 2)}\n`);
