@@ -41,6 +41,9 @@ const SETUP = 'bash scripts/bench-kafka-clients-setup.sh';
 type Contender = ClientName | 'kcat';
 type Mode = 'produceIdempotent' | 'producePlain' | 'consume';
 const MODES: readonly Mode[] = ['produceIdempotent', 'producePlain', 'consume'];
+/** The figures per contender: the three phases, and the consume phase's read rate from its first record to its last. */
+type Figure = Mode | 'consumeRead';
+const FIGURES: readonly Figure[] = [...MODES, 'consumeRead'];
 
 interface Attempt {
   round: number;
@@ -151,7 +154,7 @@ async function recordsOnBroker(admin: Admin, topic: string): Promise<number> {
   return offs.reduce((s, o) => s + Number(o.high) - Number(o.low), 0);
 }
 
-function runProcess(cmd: string, argv: string[], onStdout?: (d: Buffer) => void): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number; timedOut: boolean }> {
+function runProcess(cmd: string, argv: string[], onStdout?: (d: Buffer, at: number) => void): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number; timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const p = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -162,7 +165,7 @@ function runProcess(cmd: string, argv: string[], onStdout?: (d: Buffer) => void)
       timedOut = true;
       p.kill('SIGKILL');
     }, PHASE_TIMEOUT_MS);
-    p.stdout.on('data', (d: Buffer) => (onStdout ? onStdout(d) : (stdout += d.toString())));
+    p.stdout.on('data', (d: Buffer) => (onStdout ? onStdout(d, (performance.now() - t0) / 1000) : (stdout += d.toString())));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('error', reject);
     p.on('exit', (code) => {
@@ -191,14 +194,21 @@ async function kcatProduce(b: string, topic: string, file: string, idempotent: b
 
 async function kcatConsume(b: string, topic: string, group: string, n: number): Promise<PhaseResult> {
   let lines = 0;
-  const argv = ['-C', '-b', b, '-G', group, '-X', 'auto.offset.reset=earliest', '-e', '-q', '-f', '\n', topic];
-  const r = await runProcess('kcat', argv, (d) => {
+  let first = NaN;
+  let last = NaN;
+  // -u: unbuffered, so that each record's newline arrives when kcat reads the record (block-buffered stdio would
+  // hold the first 8 KiB of newlines back and flush the last at exit, after the group is left).
+  const argv = ['-C', '-b', b, '-G', group, '-X', 'auto.offset.reset=earliest', '-e', '-q', '-u', '-f', '\n', topic];
+  // The first and the last record: kcat prints one newline per record as it reads it.
+  const r = await runProcess('kcat', argv, (d, at) => {
+    if (lines === 0) first = at;
     for (const byte of d) if (byte === 10) lines++;
+    if (lines >= n && Number.isNaN(last)) last = at;
   });
   if (r.timedOut) throw new Error(`timed out after ${PHASE_TIMEOUT_MS / 1000} s`);
   if (r.code !== 0) throw new Error(`kcat exited ${r.code}: ${r.stderr.slice(-400)}`);
   if (lines < n) throw new Error(`kcat read ${lines} of ${n} records`);
-  return { records: lines, valueBytes: NaN, seconds: r.seconds, cpuSeconds: NaN, maxRssBytes: NaN, settings: { command: "kcat -C -b B -G GROUP -X auto.offset.reset=earliest -e -q -f '\\n' T (the group commits on close)" } };
+  return { records: lines, valueBytes: NaN, seconds: r.seconds, firstRecordSeconds: first, lastRecordSeconds: last, cpuSeconds: NaN, maxRssBytes: NaN, settings: { command: "kcat -C -b B -G GROUP -X auto.offset.reset=earliest -e -q -u -f '\\n' T (the group commits on close)" } };
 }
 
 function median(xs: number[]): number {
@@ -276,12 +286,17 @@ async function main(): Promise<void> {
 
   // Medians over the rounds, and ratios to kcat's median in the same phase.
   const summary: Record<string, Record<string, unknown>> = {};
-  const rate = (c: Contender, m: Mode): number => median(attempts.filter((a) => a.ok && a.contender === c && a.mode === m).map((a) => N / a.result!.seconds));
+  // consumeRead: records between the first and the last one read, over the time between them (no connect, group
+  // join, commit or, for kcat, process start and group leave).
+  const perSec = (a: Attempt, f: Figure): number =>
+    f === 'consumeRead' ? (N - 1) / (a.result!.lastRecordSeconds! - a.result!.firstRecordSeconds!) : N / a.result!.seconds;
+  const modeOf = (f: Figure): Mode => (f === 'consumeRead' ? 'consume' : f);
+  const rate = (c: Contender, f: Figure): number => median(attempts.filter((a) => a.ok && a.contender === c && a.mode === modeOf(f)).map((a) => perSec(a, f)));
   for (const c of det.available) {
     const per: Record<string, unknown> = {};
-    for (const m of MODES) {
-      const ok = attempts.filter((a) => a.ok && a.contender === c && a.mode === m);
-      const failed = attempts.filter((a) => !a.ok && a.contender === c && a.mode === m);
+    for (const m of FIGURES) {
+      const ok = attempts.filter((a) => a.ok && a.contender === c && a.mode === modeOf(m));
+      const failed = attempts.filter((a) => !a.ok && a.contender === c && a.mode === modeOf(m));
       const rps = rate(c, m);
       const ceiling = rate('kcat', m);
       per[m] = {
@@ -290,10 +305,10 @@ async function main(): Promise<void> {
         ratioToKcat: Number.isFinite(ceiling) ? round3(rps / ceiling) : null,
         runs: ok.length,
         failed: failed.map((a) => `round ${a.round}: ${a.error}`),
-        secondsPerRun: ok.map((a) => round3(a.result!.seconds)),
+        secondsPerRun: ok.map((a) => round3(m === 'consumeRead' ? a.result!.lastRecordSeconds! - a.result!.firstRecordSeconds! : a.result!.seconds)),
         cpuSecondsMedian: c === 'kcat' ? null : round3(median(ok.map((a) => a.result!.cpuSeconds))),
         maxRssBytesMedian: c === 'kcat' ? null : Math.round(median(ok.map((a) => a.result!.maxRssBytes))),
-        firstRecordSecondsMedian: m === 'consume' && c !== 'kcat' ? round3(median(ok.map((a) => a.result!.firstRecordSeconds ?? NaN))) : undefined,
+        firstRecordSecondsMedian: m === 'consume' ? round3(median(ok.map((a) => a.result!.firstRecordSeconds ?? NaN))) : undefined,
         settings: ok[0]?.result?.settings ?? null,
       };
     }
@@ -326,6 +341,7 @@ async function main(): Promise<void> {
       order: 'rotated by one client each round; each phase in its own process',
       produce: 'acks=all into a fresh topic per client, mode and round; clock from before connect to the last acknowledgement; count checked on the broker',
       consume: 'fresh consumer group, from the beginning of one topic loaded once by kcat (untimed), until all records arrived, then a commit; clock from before connect to the commit acknowledged; values counted, not decoded',
+      consumeRead: 'the same consume runs, records per second between the first record read and the last (no connect, group join or commit)',
       kcat: 'the clock is the whole kcat process (start, connect, join, read to the end, commit and leave on close; produce: until every record is delivered), so its ceiling is if anything low',
       mbPerSec: 'value bytes (1 MB = 10^6 bytes) per second',
       phaseTimeoutSeconds: PHASE_TIMEOUT_MS / 1000,
@@ -359,7 +375,7 @@ interface Result {
   clients: Record<string, string>;
   skipped: Record<string, string>;
   workload: { records: number; meanValueBytes: number; partitions: number; rounds: number };
-  summary: Record<string, Record<Mode, Cell>>;
+  summary: Record<string, Record<Figure, Cell>>;
   attempts: Array<{ round: number; contender: string; mode: string; ok: boolean; error?: string }>;
 }
 
@@ -371,21 +387,23 @@ function render(r: Result): string {
   rows.push(`machine: ${r.machine.cores} x ${r.machine.cpus.join(', ')}, ${Math.round(r.machine.memoryBytes / 2 ** 30)} GiB, Node ${r.machine.node}; ${r.broker}`);
   rows.push(`command: ${r.command}`);
   rows.push('');
-  rows.push('| client | version | produce idempotent rec/s (MB/s) | × kcat | produce not idempotent rec/s (MB/s) | × kcat | consume rec/s (MB/s) | × kcat |');
-  rows.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  rows.push('| client | version | produce idempotent rec/s (MB/s) | × kcat | produce not idempotent rec/s (MB/s) | × kcat | consume rec/s (MB/s) | × kcat | consume, first to last record, rec/s | × kcat |');
+  rows.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const verOf: Record<Contender, string> = { kafkajs: r.clients.kafkajs ?? '', platformatic: r.clients['@platformatic/kafka'] ?? '', confluent: r.clients[CONFLUENT_PACKAGE] ?? '', 'confluent-native': r.clients[CONFLUENT_PACKAGE] ?? '', kcat: r.clients.kcat ?? '' };
   const ALL = ['kafkajs', 'platformatic', 'confluent', 'confluent-native', 'kcat'] as const;
   for (const c of ALL) {
     if (!r.summary[c]) {
-      rows.push(`| ${LABEL[c]} | skipped: ${r.skipped[c] ?? 'not run'} | | | | | | |`);
+      rows.push(`| ${LABEL[c]} | skipped: ${r.skipped[c] ?? 'not run'} | | | | | | | | |`);
       continue;
     }
-    const cell = (m: Mode): string => {
+    const cell = (m: Figure): string => {
       const s = r.summary[c]![m];
+      if (!s) return '- | -';
       if (s.runs === 0) return 'failed | -';
+      if (m === 'consumeRead') return `${fmt(s.recordsPerSec)} | ${s.ratioToKcat === null ? '-' : s.ratioToKcat.toFixed(2)}`;
       return `${fmt(s.recordsPerSec)} (${s.mbPerSec.toFixed(1)}) | ${s.ratioToKcat === null ? '-' : s.ratioToKcat.toFixed(2)}`;
     };
-    rows.push(`| ${LABEL[c]} | ${verOf[c]} | ${cell('produceIdempotent')} | ${cell('producePlain')} | ${cell('consume')} |`);
+    rows.push(`| ${LABEL[c]} | ${verOf[c]} | ${cell('produceIdempotent')} | ${cell('producePlain')} | ${cell('consume')} | ${cell('consumeRead')} |`);
   }
   rows.push('');
   rows.push('CPU of the client process per record (user + system, median; the broker and kcat not included) and its peak RSS:');

@@ -35,6 +35,8 @@ export interface PhaseResult {
   seconds: number;
   /** consume: from start until the first record arrived (connect, group join, first fetch). */
   firstRecordSeconds?: number;
+  /** consume: from start until the last of the expected records arrived (before the commit). */
+  lastRecordSeconds?: number;
   cpuSeconds: number;
   maxRssBytes: number;
   settings: Record<string, unknown>;
@@ -354,6 +356,7 @@ async function consume(job: Job): Promise<PhaseResult> {
   let records = 0;
   let bytes = 0;
   let first = 0;
+  let last = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const onRecord = (partition: number, offset: number, b: number): boolean => {
@@ -365,6 +368,7 @@ async function consume(job: Job): Promise<PhaseResult> {
       records++;
       bytes += b;
     }
+    if (records >= expect && last === 0) last = performance.now();
     return records >= expect;
   };
   const c = await CONSUMERS[job.client](job, onRecord);
@@ -374,7 +378,7 @@ async function consume(job: Job): Promise<PhaseResult> {
   const cpu = process.cpuUsage(cpu0);
   const rss = process.resourceUsage().maxRSS * 1024;
   await c.close();
-  return { records, valueBytes: bytes, seconds, firstRecordSeconds: (first - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: rss, settings: c.settings };
+  return { records, valueBytes: bytes, seconds, firstRecordSeconds: (first - t0) / 1000, lastRecordSeconds: (last - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: rss, settings: c.settings };
 }
 
 async function main(): Promise<void> {
