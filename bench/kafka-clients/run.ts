@@ -192,23 +192,41 @@ async function kcatProduce(b: string, topic: string, file: string, idempotent: b
   return { records: n, valueBytes, seconds: r.seconds, cpuSeconds: NaN, maxRssBytes: NaN, settings: { command: `kcat -P -b B -t T -K '\\t' -l ${x.map((s) => `-X ${s}`).join(' ')} FILE` } };
 }
 
+/**
+ * kcat's consume: in a group as the clients do (-G: join, read to the end, commit and leave on close; the whole
+ * process is the clock), then the same topic read without a group (-o beginning -e: no join, no leave, no commit),
+ * whose whole process is the read ceiling of the "first to last record" figure. Block-buffered stdio hides when
+ * kcat reads each record (newlines arrive 8 KiB at a time, the last at exit), and -u (a write per record) slows it
+ * down, so the read ceiling is timed as a process.
+ */
 async function kcatConsume(b: string, topic: string, group: string, n: number): Promise<PhaseResult> {
-  let lines = 0;
-  let first = NaN;
-  let last = NaN;
-  // -u: unbuffered, so that each record's newline arrives when kcat reads the record (block-buffered stdio would
-  // hold the first 8 KiB of newlines back and flush the last at exit, after the group is left).
-  const argv = ['-C', '-b', b, '-G', group, '-X', 'auto.offset.reset=earliest', '-e', '-q', '-u', '-f', '\n', topic];
-  // The first and the last record: kcat prints one newline per record as it reads it.
-  const r = await runProcess('kcat', argv, (d, at) => {
-    if (lines === 0) first = at;
-    for (const byte of d) if (byte === 10) lines++;
-    if (lines >= n && Number.isNaN(last)) last = at;
-  });
-  if (r.timedOut) throw new Error(`timed out after ${PHASE_TIMEOUT_MS / 1000} s`);
-  if (r.code !== 0) throw new Error(`kcat exited ${r.code}: ${r.stderr.slice(-400)}`);
-  if (lines < n) throw new Error(`kcat read ${lines} of ${n} records`);
-  return { records: lines, valueBytes: NaN, seconds: r.seconds, firstRecordSeconds: first, lastRecordSeconds: last, cpuSeconds: NaN, maxRssBytes: NaN, settings: { command: "kcat -C -b B -G GROUP -X auto.offset.reset=earliest -e -q -u -f '\\n' T (the group commits on close)" } };
+  const count = async (argv: string[]): Promise<number> => {
+    let lines = 0;
+    const r = await runProcess('kcat', argv, (d) => {
+      for (const byte of d) if (byte === 10) lines++;
+    });
+    if (r.timedOut) throw new Error(`timed out after ${PHASE_TIMEOUT_MS / 1000} s`);
+    if (r.code !== 0) throw new Error(`kcat exited ${r.code}: ${r.stderr.slice(-400)}`);
+    if (lines < n) throw new Error(`kcat read ${lines} of ${n} records`);
+    return r.seconds;
+  };
+  // fetch.wait.max.ms as the Node clients' (100 ms; librdkafka's default 500 ms is added to the time -e needs to see
+  // the end of each partition).
+  const seconds = await count(['-C', '-b', b, '-G', group, '-X', 'auto.offset.reset=earliest', '-X', 'fetch.wait.max.ms=100', '-e', '-q', '-f', '\n', topic]);
+  const read = await count(['-C', '-b', b, '-t', topic, '-X', 'fetch.wait.max.ms=100', '-o', 'beginning', '-e', '-q', '-f', '\n']);
+  return {
+    records: n,
+    valueBytes: NaN,
+    seconds,
+    firstRecordSeconds: 0,
+    lastRecordSeconds: read,
+    cpuSeconds: NaN,
+    maxRssBytes: NaN,
+    settings: {
+      command: "kcat -C -b B -G GROUP -X auto.offset.reset=earliest -X fetch.wait.max.ms=100 -e -q -f '\\n' T (the group commits on close)",
+      readCeiling: "kcat -C -b B -t T -X fetch.wait.max.ms=100 -o beginning -e -q -f '\\n' (no group), its whole process",
+    },
+  };
 }
 
 function median(xs: number[]): number {
@@ -341,7 +359,7 @@ async function main(): Promise<void> {
       order: 'rotated by one client each round; each phase in its own process',
       produce: 'acks=all into a fresh topic per client, mode and round; clock from before connect to the last acknowledgement; count checked on the broker',
       consume: 'fresh consumer group, from the beginning of one topic loaded once by kcat (untimed), until all records arrived, then a commit; clock from before connect to the commit acknowledged; values counted, not decoded',
-      consumeRead: 'the same consume runs, records per second between the first record read and the last (no connect, group join or commit)',
+      consumeRead: 'the same consume runs, records per second between the first record read and the last (no connect, group join or commit); for kcat a second read of the topic without a group (-o beginning -e), its whole process',
       kcat: 'the clock is the whole kcat process (start, connect, join, read to the end, commit and leave on close; produce: until every record is delivered), so its ceiling is if anything low',
       mbPerSec: 'value bytes (1 MB = 10^6 bytes) per second',
       phaseTimeoutSeconds: PHASE_TIMEOUT_MS / 1000,
