@@ -23,12 +23,16 @@ import { CONFLUENT_PACKAGE, type ClientName, type Job, type PhaseResult } from '
  *    and not, batched the way each client is best used (worker.ts). The produced count is checked on the broker.
  *  - Consume, per client: a fresh consumer group reads one topic (loaded once, untimed, by kcat) from the beginning
  *    until all N records arrived, then commits. Every client reads the same topic, so the batches on disk are the same.
+ *    Beside the whole phase, its read rate from the first record to the last (no connect, join or commit); kcat's is
+ *    a second read without a group, timed as a process (see kcatConsume).
+ *  - CPU (user + system, all threads) and peak RSS of each Node client's process, per record.
  *  - Each phase runs in its own process (worker.ts); rounds rotate the order of the clients; the figures are the
  *    medians over the rounds, and each client's ratio to kcat in the same phase.
  * A client that is not installed is skipped and reported as skipped, with how to install it.
  * Writes bench/results/kafka-clients.json and kafka-clients.txt with the machine it ran on.
  *
  *   npm run bench:kafka-clients [-- --records N] [--rounds R] [--partitions P]   (defaults: 300000, 5, 6)
+ *   node dist/bench/kafka-clients/run.js --render   rewrites the .txt from the committed .json
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const OUT_JSON = join(ROOT, 'bench', 'results', 'kafka-clients.json');
