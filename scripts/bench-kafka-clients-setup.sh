@@ -2,8 +2,8 @@
 # Installs the clients that bench:kafka-clients measures and that are NOT in package.json:
 #   - @confluentinc/kafka-javascript (librdkafka bound to Node): its install script downloads a prebuilt binary from
 #     outside the npm registry, which fails offline, so it is built from source against Debian's libraries
-#     (CKJS_LINKING=dynamic: link the system's zstd, lz4, curl and sasl instead of fetching them); 1 to 6 minutes
-#     (5.5 min on 2 shared cores).
+#     (CKJS_LINKING=dynamic: link the system's zstd, lz4, curl and sasl instead of fetching them); 2.5 minutes with the
+#     prebuilt download skipped (npm_config_build_from_source), 5.5 with it, on 2 shared cores.
 #   - kcat (Debian), the librdkafka command-line client the bench uses as its ceiling.
 # `npm install --no-save` leaves package.json and the lock alone; a later `npm ci` removes the package again, and the
 # bench then reports the client as skipped (not installed), never silently.
