@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Admin, Producer } from 'kafkajs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryDeadLetters } from '../core/deadletter.js';
+import { silentLogger } from '../core/log.js';
+import { buildEmbedded } from '../pipeline/build.js';
+import { defaultConfig } from '../pipeline/config.js';
+import { groupId } from '../pipeline/kafka/cluster.js';
+import { ALL_STAGES } from '../pipeline/kafka/runner.js';
+import { IncidentOutput } from '../schemas/index.js';
+import { simulate } from '../sim/index.js';
+import { MemorySink } from '../sinks/index.js';
+import { spawnRun, type Child } from './helpers/kafka-child.js';
+import { produceLines, readPartitions, testCluster, testKafka, testProducer, waitFor } from './helpers/kafka.js';
+
+/**
+ * The same world through `replay` and through three `nightshift run` processes (default settings, several
+ * partitions), one of which is killed with SIGKILL while the world is being produced: the survivors take its
+ * partitions over (state from checkpoints, raw records re-read from the committed offsets, their events arriving
+ * after the others') and the incidents' final states are still the ones replay gives.
+ */
+const PARTS = { raw: 3, events: 6, bundles: 3, rca: 3, deadLetters: 1, checkpoints: 3 };
+const children: Child[] = [];
+let producer: Producer | null = null;
+let admin: Admin | null = null;
+const dir = mkdtempSync(join(tmpdir(), 'nightshift-equiv-kill-'));
+
+afterAll(async () => {
+  for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  await producer?.disconnect();
+  await admin?.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function finalStates(outputs: readonly IncidentOutput[]): Map<string, string> {
+  const last = new Map<string, IncidentOutput>();
+  for (const o of outputs) {
+    const prev = last.get(o.incident_id);
+    if (!prev || o.updated_at >= prev.updated_at) last.set(o.incident_id, o);
+  }
+  return new Map(
+    [...last].map(([id, o]) => [id, JSON.stringify({ status: o.status, services: [...o.services].sort(), causes: o.root_causes.map((c) => [c.rank, c.service, c.kind, Math.round(c.confidence * 1000) / 1000]) })]),
+  );
+}
+
+async function stable(a: Admin, groups: readonly string[], n: number): Promise<boolean> {
+  const d = await a.describeGroups([...groups]);
+  return groups.every((g) => {
+    const x = d.groups.find((y) => y.groupId === g);
+    return x !== undefined && x.state === 'Stable' && x.members.length === n;
+  });
+}
+
+async function uncommitted(a: Admin, groupsTopics: ReadonlyArray<[string, readonly string[]]>): Promise<number> {
+  let n = 0;
+  for (const [g, topics] of groupsTopics) {
+    const committed = await a.fetchOffsets({ groupId: g, topics: [...topics] });
+    for (const t of topics) {
+      const ends = await a.fetchTopicOffsets(t);
+      const c = committed.find((x) => x.topic === t);
+      for (const e of ends) n += Number(e.high) - Math.max(Number(c?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1), Number(e.low));
+    }
+  }
+  return n;
+}
+
+describe('replay and run give the same incidents, through a SIGKILL', () => {
+  it('one of three instances killed mid-stream: the same incidents with the same root causes as replay', async () => {
+    const tc = testCluster('equivkill', { partitions: PARTS, sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 });
+    const sim = simulate({ seed: 11, hours: 3.5, faults: 3 });
+    const lines = [...sim.records];
+    const result = sim.result();
+
+    const memo = new MemorySink<IncidentOutput>();
+    const embedded = buildEmbedded(defaultConfig(), { log: silentLogger(), deadLetters: new MemoryDeadLetters(), topology: result.topology }, memo);
+    await embedded.run(
+      (async function* () {
+        let n = 0;
+        for (const l of lines) yield { topic: l.topic, key: l.key, payload: l.payload, ts: l.ts, source: { line: ++n } };
+      })(),
+    );
+    const want = finalStates(memo.items);
+    expect(want.size).toBeGreaterThan(0);
+
+    const topologyFile = join(dir, 'topology.json');
+    writeFileSync(topologyFile, JSON.stringify(result.topology));
+    const configFile = join(dir, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ ingest: { topics: tc.raw }, kafka: tc.kafka }));
+    const groups = ALL_STAGES.map((s) => groupId(tc.kafka, s));
+    admin = testKafka(tc.brokers).admin();
+    await admin.connect();
+    producer = await testProducer(tc.brokers);
+    for (let i = 0; i < 3; i++) {
+      children.push(spawnRun(`k${i}`, ['--config', configFile, '--topology', topologyFile, '--out', join(dir, `out-${i}.ndjson`), '--ops-port', '0'], { NIGHTSHIFT_KAFKA_BROKERS: tc.brokers, POD_NAME: `k${i}` }));
+    }
+    await waitFor('three members in every group', () => stable(admin!, groups, 3), 90_000, 500);
+
+    const victim = children[1]!;
+    let killedAt = 0;
+    await produceLines(producer, lines, tc.raw, {
+      batch: 1000,
+      onBatch: async (n) => {
+        if (killedAt === 0 && n >= lines.length * 0.4) {
+          victim.proc.kill('SIGKILL');
+          killedAt = Date.now();
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      },
+    });
+    expect(killedAt).toBeGreaterThan(0);
+    const inputs: Array<[string, string[]]> = [
+      [groups[0]!, Object.values(tc.raw)],
+      [groups[1]!, [tc.kafka.topics.events]],
+      [groups[2]!, [tc.kafka.topics.bundles]],
+      [groups[3]!, [tc.kafka.topics.rca]],
+    ];
+    await waitFor('the survivors to take over and commit everything', async () => (await stable(admin!, groups, 2)) && (await uncommitted(admin!, inputs)) === 0, 240_000, 1000);
+
+    const rca = [...(await readPartitions(tc.brokers, tc.kafka.topics.rca, 30_000)).values()].flat();
+    const got = finalStates(rca.map((m) => IncidentOutput.parse(JSON.parse(m.value!.toString()))));
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [id, w] of want) expect(got.get(id), id).toBe(w);
+    for (const s of children.filter((c) => c !== victim)) s.proc.kill('SIGTERM');
+    for (const s of children.filter((c) => c !== victim)) expect(await s.exited, s.text.join('\n')).toBe(0);
+  }, 600_000);
+});
