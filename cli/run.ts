@@ -13,7 +13,8 @@ import type { Stage, StageDeps } from '../core/stage.js';
 import { loadTopologyFile } from '../ingest/topology.js';
 import type { IncidentOutput, TopologyFile } from '../schemas/index.js';
 import { opsMcpFromEnv } from '../mcp/ops.js';
-import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
+import { createAnalyticsSink, type AnalyticsSink } from '../sinks/clickhouse/analytics.js';
+import { hostname } from 'node:os';
 import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
 import type { ClickHouseAnalytics } from '../sinks/clickhouse/sink.js';
 import { METRIC } from '../core/metrics.js';
@@ -21,7 +22,7 @@ import { FanoutSink, NdjsonSink } from '../sinks/index.js';
 import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
 import { RunRecorder } from '../sinks/clickhouse/runs.js';
 import { llmConfigFromEnv, type ReasoningRun } from '../reasoning/llm/index.js';
-import { PipelineGraph } from '../pipeline/graph.js';
+import { PipelineGraph, type GraphParts } from '../pipeline/graph.js';
 import { LlmRunTally } from '../pipeline/kafka/pipeline-metrics.js';
 import { UsageError, intOpt, processIo, type CliIo } from './io.js';
 import { LISTEN_HELP, LISTEN_OPTIONS, hostFrom, listenSettings } from './listen.js';
@@ -124,8 +125,14 @@ export async function loadRunConfig(path: string | undefined, env: NodeJS.Proces
 }
 
 /** The sinks stage's sink: NDJSON, plus ticketing and ClickHouse when their environment turns them on. */
-async function buildSink(opts: RunOptions, deps: StageDeps): Promise<{ sink: Stage<IncidentOutput, never>; close: () => Promise<void>; store: ClickHouseAnalytics | null }> {
-  const env = opts.env ?? process.env;
+async function buildSink(
+  opts: RunOptions,
+  deps: StageDeps,
+): Promise<{ sink: Stage<IncidentOutput, never>; close: () => Promise<void>; store: ClickHouseAnalytics | null; analytics: AnalyticsSink | null }> {
+  const base = opts.env ?? process.env;
+  // Every instance writes its own pipeline_stats rows (the saved queries sum over pipelines): one label per instance,
+  // or two instances' counts for the same minute would replace each other.
+  const env = base.NIGHTSHIFT_ANALYTICS_PIPELINE?.trim() ? base : { ...base, NIGHTSHIFT_ANALYTICS_PIPELINE: `run:${base.POD_NAME?.trim() || hostname()}` };
   const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: opts.out })];
   let close = async (): Promise<void> => undefined;
   // Only a shared ClickHouse server makes sense for a cluster (an embedded chdb file would be per instance).
@@ -134,14 +141,14 @@ async function buildSink(opts: RunOptions, deps: StageDeps): Promise<{ sink: Sta
   const tcfg = ticketingFromEnv(env, opts.config.ticketing);
   if (tcfg) sinks.push(createTicketingSink(tcfg, { ...deps, ...(analytics?.store ? { recorder: analytics.store.recordTicket } : {}) }));
   if (analytics) {
-    sinks.push(analytics.incidentSink);
+    // The incident sink is appended by the graph (graph.sink), with the taps it shares the store with.
     if (opts.topology && analytics.store) await analytics.store.writeServiceOwners(opts.topology.services);
     close = () => analytics.close();
   }
   if (analytics?.store && analytics.store.config.writer.retryForMs === 0) {
     deps.log.warn('clickhouse writer.retryForMs is 0 (retry forever): during an outage the sinks stage stays paused until ClickHouse is back, nothing is dead-lettered');
   }
-  return { sink: sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks), close, store: analytics?.store ?? null };
+  return { sink: sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks), close, store: analytics?.store ?? null, analytics };
 }
 
 /** Metrics of the sinks stage's end-to-end acknowledgement and of the ClickHouse writers. */
@@ -185,7 +192,19 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
     tally.observe(r);
     recorder?.record(r);
   };
-  const graph = new PipelineGraph(opts.config, { log: opts.log, ...(opts.topology ? { topology: opts.topology } : {}), ...(llm ? { llm, onRun } : {}) });
+  // The analytics store is opened by the sinks stage (below, before any lane starts); the graph reads it when the
+  // lanes build their nodes, so perception's signal observer, the event and bundle taps and the incident sink of
+  // this process all write to it, as in replay. A process without the sinks stage has no store: no taps.
+  let analytics: AnalyticsSink | null = null;
+  const parts: GraphParts = {
+    log: opts.log,
+    ...(opts.topology ? { topology: opts.topology } : {}),
+    ...(llm ? { llm, onRun } : {}),
+    get analytics() {
+      return analytics ?? undefined;
+    },
+  };
+  const graph = new PipelineGraph(opts.config, parts);
   const cluster = await startCluster({
     graph,
     llmRuns: tally,
@@ -198,6 +217,7 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
     createSink: async (deps) => {
       const built = await buildSink(opts, deps);
       store = built.store;
+      analytics = built.analytics;
       if (llm && built.store) recorder = new RunRecorder(built.store, opts.log);
       closeSink = async () => {
         await recorder?.close();

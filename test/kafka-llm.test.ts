@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,13 @@ describe('nightshift run with an LLM', () => {
     const rows = await ch.query<{ model: string; guard_result: string }>(`SELECT model, guard_result FROM ${DB}.reasoning_runs`);
     expect(rows.every((r) => r.model === MODEL)).toBe(true);
     expect(rows.some((r) => r.guard_result === 'passed')).toBe(true);
+    // The graph's analytics taps run in the cluster too: signals, log templates and per-minute statistics, labelled
+    // with this instance.
+    for (const t of ['signals', 'log_templates', 'pipeline_stats', 'incident_details']) {
+      expect(Number((await ch.query<{ n: unknown }>(`SELECT count() AS n FROM ${DB}.${t}`))[0]?.n ?? 0), t).toBeGreaterThan(0);
+    }
+    const labels = await ch.query<{ pipeline: string }>(`SELECT DISTINCT pipeline FROM ${DB}.pipeline_stats`);
+    expect(labels.map((l) => l.pipeline)).toEqual([`run:${hostname()}`]);
     // A run that asked the model is one request, two with a repair; skipped runs (nothing changed) ask nothing.
     const asked = rows.filter((r) => r.guard_result !== 'skipped').length;
     expect(asked).toBeGreaterThan(0);

@@ -82,11 +82,18 @@ function parseOrThrow(input: unknown): ClickHouseSinkConfig {
   throw new NightshiftError('CONFIG_INVALID', `clickhouse sink config is invalid: ${msg}`);
 }
 
+/** NIGHTSHIFT_ANALYTICS_PIPELINE: this process's label in pipeline_stats (`nightshift run` sets run:<pod or host>). */
+function pipelineFromEnv(env: NodeJS.ProcessEnv): { pipeline?: string } {
+  const v = env.NIGHTSHIFT_ANALYTICS_PIPELINE?.trim();
+  return v ? { pipeline: v } : {};
+}
+
 /**
  * The server sink's config from the environment, or null when `NIGHTSHIFT_CLICKHOUSE_URL` is unset (sink off).
  *   NIGHTSHIFT_CLICKHOUSE_URL       http(s)://host:port of the HTTP interface — switches the sink on
  *   NIGHTSHIFT_CLICKHOUSE_DATABASE  database (default nightshift)
  *   NIGHTSHIFT_CLICKHOUSE_USER / NIGHTSHIFT_CLICKHOUSE_PASSWORD   credentials (default: default user, no password)
+ *   NIGHTSHIFT_ANALYTICS_PIPELINE   label of this process's pipeline_stats rows (default embedded; run: run:<pod>)
  *   NIGHTSHIFT_CLICKHOUSE_RETRY_FOR_MS   writer.retryForMs: how long inserts may keep failing before rows are
  *                                   dead-lettered (default 900000 = 15 min; 0 = forever)
  */
@@ -102,6 +109,7 @@ export function clickhouseConfigFromEnv(env: NodeJS.ProcessEnv): ClickHouseSinkC
     },
     ...(env.NIGHTSHIFT_CLICKHOUSE_DATABASE?.trim() ? { database: env.NIGHTSHIFT_CLICKHOUSE_DATABASE.trim() } : {}),
     ...(env.NIGHTSHIFT_CLICKHOUSE_RETRY_FOR_MS?.trim() ? { writer: { retryForMs: Number(env.NIGHTSHIFT_CLICKHOUSE_RETRY_FOR_MS.trim()) } } : {}),
+    ...pipelineFromEnv(env),
   });
 }
 
@@ -123,6 +131,7 @@ export function analyticsChoiceFromEnv(env: NodeJS.ProcessEnv): AnalyticsChoice 
     config: parseOrThrow({
       target: { kind: 'chdb', path },
       ...(env.NIGHTSHIFT_CLICKHOUSE_DATABASE?.trim() ? { database: env.NIGHTSHIFT_CLICKHOUSE_DATABASE.trim() } : {}),
+      ...pipelineFromEnv(env),
     }),
   };
 }
