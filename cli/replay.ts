@@ -5,16 +5,12 @@ import { loadConfig } from '../pipeline/config.js';
 import { MemoryDeadLetters, type DeadLetterSink } from '../core/deadletter.js';
 import { createLogger } from '../core/log.js';
 import { replayRecords } from '../core/replay.js';
-import { NdjsonDeadLetters, NdjsonSink } from '../sinks/index.js';
-import { createAnalyticsSink } from '../sinks/clickhouse/analytics.js';
+import { NdjsonDeadLetters } from '../sinks/index.js';
+import { assembleSinks } from '../pipeline/sinks.js';
 import { pastIncidentsFromEnv } from '../mcp/past-incidents.js';
-import { RunRecorder } from '../sinks/clickhouse/runs.js';
 import { llmConfigFromEnv, RunLog } from '../reasoning/llm/index.js';
 import { formatRunSummary, summarizeRuns } from '../eval/llm.js';
-import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
-import type { Stage } from '../core/stage.js';
 import { NightshiftError } from '../core/errors.js';
-import type { IncidentOutput } from '../schemas/index.js';
 import { Progress, UsageError, type CliIo } from './io.js';
 
 export const REPLAY_HELP = `nightshift replay --in FILE [--topology FILE] [--out FILE|-] [--dead-letters FILE] [--config FILE] [--quiet]
@@ -56,32 +52,27 @@ export async function replayCommand(argv: string[], io: CliIo, call: ReplayCallO
   const dlFile = values['dead-letters'] ? new NdjsonDeadLetters(values['dead-letters']) : null;
   const deadLetters: DeadLetterSink = dlFile ?? new MemoryDeadLetters();
   const log = createLogger(call.logLevel ?? (values.quiet ? 'warn' : undefined));
-  const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: values.out })];
-  const analytics = await createAnalyticsSink(process.env, { log, deadLetters });
-  // Each ticket opened or found is recorded in the analytics store (tickets table), when there is one.
-  const tcfg = ticketingFromEnv(process.env, cfg.ticketing);
-  const ticketing = tcfg ? createTicketingSink(tcfg, { log, deadLetters, ...(analytics.store ? { recorder: analytics.store.recordTicket } : {}) }) : null;
-  if (ticketing) sinks.push(ticketing);
-  if (topology && analytics.store) await analytics.store.writeServiceOwners(topology.services);
   // Inline: each LLM answer is awaited (after the ranker's output is published), so a replay is reproducible.
   const llm = llmConfigFromEnv(process.env, cfg.llm, { mode: 'inline' });
+  const assembled = await assembleSinks({ config: cfg, env: process.env, deps: { log, deadLetters }, out: values.out, store: 'embedded', llm: llm !== null, ...(topology ? { topology } : {}) });
+  // The embedded scope always yields a store (one that is off when NIGHTSHIFT_ANALYTICS=off).
+  const analytics = assembled.analytics!;
+  const { ticketing, recorder } = assembled;
   const runLog = new RunLog();
-  const recorder = llm && analytics.store ? new RunRecorder(analytics.store, log) : null;
   const onRun = (r: Parameters<RunLog['add']>[0]): void => {
     runLog.add(r);
     recorder?.record(r);
   };
   // The LLM learns from past incidents whose cause feedback confirmed, in the store this replay writes to.
   const past = llm && analytics.store ? pastIncidentsFromEnv(process.env, analytics.store.client, analytics.store.config.database, analytics.description) : null;
-  const p = buildEmbedded(cfg, { log, deadLetters, analytics, llm, onRun, ...(past ? { pastIncidents: past } : {}), ...(topology ? { topology } : {}) }, sinks);
+  const p = buildEmbedded(cfg, { log, deadLetters, analytics, llm, onRun, ...(past ? { pastIncidents: past } : {}), ...(topology ? { topology } : {}) }, assembled.sink);
   const progress = new Progress(io, 'replay', 100_000, values.quiet);
   const input = values.in === '-' ? process.stdin : values.in;
   try {
     await p.run(replayRecords(input, { maxLineBytes: cfg.pipeline.maxLineBytes, deadLetters, onLine: (n) => progress.tick(n) }));
   } finally {
     progress.done();
-    await recorder?.close();
-    await analytics.close();
+    await assembled.close();
     dlFile?.close();
   }
   const stats = p.stats();

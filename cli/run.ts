@@ -9,20 +9,16 @@ import { ALL_STAGES, type StageName } from '../pipeline/kafka/runner.js';
 import { LOOPBACK, warnIfExposed, type Authenticator, type TlsFiles } from '../core/auth/index.js';
 import { createLogger } from '../core/log.js';
 import { opsPortFromEnv, startOpsServer, type OpsServer } from '../core/ops.js';
-import type { Stage, StageDeps } from '../core/stage.js';
 import { loadTopologyFile } from '../ingest/topology.js';
-import type { IncidentOutput, TopologyFile } from '../schemas/index.js';
+import type { TopologyFile } from '../schemas/index.js';
 import { opsMcpFromEnv } from '../mcp/ops.js';
-import { createAnalyticsSink, type AnalyticsSink } from '../sinks/clickhouse/analytics.js';
-import { hostname } from 'node:os';
-import { clickhouseConfigFromEnv } from '../sinks/clickhouse/config.js';
+import type { AnalyticsSink } from '../sinks/clickhouse/analytics.js';
 import type { ClickHouseAnalytics } from '../sinks/clickhouse/sink.js';
 import { METRIC } from '../core/metrics.js';
-import { FanoutSink, NdjsonSink } from '../sinks/index.js';
-import { createTicketingSink, ticketingFromEnv } from '../sinks/ticketing/index.js';
-import { RunRecorder } from '../sinks/clickhouse/runs.js';
+import type { RunRecorder } from '../sinks/clickhouse/runs.js';
 import { llmConfigFromEnv, type ReasoningRun } from '../reasoning/llm/index.js';
 import { PipelineGraph, type GraphParts } from '../pipeline/graph.js';
+import { assembleSinks } from '../pipeline/sinks.js';
 import { LlmRunTally } from '../pipeline/kafka/pipeline-metrics.js';
 import { UsageError, intOpt, processIo, type CliIo } from './io.js';
 import { LISTEN_HELP, LISTEN_OPTIONS, hostFrom, listenSettings } from './listen.js';
@@ -124,33 +120,6 @@ export async function loadRunConfig(path: string | undefined, env: NodeJS.Proces
   }
 }
 
-/** The sinks stage's sink: NDJSON, plus ticketing and ClickHouse when their environment turns them on. */
-async function buildSink(
-  opts: RunOptions,
-  deps: StageDeps,
-): Promise<{ sink: Stage<IncidentOutput, never>; close: () => Promise<void>; store: ClickHouseAnalytics | null; analytics: AnalyticsSink | null }> {
-  const base = opts.env ?? process.env;
-  // Every instance writes its own pipeline_stats rows (the saved queries sum over pipelines): one label per instance,
-  // or two instances' counts for the same minute would replace each other.
-  const env = base.NIGHTSHIFT_ANALYTICS_PIPELINE?.trim() ? base : { ...base, NIGHTSHIFT_ANALYTICS_PIPELINE: `run:${base.POD_NAME?.trim() || hostname()}` };
-  const sinks: Stage<IncidentOutput, never>[] = [new NdjsonSink({ path: opts.out })];
-  let close = async (): Promise<void> => undefined;
-  // Only a shared ClickHouse server makes sense for a cluster (an embedded chdb file would be per instance).
-  const analytics = clickhouseConfigFromEnv(env) ? await createAnalyticsSink(env, deps) : null;
-  // Each ticket opened or found is recorded in the analytics store (tickets table), when there is one.
-  const tcfg = ticketingFromEnv(env, opts.config.ticketing);
-  if (tcfg) sinks.push(createTicketingSink(tcfg, { ...deps, ...(analytics?.store ? { recorder: analytics.store.recordTicket } : {}) }));
-  if (analytics) {
-    // The incident sink is appended by the graph (graph.sink), with the taps it shares the store with.
-    if (opts.topology && analytics.store) await analytics.store.writeServiceOwners(opts.topology.services);
-    close = () => analytics.close();
-  }
-  if (analytics?.store && analytics.store.config.writer.retryForMs === 0) {
-    deps.log.warn('clickhouse writer.retryForMs is 0 (retry forever): during an outage the sinks stage stays paused until ClickHouse is back, nothing is dead-lettered');
-  }
-  return { sink: sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks), close, store: analytics?.store ?? null, analytics };
-}
-
 /** Metrics of the sinks stage's end-to-end acknowledgement and of the ClickHouse writers. */
 function registerSinkMetrics(cluster: Cluster, store: ClickHouseAnalytics | null): void {
   const sink = cluster.sink;
@@ -215,14 +184,12 @@ export async function startRun(opts: RunOptions): Promise<RunHandle> {
     ...(opts.topology ? { topology: opts.topology } : {}),
     ...(env.POD_NAME ? { instance: env.POD_NAME } : {}),
     createSink: async (deps) => {
-      const built = await buildSink(opts, deps);
-      store = built.store;
+      // Only a shared ClickHouse server makes sense for a cluster (an embedded chdb file would be one instance's).
+      const built = await assembleSinks({ config: opts.config, env, deps, out: opts.out, store: 'shared', llm: llm !== null, ...(opts.topology ? { topology: opts.topology } : {}) });
+      store = built.analytics?.store ?? null;
       analytics = built.analytics;
-      if (llm && built.store) recorder = new RunRecorder(built.store, opts.log);
-      closeSink = async () => {
-        await recorder?.close();
-        await built.close();
-      };
+      recorder = built.recorder;
+      closeSink = () => built.close();
       return built.sink;
     },
   });
