@@ -84,8 +84,9 @@ describe('scale-out on a real Kafka broker', () => {
     const expected = expectedResultIds(events, tc.config, tc.kafka, result.topology);
     expect(resultIds(rca)).toEqual(expected);
 
-    // Each instance's sinks delivered its share; together, every result once after deduplication by id.
-    expect(sinks.every((s) => s.items.length > 0)).toBe(true);
+    // Together the instances' sinks delivered every result once after deduplication by id. (Not "each delivered some":
+    // which instance ends up owning the few root-cause partitions that hold results is the group's choice.)
+    expect(sinks.filter((s) => s.items.length > 0).length).toBeGreaterThan(0);
     const delivered = new Set(sinks.flatMap((s) => s.items.map((o) => JSON.stringify(o))));
     expect(delivered).toEqual(new Set(rca.map((m) => m.value!.toString())));
 
