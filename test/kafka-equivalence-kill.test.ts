@@ -13,7 +13,7 @@ import { IncidentOutput } from '../schemas/index.js';
 import { simulate } from '../sim/index.js';
 import { MemorySink } from '../sinks/index.js';
 import { spawnRun, type Child } from './helpers/kafka-child.js';
-import { produceLines, readPartitions, testCluster, testKafka, testProducer, waitFor } from './helpers/kafka.js';
+import { finalStates, produceLines, readPartitions, testCluster, testKafka, testProducer, uncommitted, waitFor } from './helpers/kafka.js';
 
 /**
  * The same world through `replay` and through three `nightshift run` processes (default settings, several
@@ -34,36 +34,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function finalStates(outputs: readonly IncidentOutput[]): Map<string, string> {
-  const last = new Map<string, IncidentOutput>();
-  for (const o of outputs) {
-    const prev = last.get(o.incident_id);
-    if (!prev || o.updated_at >= prev.updated_at) last.set(o.incident_id, o);
-  }
-  return new Map(
-    [...last].map(([id, o]) => [id, JSON.stringify({ status: o.status, services: [...o.services].sort(), causes: o.root_causes.map((c) => [c.rank, c.service, c.kind, Math.round(c.confidence * 1000) / 1000]) })]),
-  );
-}
-
 async function stable(a: Admin, groups: readonly string[], n: number): Promise<boolean> {
   const d = await a.describeGroups([...groups]);
   return groups.every((g) => {
     const x = d.groups.find((y) => y.groupId === g);
     return x !== undefined && x.state === 'Stable' && x.members.length === n;
   });
-}
-
-async function uncommitted(a: Admin, groupsTopics: ReadonlyArray<[string, readonly string[]]>): Promise<number> {
-  let n = 0;
-  for (const [g, topics] of groupsTopics) {
-    const committed = await a.fetchOffsets({ groupId: g, topics: [...topics] });
-    for (const t of topics) {
-      const ends = await a.fetchTopicOffsets(t);
-      const c = committed.find((x) => x.topic === t);
-      for (const e of ends) n += Number(e.high) - Math.max(Number(c?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1), Number(e.low));
-    }
-  }
-  return n;
 }
 
 describe('replay and run give the same incidents, through a SIGKILL', () => {

@@ -9,7 +9,7 @@ import { ALL_STAGES } from '../pipeline/kafka/runner.js';
 import { IncidentOutput } from '../schemas/index.js';
 import { simulate } from '../sim/index.js';
 import { MemorySink } from '../sinks/index.js';
-import { produceLines, readPartitions, testCluster, testProducer, waitQuiet } from './helpers/kafka.js';
+import { finalStates, produceLines, readPartitions, testCluster, testProducer, waitQuiet } from './helpers/kafka.js';
 
 /**
  * One pipeline, two transports: the same simulated world through `replay`'s embedded pipeline and through three
@@ -25,18 +25,6 @@ afterAll(async () => {
   for (const c of clusters) await c.stop().catch(() => undefined);
   await producer?.disconnect();
 });
-
-/** The final state of each incident, as on-call sees it: what the comparison is about. */
-function finalStates(outputs: readonly IncidentOutput[]): Map<string, string> {
-  const last = new Map<string, IncidentOutput>();
-  for (const o of outputs) {
-    const prev = last.get(o.incident_id);
-    if (!prev || o.updated_at >= prev.updated_at) last.set(o.incident_id, o);
-  }
-  return new Map(
-    [...last].map(([id, o]) => [id, JSON.stringify({ status: o.status, services: [...o.services].sort(), causes: o.root_causes.map((c) => [c.rank, c.service, c.kind, Math.round(c.confidence * 1000) / 1000]) })]),
-  );
-}
 
 describe('replay and run give the same incidents', () => {
   it('three instances, several partitions: the same incidents with the same root causes as replay', async () => {

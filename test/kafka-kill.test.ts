@@ -8,7 +8,7 @@ import { ALL_STAGES } from '../pipeline/kafka/runner.js';
 import { scoreScenario } from '../eval/metrics.js';
 import { IncidentOutput } from '../schemas/index.js';
 import { simulate } from '../sim/index.js';
-import { produceLines, readPartitions, testCluster, testKafka, testProducer, waitFor } from './helpers/kafka.js';
+import { produceLines, readPartitions, testCluster, testKafka, testProducer, uncommitted, waitFor } from './helpers/kafka.js';
 import { spawnRun, type Child } from './helpers/kafka-child.js';
 import { expectedResultIds, resultIds } from './helpers/kafka-oracle.js';
 
@@ -38,23 +38,6 @@ async function members(a: Admin, groups: readonly string[]): Promise<number[]> {
     const x = d.groups.find((y) => y.groupId === g);
     return x && x.state === 'Stable' ? x.members.length : -1;
   });
-}
-
-/** Records not committed yet, over every partition of every stage's input topics. */
-async function uncommitted(a: Admin, groupsTopics: ReadonlyArray<[string, readonly string[]]>): Promise<number> {
-  let n = 0;
-  for (const [g, topics] of groupsTopics) {
-    const committed = await a.fetchOffsets({ groupId: g, topics: [...topics] });
-    for (const t of topics) {
-      const ends = await a.fetchTopicOffsets(t);
-      const c = committed.find((x) => x.topic === t);
-      for (const e of ends) {
-        const off = Number(c?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1);
-        n += Number(e.high) - Math.max(off, Number(e.low));
-      }
-    }
-  }
-  return n;
 }
 
 describe('failover on a real Kafka broker', () => {

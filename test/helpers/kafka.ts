@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, Partitioners, logLevel, type KafkaMessage, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type KafkaMessage, type Producer } from 'kafkajs';
 import { defaultConfig, type NightshiftConfig } from '../../pipeline/config.js';
 import { kafkaConfig, type KafkaConfig } from '../../pipeline/kafka/config.js';
 import type { IngestTopics } from '../../ingest/config.js';
+import type { IncidentOutput } from '../../schemas/index.js';
 
 /**
  * The real broker for tests: scripts/kafka.sh starts (or finds) one single-node KRaft Kafka 3.9 shared by all test
@@ -231,5 +232,37 @@ export async function waitQuiet(clusters: readonly Quietable[], quietMs: number,
     },
     timeoutMs,
     100,
+  );
+}
+
+/** Records not committed yet, over every partition of every stage's input topics. */
+export async function uncommitted(a: Admin, groupsTopics: ReadonlyArray<[string, readonly string[]]>): Promise<number> {
+  let n = 0;
+  for (const [g, topics] of groupsTopics) {
+    const committed = await a.fetchOffsets({ groupId: g, topics: [...topics] });
+    for (const t of topics) {
+      const ends = await a.fetchTopicOffsets(t);
+      const c = committed.find((x) => x.topic === t);
+      for (const e of ends) {
+        const off = Number(c?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1);
+        n += Number(e.high) - Math.max(off, Number(e.low));
+      }
+    }
+  }
+  return n;
+}
+
+/**
+ * The final state of each incident, as on-call sees it (status, services, ranked causes with confidence to 3
+ * decimals): what the replay-versus-run equivalence tests compare.
+ */
+export function finalStates(outputs: readonly IncidentOutput[]): Map<string, string> {
+  const last = new Map<string, IncidentOutput>();
+  for (const o of outputs) {
+    const prev = last.get(o.incident_id);
+    if (!prev || o.updated_at >= prev.updated_at) last.set(o.incident_id, o);
+  }
+  return new Map(
+    [...last].map(([id, o]) => [id, JSON.stringify({ status: o.status, services: [...o.services].sort(), causes: o.root_causes.map((c) => [c.rank, c.service, c.kind, Math.round(c.confidence * 1000) / 1000]) })]),
   );
 }
