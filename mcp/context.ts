@@ -26,6 +26,12 @@ export interface McpContext {
   close(): Promise<void>;
 }
 
+/** The context's incident reader, or CONFIG_INVALID naming the store that answers no queries (the NDJSON fallback). */
+export function needReader(ctx: McpContext): IncidentReader {
+  if (!ctx.reader) throw new NightshiftError('CONFIG_INVALID', `the analytics store (${ctx.description}) answers no queries: configure ClickHouse or chdb`);
+  return ctx.reader;
+}
+
 export function contextOf(ch: ClickHouseLike, db: string, kb: KnowledgeBase, description: string): McpContext {
   return {
     description,

@@ -4,7 +4,7 @@ import { NightshiftError } from '../core/errors.js';
 import { RootCauseKind } from '../schemas/common.js';
 import { serviceMatches } from '../reasoning/rag/kb.js';
 import { ANALYST_QUERIES } from '../sinks/clickhouse/queries.js';
-import type { McpContext } from './context.js';
+import { needReader, type McpContext } from './context.js';
 import type { FeedbackInput, FeedbackRow, FeedbackSource } from './feedback.js';
 import { truthFromFeedback } from '../eval/feedback.js';
 import { DATA_NOTICE, guarded, iso, ok } from './result.js';
@@ -26,11 +26,6 @@ const Limit = (dflt: number, max: number) => z.number().int().min(1).max(max).de
 
 /** How many recent incidents similar_incidents compares against: a bound on one call's work. */
 export const SIMILAR_CANDIDATES = 2000;
-
-function needReader(ctx: McpContext): IncidentReader {
-  if (!ctx.reader) throw new NightshiftError('CONFIG_INVALID', `the analytics store (${ctx.description}) answers no queries: configure ClickHouse or chdb`);
-  return ctx.reader;
-}
 
 function needWrite(caller: Caller): void {
   if (!caller.canWrite) throw new NightshiftError('FORBIDDEN', `token ${caller.actor} is read-only: it may call the read tools, not record feedback`);

@@ -213,12 +213,4 @@ export class EventAlignStage<E extends { readonly kind: string; readonly service
       out.emit(x);
     });
   }
-
-  get late(): number {
-    return this.aligner.late;
-  }
-
-  get forced(): number {
-    return this.aligner.forced;
-  }
 }

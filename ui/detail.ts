@@ -1,9 +1,8 @@
 import { EvidenceItem, type RootCauseKind, type SignalType } from '../schemas/index.js';
-import type { McpContext } from '../mcp/context.js';
+import { needReader, type McpContext } from '../mcp/context.js';
 import type { FeedbackRow } from '../mcp/feedback.js';
 import { clip } from '../mcp/sql.js';
-import { MAX_SIGNALS, TEXT_CHARS, unknownIncident, type IncidentReader, type IncidentSummary, type TicketView } from '../mcp/store.js';
-import { NightshiftError } from '../core/errors.js';
+import { MAX_SIGNALS, TEXT_CHARS, unknownIncident, type IncidentSummary, type TicketView } from '../mcp/store.js';
 import { incidentTitle } from '../reasoning/evidence.js';
 
 /** One point of a plotted series: what was observed and, where the detector knew it, the expected value and band. */
@@ -188,11 +187,6 @@ function topologyOf(causes: readonly CauseView[], services: readonly string[], s
     nodes: [...used].sort().map((service) => ({ service, role: service === root ? ('root' as const) : causeSet.has(service) ? ('cause' as const) : ('involved' as const) })),
     edges: kept.sort((a, b) => a.caller.localeCompare(b.caller) || a.callee.localeCompare(b.callee)),
   };
-}
-
-function needReader(ctx: McpContext): IncidentReader {
-  if (!ctx.reader) throw new NightshiftError('CONFIG_INVALID', `the analytics store (${ctx.description}) answers no queries: configure ClickHouse or chdb`);
-  return ctx.reader;
 }
 
 /**

@@ -7,7 +7,7 @@ import { createServer, isRefusal, LOOPBACK, refusalHeaders, refusalMessage, refu
 import { bindServed } from '../core/ops.js';
 import { NightshiftError, toNightshiftError, type ErrorCode } from '../core/errors.js';
 import { RootCauseKind } from '../schemas/common.js';
-import type { McpContext } from '../mcp/context.js';
+import { needReader, type McpContext } from '../mcp/context.js';
 import { FEEDBACK_PATH, feedbackHttpHandler } from '../mcp/feedback-http.js';
 import { MCP_PATH, mcpHttpHandler, rebindSafeHost } from '../mcp/http.js';
 import { MAX_LIST } from '../mcp/store.js';
@@ -100,12 +100,12 @@ function queryObject(q: URLSearchParams): Record<string, string> {
 }
 
 async function api(ctx: McpContext, routes: Readonly<Record<string, ApiRoute>>, path: string, q: URLSearchParams, canWrite: boolean): Promise<unknown> {
-  if (!ctx.reader) throw new NightshiftError('CONFIG_INVALID', `the analytics store (${ctx.description}) answers no queries: configure ClickHouse or chdb`);
+  const reader = needReader(ctx);
   if (path === '/api/meta') return { store: ctx.description, kinds: RootCauseKind.options, can_write: canWrite, feedback: FEEDBACK_PATH, extra: Object.keys(routes) };
   if (path === '/api/incidents') {
     const f = ListQuery.safeParse(queryObject(q));
     if (!f.success) throw new NightshiftError('SCHEMA_MISMATCH', `query: ${f.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-    const rows = await ctx.reader.list({ ...f.data, limit: f.data.limit + 1 });
+    const rows = await reader.list({ ...f.data, limit: f.data.limit + 1 });
     return { incidents: rows.slice(0, f.data.limit), truncated: rows.length > f.data.limit };
   }
   const m = /^\/api\/incidents\/([^/]+)$/.exec(path);

@@ -266,8 +266,8 @@ async function sendFeedback(body) {
   try {
     await call(state.meta.feedback, { method: 'POST', body: JSON.stringify(body) });
     status.textContent = `recorded: ${body.kind.replaceAll('_', ' ')}`;
+    // The re-rendered detail keeps this status line (renderDetail carries it over).
     await loadDetail(body.incident_id, true);
-    document.getElementById('feedback-status').textContent = `recorded: ${body.kind.replaceAll('_', ' ')}`;
   } catch (e) {
     status.textContent = `not recorded: ${e.message}`;
   }
