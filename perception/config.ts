@@ -89,6 +89,20 @@ export const MetricsConfig = z.strictObject({
   minRelChange: z.number().nonnegative().default(0.2),
   /** An error-ratio series (hint 'errors', value <= 1) must also rise by at least this much (absolute). */
   minErrorDelta: z.number().nonnegative().default(0.02),
+  /**
+   * Absence (metric-absence.ts): a series with `absentMinPoints` points that then reports nothing for
+   * `absentIntervals` of its usual intervals (and at least `absentMinMs`) is silent; 0 turns absence off. A service
+   * whose every series is silent while others report signals `errors` at `absentServiceScore`; a series silent while
+   * its service or instance reports signals weakly at `absentScore`; more than `absentMaxShare` of the services
+   * silent at once is a collection gap (counted, not signalled). Checked every `absentCheckMs` of event time.
+   */
+  absentIntervals: z.number().int().nonnegative().default(3),
+  absentMinPoints: posInt.default(30),
+  absentMinMs: nonNegMs.default(90_000),
+  absentCheckMs: posInt.default(15_000),
+  absentScore: unit.default(0.5),
+  absentServiceScore: unit.default(0.8),
+  absentMaxShare: unit.default(0.5),
   /** Detector settings for every series; `direction` is overridden per metric name (conventions.md). */
   detector: DetectorConfig.partial().prefault(SEASON),
 });

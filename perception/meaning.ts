@@ -8,15 +8,17 @@ import { metricHint, type Direction } from './hints.js';
  *  2. the unit the producer declared (OTLP `unit`, UCUM) or wrote into the name (`(s)`, `_seconds`, `(%)`, `_bytes`):
  *     a time is a latency, going up; a ratio or percentage is read with the name's noun (success/availability
  *     falling, CPU/memory/utilization rising);
- *  3. name patterns (hints.ts), the last resort.
+ *  3. the series' own statistics, for what the first two leave unknown (StatsMeaning: a ratio pinned at its
+ *     ceiling is a success measure);
+ *  4. name patterns (hints.ts), the last resort.
  * So `SuccessRate(%)`, `CpuUsageRate(%)`, `PodClientLatencyP90(s)` and `grpc-mrt` mean what they say without any
  * list of one system's metric names.
  */
 export interface Meaning {
   readonly kind: RootCauseKind;
   readonly direction: Direction;
-  /** How it was decided, for the bundle and the docs. */
-  readonly source: 'semconv' | 'unit' | 'name';
+  /** How it was decided, for the bundle and the docs ('stats': from the series' own values, StatsMeaning). */
+  readonly source: 'semconv' | 'unit' | 'name' | 'stats';
 }
 
 type Rule = readonly [RegExp, Omit<Meaning, 'source'>];
@@ -159,4 +161,37 @@ export function displayUnit(name: string, unit?: string): string | undefined {
   if (/\.duration$/.test(name) && /^(http|rpc|db|messaging|faas|dns|gen_ai)\./.test(name)) return 's';
   if (/\.utilization$/.test(name)) return 'ratio';
   return undefined;
+}
+
+/** Share of a series' first points that must sit exactly at its ceiling for it to read as a success ratio. */
+const CEILING_SHARE = 0.8;
+
+/**
+ * Meaning from a series' own statistics, for a series that conventions, units and names left `unknown`: a bounded
+ * ratio that sits at its ceiling nearly all the time (exactly 1 with every value in [0, 1], or 100 with every value
+ * in [0, 100]) is a success or availability measure (`up`, a ready flag, a success percentage under any name), whose
+ * fall is an errors symptom. Decided once, from the first `points` points; it never overrides a known meaning and
+ * reads nothing else into data (a series pinned at 0 could be an error ratio or an idle gauge: left unknown).
+ */
+export class StatsMeaning {
+  private n = 0;
+  private at1 = 0;
+  private at100 = 0;
+  private min = Number.POSITIVE_INFINITY;
+  private max = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly points: number) {}
+
+  /** undefined while still learning; null once decided that the data says nothing; the meaning otherwise. */
+  observe(v: number): Meaning | null | undefined {
+    this.n++;
+    if (v === 1) this.at1++;
+    if (v === 100) this.at100++;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (this.n < this.points) return undefined;
+    if (this.min < 0) return null;
+    const pinned = (this.max <= 1 && this.at1 >= CEILING_SHARE * this.n) || (this.max <= 100 && this.at100 >= CEILING_SHARE * this.n);
+    return pinned ? { kind: 'errors', direction: 'down', source: 'stats' } : null;
+  }
 }

@@ -5,10 +5,12 @@ import type { Signal } from '../schemas/signal.js';
 import { createDetector, type AnomalyDetector } from './anomaly/index.js';
 import type { MetricsConfig } from './config.js';
 import type { Direction } from './hints.js';
-import { displayUnit, metricEdge, seriesFamily, seriesMeaning, type MetricEdge } from './meaning.js';
+import { StatsMeaning, displayUnit, metricEdge, seriesFamily, seriesMeaning, type MetricEdge } from './meaning.js';
 import { POST_POINTS, DEFAULT_Z_THRESHOLD, bandHalfWidth, newRing, recordPoint, ringPoints, trailFrom, type PointRing, type Trail } from './trail.js';
 import { MAX_SERIES_POINTS, type SeriesPoint } from '../schemas/incident.js';
 import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
+import { instanceOf, type VersionedPoint } from './versions.js';
+import { SeriesAbsence, type AbsenceStats } from './metric-absence.js';
 
 /** The anomaly currently (or last) shown by a series: where it came from and how far it went. */
 export interface Episode {
@@ -49,8 +51,12 @@ interface Series {
   readonly id: string;
   readonly service: string;
   readonly name: string;
-  readonly direction: Direction;
-  readonly hint: ReturnType<typeof seriesMeaning>['kind'];
+  /** Mutable only while `learning`: a series of unknown meaning may learn one from its own values. */
+  direction: Direction;
+  hint: ReturnType<typeof seriesMeaning>['kind'];
+  learning: StatsMeaning | undefined;
+  /** The meaning came from the values (its detector judges both ways, so the wrong way is ignored here). */
+  learned: boolean;
   readonly family: string;
   /** A series of one call edge (a label names the other end). */
   readonly edge: MetricEdge | undefined;
@@ -66,6 +72,9 @@ interface Series {
   /** Anomalous points in a row, and the time of the first. */
   streak: number;
   streakStart: number;
+  /** The emitting instance and version (labels), for release verdicts; both undefined for a service-wide series. */
+  readonly instance: string | undefined;
+  readonly version: string | undefined;
 }
 
 export function seriesId(service: string, name: string, labels: Readonly<Record<string, string>>, memo?: StableIdMemo): string {
@@ -80,6 +89,7 @@ export interface MetricStats {
   series: number;
   seriesEvicted: number;
   outOfOrder: number;
+  absence: AbsenceStats;
 }
 
 /**
@@ -98,15 +108,35 @@ export class MetricPerception {
   private outOfOrder = 0;
   /** Series ids: one sha1 per series, not one per point. */
   private readonly ids = new StableIdMemo('series');
+  private readonly absence: SeriesAbsence;
 
   constructor(
     private readonly cfg: MetricsConfig,
     private readonly keepAlive?: KeepAlive,
+    /** Told every latency or error point of one instance or version (versions.ts judges releases with them). */
+    private readonly onVersionedPoint?: (p: VersionedPoint) => void,
   ) {
     this.series = new LruMap(cfg.maxSeries);
     this.episodes = new LruMap(cfg.maxSeries);
     this.trails = new LruMap(Math.min(cfg.maxSeries, MAX_TRAILS));
     this.cumulative = new LruMap(cfg.maxSeries);
+    this.absence = new SeriesAbsence(
+      {
+        intervals: cfg.absentIntervals,
+        minPoints: cfg.absentMinPoints,
+        minMs: cfg.absentMinMs,
+        checkMs: cfg.absentCheckMs,
+        score: cfg.absentScore,
+        serviceScore: cfg.absentServiceScore,
+        maxShare: cfg.absentMaxShare,
+      },
+      cfg.maxSeries,
+    );
+  }
+
+  /** Event time moved on: series that stopped reporting (metric-absence.ts). */
+  advance(watermark: number): Signal[] {
+    return this.absence.check(watermark);
   }
 
   observe(p: MetricPoint): Signal[] {
@@ -156,6 +186,9 @@ export class MetricPerception {
         name: p.name,
         direction: h.direction,
         hint: h.kind,
+        // Names and units said nothing: the first points (the detector's warm-up) may (meaning.ts StatsMeaning).
+        learned: false,
+        learning: h.kind === 'unknown' && h.direction === 'both' ? new StatsMeaning(this.cfg.detector.warmupPoints ?? DEFAULT_WARMUP) : undefined,
         family: seriesFamily(p.service, p.name, p.labels),
         edge: metricEdge(p.service, p.labels),
         detector: createDetector({ ...this.cfg.detector, direction: h.direction }),
@@ -167,6 +200,8 @@ export class MetricPerception {
         trail: undefined,
         streak: 0,
         streakStart: p.ts,
+        instance: instanceOf(p.labels),
+        version: p.labels['service.version'],
       };
       this.series.set(id, s);
     } else if (p.ts < s.lastTs) {
@@ -175,9 +210,24 @@ export class MetricPerception {
       return [];
     }
     s.lastTs = p.ts;
+    if (s.learning) {
+      const m = s.learning.observe(p.value);
+      if (m !== undefined) s.learning = undefined;
+      if (m) {
+        // The detector judges both ways; a ratio at its ceiling can only fall, so that is its downward judgement.
+        s.hint = m.kind;
+        s.direction = m.direction;
+        s.learned = true;
+      }
+    }
+    this.absence.seen(id, s.service, s.instance, s.family, s.name, s.hint === 'saturation' || s.hint === 'resource', p.ts);
+    if (this.onVersionedPoint && (s.hint === 'latency' || s.hint === 'errors') && (s.instance !== undefined || s.version !== undefined) && !s.edge) {
+      this.onVersionedPoint({ service: s.service, ts: p.ts, value: p.value, instance: s.instance, version: s.version, family: s.family, name: s.name, kind: s.hint, direction: s.direction });
+    }
     const r = s.detector.update(p.ts, p.value);
     s.trail = recordPoint(s.pre, s.trail, p.ts, p.value, r.expected, bandHalfWidth(p.value, r.expected, r.deviation, this.cfg.detector.zThreshold ?? DEFAULT_Z_THRESHOLD));
-    if (!(r.score >= this.cfg.threshold) || !this.material(s, p.value, r.expected)) {
+    const wrongWay = s.learned && (s.direction === 'down' ? r.deviation > 0 : s.direction === 'up' && r.deviation < 0);
+    if (!(r.score >= this.cfg.threshold) || wrongWay || !this.material(s, p.value, r.expected)) {
       s.streak = 0;
       return [];
     }
@@ -237,7 +287,7 @@ export class MetricPerception {
   }
 
   stats(): MetricStats {
-    return { points: this.points, series: this.series.size, seriesEvicted: this.series.evictions, outOfOrder: this.outOfOrder };
+    return { points: this.points, series: this.series.size, seriesEvicted: this.series.evictions, outOfOrder: this.outOfOrder, absence: this.absence.stats() };
   }
 }
 
@@ -261,6 +311,8 @@ export function round6(x: number): number {
 }
 
 const QUANTILES = [0.5, 0.95, 0.99] as const;
+/** DetectorConfig's default warm-up (the metrics config may leave it unset). */
+const DEFAULT_WARMUP = 30;
 
 /**
  * The q-quantile of a histogram interval: the bucket holding rank q * total, interpolated linearly inside it (the

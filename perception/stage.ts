@@ -90,12 +90,13 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
     const keepAlive: KeepAlive = (service, ts, peer, strong, family) => correlator.keepAlive(service, ts, peer, strong, family);
     const topology = this.topology;
     this.logs = new LogPerception(config.logs, (service, text) => topology.dependencyNamedIn(service, text));
-    this.metrics = new MetricPerception(config.metrics, keepAlive);
+    const versions = new VersionTracker(config.red.maxScopes);
+    this.versions = versions;
+    this.metrics = new MetricPerception(config.metrics, keepAlive, (p) => versions.observeMetric(p));
     this.red = new RedPerception(config.red, this.topology, keepAlive);
     this.alerts = new AlertPerception(config.alerts, keepAlive);
     this.limits = { maxBytes: config.bundleMaxBytes, maxChanges: config.bundleMaxChanges, maxEdges: config.bundleMaxEdges, recentMs: config.bundleRecentMs };
-    this.versions = new VersionTracker(config.red.maxScopes);
-    const { logs, metrics, red, versions, alerts } = this;
+    const { logs, metrics, red, alerts } = this;
     this.sources = {
       changeVerdict: (ev, now) => versions.verdict(ev, now),
       template: (service, id) => logs.template(service, id),
@@ -144,6 +145,7 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
     }
     // Any record moves event time, so RED buckets close even when spans pause.
     if (ev.kind !== 'span') this.symptoms(this.red.advance(this.watermark));
+    this.symptoms(this.metrics.advance(this.watermark));
     this.correlator.advance(this.watermark, this.config.updateEveryMs);
     this.emitPending(out);
   }

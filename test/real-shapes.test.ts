@@ -191,6 +191,28 @@ describe('3. meaning from data, not names', () => {
     expect(out[0]).toMatchObject({ hint: 'errors' });
     expect(out[0]!.score).toBeGreaterThanOrEqual(0.7);
   });
+
+  it('a series no name or unit explains, pinned at its ceiling, learns from its values that falling is bad', () => {
+    expect(seriesMeaning('svc_up_flag')).toMatchObject({ kind: 'unknown', direction: 'both' });
+    const run = (values: (i: number) => number, after: number): Signal[] => {
+      const mp = new MetricPerception(MetricsConfig.parse({}));
+      const out: Signal[] = [];
+      for (let i = 0; i < 40; i++) out.push(...mp.observe(metric('api', 'svc_up_flag', T0 + i * 30_000, values(i))));
+      for (let i = 40; i < 44; i++) out.push(...mp.observe(metric('api', 'svc_up_flag', T0 + i * 30_000, after)));
+      return out;
+    };
+    // At 1 nearly always (a ready flag, `up`), then 0: an errors symptom, as strong as a named success rate's.
+    const fell = run((i) => (i === 7 ? 0.5 : 1), 0);
+    expect(fell.length).toBeGreaterThanOrEqual(1);
+    expect(fell[0]).toMatchObject({ hint: 'errors' });
+    expect(fell[0]!.score).toBeGreaterThanOrEqual(0.7);
+    // Above its old ceiling is not a failure (a ratio cannot rise past 1; a count that does is not one).
+    expect(run(() => 1, 3).filter((x) => x.hint === 'errors')).toHaveLength(0);
+    // A gauge that wanders is not read as anything: its fall stays weak evidence.
+    const wander = run((i) => 40 + (i % 7), 5);
+    expect(wander.length).toBeGreaterThanOrEqual(1);
+    expect(wander.every((x) => x.hint === 'unknown')).toBe(true);
+  });
 });
 
 describe('4. warning alerts open incidents by corroboration', () => {
@@ -296,6 +318,50 @@ describe('6. warm-up and absence', () => {
   });
 });
 
+describe('6b. metric series that stop reporting', () => {
+  /** Every 30 s from T0 to `until` (minutes), each (service, name, labels) a series; returns the signals of absence. */
+  function feed(mp: MetricPerception, series: ReadonlyArray<readonly [string, string, Record<string, string>, number]>, minutes: number): Signal[] {
+    const out: Signal[] = [];
+    for (let t = T0; t <= T0 + minutes * MIN; t += 30_000) {
+      for (const [svc, name, labels, stopAt] of series) if (t < T0 + stopAt * MIN) out.push(...mp.observe(metric(svc, name, t, 10 + ((t / 30_000) % 3), labels)));
+      out.push(...mp.advance(t));
+    }
+    return out.filter((x) => /stopped/.test(x.summary));
+  }
+  const NEVER = 1e9;
+
+  it('a service whose every series stops while others report is an errors symptom, signalled once', () => {
+    const mp = new MetricPerception(MetricsConfig.parse({}));
+    const got = feed(mp, [['db', 'connections', {}, 15], ['db', 'qps', {}, 15], ['api', 'qps', {}, NEVER], ['web', 'qps', {}, NEVER]], 30);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ service: 'db', hint: 'errors', score: 0.8 });
+    expect(got[0]!.summary).toMatch(/db stopped reporting metrics: 2 series silent/);
+    // Quiet series of a quiet service: before absence existed there was no signal at all; the old disabled switch still works.
+    expect(feed(new MetricPerception(MetricsConfig.parse({ absentIntervals: 0 })), [['db', 'qps', {}, 15], ['api', 'qps', {}, NEVER]], 30)).toHaveLength(0);
+  });
+
+  it('a state series that stops while its service reports is weak evidence; a request-driven one is only counted', () => {
+    const mp = new MetricPerception(MetricsConfig.parse({}));
+    const got = feed(mp, [['api', 'worker_pool_utilization', { unit: 'x' }, 15], ['api', 'request_latency_seconds', {}, 15], ['api', 'qps', {}, NEVER], ['web', 'qps', {}, NEVER]], 30);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ service: 'api', hint: 'unknown', score: 0.5 });
+    expect(got[0]!.summary).toMatch(/metric series stopped in api: worker_pool_utilization/);
+    // The latency series stopped too: its requests stopped coming, which says nothing against api itself.
+    expect(mp.stats().absence.requestSeriesStopped).toBe(1);
+  });
+
+  it('a replaced pod, and a collection gap, signal nothing', () => {
+    const mp = new MetricPerception(MetricsConfig.parse({}));
+    const pod = (p: string): Record<string, string> => ({ 'service.instance.id': p });
+    const got = feed(mp, [['api', 'cpu', pod('api-1'), 15], ['api', 'mem', pod('api-1'), 15], ['api', 'cpu', pod('api-2'), NEVER], ['web', 'qps', {}, NEVER]], 30);
+    expect(got).toHaveLength(0);
+    expect(mp.stats().absence.instancesGone).toBe(2);
+    const gap = new MetricPerception(MetricsConfig.parse({}));
+    expect(feed(gap, [['a', 'x', {}, 15], ['b', 'x', {}, 15], ['c', 'x', {}, 15]], 30)).toHaveLength(0);
+    expect(gap.stats().absence.collectionGaps).toBe(1);
+  });
+});
+
 describe('7. only a release that degrades its service is guilty', () => {
   it("compares a release's new instances with the old ones and names the comparison", () => {
     const vt = new VersionTracker(10);
@@ -332,8 +398,82 @@ describe('7. only a release that degrades its service is guilty', () => {
   });
 });
 
+describe('7c. new instances beside old ones, and per-pod metrics', () => {
+  const deploy = (service: string): ChangeEvent => ({ kind: 'change', id: `d-${service}`, ts: T0 + 20 * MIN, service, change_kind: 'deploy', summary: 'rollout' });
+
+  it('a rolling update during trouble below it is healthy side by side, though worse than before the change', () => {
+    const vt = new VersionTracker(10);
+    // Pods a and b run v1 throughout; pod c runs v2 from minute 20. From minute 20 everything is slow (a database
+    // below), new and old pods alike: timing would blame the release, the pods beside it clear it.
+    for (let m = 0; m < 40; m++) {
+      for (let k = 0; k < 20; k++) {
+        const ts = T0 + m * MIN + k * 3000;
+        const pods = m >= 20 ? ['a', 'b', 'c'] : ['a', 'b'];
+        for (const pod of pods) {
+          const s = span('cart', ts, `t${m}-${k}-${pod}`, `s${m}-${k}-${pod}`, undefined, 'server', m >= 20 ? 200 : 20);
+          s.instance = `cart-${pod}`;
+          s.version = pod === 'c' ? 'v2' : 'v1';
+          vt.observe(s);
+        }
+      }
+    }
+    const v = vt.verdict(deploy('cart'), T0 + 40 * MIN);
+    expect(v.verdict).toBe('healthy');
+    expect(v.comparison).toMatch(/^v2 \(1 instance\) vs v1 \(2 instances\): .*\(side by side over 20 min\)$/);
+  });
+
+  it('a new pod worse than the old pods beside it is degraded, and the text says it was side by side', () => {
+    const vt = new VersionTracker(10);
+    for (let m = 0; m < 40; m++) {
+      for (let k = 0; k < 20; k++) {
+        const ts = T0 + m * MIN + k * 3000;
+        for (const pod of m >= 20 ? ['a', 'b', 'c'] : ['a', 'b']) {
+          const s = span('cart', ts, `t${m}-${k}-${pod}`, `s${m}-${k}-${pod}`, undefined, 'server', pod === 'c' ? 90 : 20);
+          s.instance = `cart-${pod}`;
+          vt.observe(s);
+        }
+      }
+    }
+    // No version anywhere: the pod that appeared with the change is the new one.
+    const v = vt.verdict(deploy('cart'), T0 + 40 * MIN);
+    expect(v.verdict).toBe('degraded');
+    expect(v.comparison).toMatch(/mean latency 90 ms vs 20 ms .*side by side/);
+  });
+
+  it('per-pod latency and success-rate metrics judge a release that sends no spans', () => {
+    const run = (badNew: boolean): ReturnType<VersionTracker['verdict']> => {
+      const vt = new VersionTracker(10);
+      const mp = new MetricPerception(MetricsConfig.parse({}), undefined, (p) => vt.observeMetric(p));
+      for (let m = 0; m < 40; m++) {
+        const ts = T0 + m * MIN;
+        // Old pod until minute 22 (a rolling update overlaps two minutes), new pod from minute 20.
+        const pods = [...(m < 22 ? ['cart-old'] : []), ...(m >= 20 ? ['cart-new'] : [])];
+        for (const pod of pods) {
+          const worse = badNew && pod === 'cart-new';
+          mp.observe(metric('cart', 'PodServerLatencyP90(s)', ts, worse ? 0.4 : 0.05, { 'service.instance.id': pod }));
+          mp.observe(metric('cart', 'PodSuccessRate(%)', ts, worse ? 80 : 100, { 'service.instance.id': pod }));
+          // Traffic is not a verdict's business: it may move with the rollout.
+          mp.observe(metric('cart', 'PodRequests', ts, 50, { 'service.instance.id': pod }));
+        }
+      }
+      return vt.verdict(deploy('cart'), T0 + 40 * MIN);
+    };
+    const bad = run(true);
+    expect(bad.verdict).toBe('degraded');
+    expect(bad.comparison).toMatch(/PodServerLatencyP90\(s\) 0\.400 vs 0\.0500/);
+    expect(bad.comparison).toMatch(/PodSuccessRate\(%\) 80\.00 vs 100/);
+    expect(run(false).verdict).toBe('healthy');
+  });
+
+  it('a change with neither versions nor instances stays unknown', () => {
+    const vt = new VersionTracker(10);
+    for (let m = 0; m < 40; m++) vt.observe(span('cart', T0 + m * MIN, `t${m}`, `s${m}`, undefined, 'server', m >= 20 ? 300 : 20));
+    expect(vt.verdict(deploy('cart'), T0 + 40 * MIN).verdict).toBe('unknown');
+  });
+});
+
 describe('7b. release verdicts are bounded', () => {
-  it('keeps at most 8 versions per service and 120 minutes per version', () => {
+  it('keeps at most 16 versions per service and 120 minutes per version', () => {
     const vt = new VersionTracker(10);
     for (let v = 0; v < 20; v++) {
       for (let m = 0; m < 5; m++) {
@@ -343,7 +483,7 @@ describe('7b. release verdicts are bounded', () => {
       }
     }
     const deploy = (version: string, at: number): ChangeEvent => ({ kind: 'change', id: `d-${version}`, ts: at, service: 'cart', change_kind: 'deploy', summary: version, version });
-    // v19 is kept; v0 (evicted with eleven others) is gone, so a change to it has no new version to judge.
+    // v19 is kept; v0 (evicted with three others) is gone, so a change to it has no new version to judge.
     expect(vt.verdict(deploy('v19', T0 + 95 * MIN), T0 + 100 * MIN).comparison).toMatch(/^v19 vs v18/);
     expect(vt.verdict(deploy('v0', T0 - MIN), T0 + 5 * MIN).verdict).toBe('unknown');
     // A version seen for 150 minutes keeps its last 120: a baseline of 5 hours sums 120 of them.
