@@ -265,8 +265,13 @@ function attributeClientEdges(
     let shareB: number;
     if (propagated) shareB = 1;
     else {
-      const cB = (inAnom.get(b)?.size ?? 1) / known(callers, b, inAnom.get(b));
-      const cA = terminalOut(a) / known(deps, a, outAnom.get(a));
+      // Each side's share of its edges that look slow, times how many slow edges it would explain alone: one cause
+      // behind several slow calls is likelier than several callees failing at once (parsimony), so a caller slow
+      // to most of its callees takes the blame even where each of them has no other caller to clear it.
+      const nB = inAnom.get(b)?.size ?? 1;
+      const nA = terminalOut(a);
+      const cB = (nB / known(callers, b, inAnom.get(b))) * nB;
+      const cA = (nA / known(deps, a, outAnom.get(a))) * nA;
       shareB = cB / (cB + cA);
     }
     if (!blamedOnOthers.has(a)) blamedOnOthers.set(a, []);

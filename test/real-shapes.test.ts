@@ -167,6 +167,18 @@ describe('2. network delay shows only on the caller side', () => {
     const cpu = rankRootCauses(bundle([edge('checkout', 'cart'), edge('checkout', 'pay'), edge('checkout', 'email'), edge('front', 'checkout')]), ranker);
     expect(cpu[0]?.service).toBe('checkout');
   });
+
+  it('a caller slow to several callees is blamed, also where a callee has no other caller to clear it', () => {
+    const edge = (a: string, b: string): Signal => sig(a, T0, `${a}=>${b}`, { type: 'red_latency', peer: b, side: 'client' });
+    const edges = SHOP.services.flatMap((x) => (x.depends_on ?? []).map((d) => [x.name, d] as [string, string]));
+    // front (4 callees) is CPU-starved: two of its calls look slow; ship has front as its only caller, pay has
+    // checkout too. Two callees failing at once is the less likely story.
+    const rc = rankRootCauses(bundleOf([edge('front', 'pay'), edge('front', 'ship')], { edges }), ranker);
+    expect(rc[0]?.service).toBe('front');
+    // One slow call of such a caller is still the callee's (its other calls are fine).
+    const one = rankRootCauses(bundleOf([edge('front', 'ship')], { edges }), ranker);
+    expect(one[0]?.service).toBe('ship');
+  });
 });
 
 describe('3. meaning from data, not names', () => {
