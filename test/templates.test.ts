@@ -82,7 +82,7 @@ describe('masking', () => {
     ['setLightsOn(true)', 'setLightsOn(<BOOL>)'],
     ['node12.example.com', '<HOST>'],
     ['node-12.example.com', '<HOST>'],
-    ['(host8.topspot.net)', '(<HOST>)'],
+    ['(host08.topspot.net)', '(<HOST>)'],
     ['MSRA-SA-39.fareast.corp.microsoft.com', '<HOST>'],
     ["'cp-1.slowvm1.tcloud-pg0.utah.cloudlab.us'.", "'<HOST>'."],
     ['from=web01.prod.example.net', 'from=<VALUE>'],
@@ -105,7 +105,7 @@ describe('masking', () => {
   });
 
   it('leaves files, packages and class names that look a little like hostnames alone', () => {
-    for (const t of ['hadoop-metrics2.properties', 'log4j.appender.file', 'org.apache.hadoop.metrics2.impl.MetricsConfig', 'node12', 'example.com']) {
+    for (const t of ['hadoop-metrics2.properties', 'log4j.appender.file', 'org.apache.hadoop.metrics2.impl.MetricsConfig', 'node12', 'example.com', 'http2.server.requests', 'ec2.instance.id']) {
       expect(maskToken(t, 'typed')).toBe(t);
     }
   });
