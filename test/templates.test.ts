@@ -80,6 +80,13 @@ describe('masking', () => {
     ['mice.c(1766)', 'mice.c(<NUM>)'],
     ['CentOS-4', 'CentOS-<ID>'],
     ['setLightsOn(true)', 'setLightsOn(<BOOL>)'],
+    ['node12.example.com', '<HOST>'],
+    ['node-12.example.com', '<HOST>'],
+    ['(host08.topspot.net)', '(<HOST>)'],
+    ['MSRA-SA-39.fareast.corp.microsoft.com', '<HOST>'],
+    ["'cp-1.slowvm1.tcloud-pg0.utah.cloudlab.us'.", "'<HOST>'."],
+    ['from=web01.prod.example.net', 'from=<VALUE>'],
+    ['web01.example.com:8080', '<IP>'],
   ];
   it.each(cases)('masks %s as %s (typed)', (token, masked) => {
     expect(maskToken(token, 'typed')).toBe(masked);
@@ -97,6 +104,12 @@ describe('masking', () => {
     }
   });
 
+  it('leaves files, packages and class names that look a little like hostnames alone', () => {
+    for (const t of ['hadoop-metrics2.properties', 'log4j.appender.file', 'org.apache.hadoop.metrics2.impl.MetricsConfig', 'node12', 'example.com', 'http2.server.requests', 'ec2.instance.id']) {
+      expect(maskToken(t, 'typed')).toBe(t);
+    }
+  });
+
   it('folds multi-token timestamps and keeps size units as their own token', () => {
     expect(maskMessage('at 2024-01-02 03:04:05 user bob')).toBe('at <TS> user bob');
     expect(maskMessage('timed out at Sat Jun 18 02:23:10 2005 ok')).toBe('timed out at <TS> ok');
@@ -106,6 +119,14 @@ describe('masking', () => {
 });
 
 describe('TemplateMiner', () => {
+  it('gives one template to one event from differently named hosts of a fleet', () => {
+    const m = new TemplateMiner();
+    const hosts = ['web01.example.com', 'db-3.prod.example.net', 'node12.eu-west-1.compute.internal', 'MSRA-SA-39.fareast.corp.microsoft.com'];
+    const ids = new Set(hosts.map((h, i) => m.add(`Resolved ${h} to 10.0.0.${i + 1}`).id));
+    expect(ids.size).toBe(1);
+    expect(m.templates().map((t) => t.template)).toEqual(['Resolved <*> to <*>']);
+  });
+
   it('gives one template to messages differing only in variables', () => {
     const m = new TemplateMiner();
     const a = m.add('Accepted connection from 10.0.0.1:5000 in 12ms');

@@ -1,9 +1,12 @@
 /**
  * Runs nightshift's template miner over one system's lines, the way the pipeline does: one fresh miner with the
- * default configuration, one pass, each line added once, in order.
+ * default configuration (bench:templates-loso passes others), one pass, each line added once, in order.
  */
 import { finalTemplates as finalTemplatesOf } from '../../perception/templates/final.js';
 import { TemplateMiner, type MatchResult } from '../../perception/templates/index.js';
+
+/** What the miner's constructor accepts: any subset of MinerConfig, the rest defaulted. */
+export type MinerOptions = ConstructorParameters<typeof TemplateMiner>[0];
 
 export interface ParserRun {
   /** Per line: the group key (the final template text of its cluster, as Loghub's evaluator groups). */
@@ -52,9 +55,9 @@ export function finalTemplates(results: readonly MatchResult[]): ParserRun {
   return { groups: templates, templates, clusters: new Set(templates).size };
 }
 
-/** One pass with a fresh default miner; only the add loop is inside the caller's timer. */
-export function mineOnce(lines: readonly string[]): MatchResult[] {
-  const miner = new TemplateMiner();
+/** One pass with a fresh miner (the default configuration unless one is given); only the add loop is timed. */
+export function mineOnce(lines: readonly string[], config?: MinerOptions): MatchResult[] {
+  const miner = new TemplateMiner(config);
   const out = new Array<MatchResult>(lines.length);
   for (let i = 0; i < lines.length; i++) out[i] = miner.add(lines[i] as string);
   return out;
@@ -80,6 +83,6 @@ export function timeMiner(lines: readonly string[], minSeconds: number, minReps:
   return { reps: passes.length, lines: lines.length, medianSeconds: median(passes), totalSeconds: total, passes };
 }
 
-export function runNightshift(lines: readonly string[]): ParserRun {
-  return finalTemplates(mineOnce(lines));
+export function runNightshift(lines: readonly string[], config?: MinerOptions): ParserRun {
+  return finalTemplates(mineOnce(lines, config));
 }

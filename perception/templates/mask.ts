@@ -22,6 +22,7 @@ export type MaskKind =
   | 'email'
   | 'uuid'
   | 'ip'
+  | 'host'
   | 'mac'
   | 'path'
   | 'timestamp'
@@ -38,6 +39,7 @@ export const TYPED_PLACEHOLDER: Readonly<Record<MaskKind, string>> = {
   email: '<EMAIL>',
   uuid: '<UUID>',
   ip: '<IP>',
+  host: '<HOST>',
   mac: '<MAC>',
   path: '<PATH>',
   timestamp: '<TS>',
@@ -67,6 +69,11 @@ const RE_EMAIL = /^[^@\s/]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/i;
 const RE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RE_IPV4 = /^\/?(\d{1,3}\.){3}\d{1,3}(:\d{1,5})?$/;
 const RE_HOST_PORT = /^[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)*:\d{1,5}$/;
+// A numbered host in a domain: first label ends in a digit, at least three labels, a lowercase alphabetic last label
+// (`node12.example.com`, `MSRA-SA-39.fareast.corp.microsoft.com`; see isNumberedHost). Two labels are too often a
+// file (`hadoop-metrics2.properties`), and a first label without a trailing digit too often a package
+// (`log4j.appender.x`).
+const RE_HOSTNAME = /^[A-Za-z][A-Za-z0-9-]*\d\.[A-Za-z0-9.-]*\.[a-z]{2,}$/;
 // IPv6: hex groups with colons (at least two groups with a digit), optional [..]:port; `::` alone is not an address.
 const RE_IPV6 = /^\[?(?=[0-9a-f:]*\d)([0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(\]:\d{1,5})?\]?$/i;
 const RE_MAC = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
@@ -88,6 +95,18 @@ const RE_ADDRESS_PARTS = /^<[A-Z*]+>([:/]<[A-Z*]+>)+$/;
 // `tty=NODEVssh`) is as often part of the event type as not, so the miner learns it from the data instead.
 const RE_KV_VALUE = /[0-9]|^["']?(true|false)["']?$/i;
 const RE_KEY = /^[A-Za-z_][\w.\-[\]]*$/;
+
+/**
+ * RE_HOSTNAME, and a first label that numbers a host: a dash in it (`node-12`, `MSRA-SA-39`) or at least two trailing
+ * digits (`node12`, `web01`). One digit glued to a word is more often a name (`http2.server.requests`,
+ * `ec2.instance.id`), so `host8.example.com` stays a constant.
+ */
+function isNumberedHost(core: string): boolean {
+  if (!RE_HOSTNAME.test(core)) return false;
+  const dot = core.indexOf('.');
+  const before = core.charCodeAt(dot - 2);
+  return core.lastIndexOf('-', dot) > 0 || (before >= 48 && before <= 57);
+}
 
 function digitCount(s: string): number {
   let n = 0;
@@ -136,6 +155,9 @@ export function classifyCore(core: string): MaskKind | null {
     // (kept as a constant, every host of a fleet made a template of its own).
     if (!digitLead && RE_HOST_PORT.test(core)) return 'ip';
   }
+  // Hosts of a fleet (`node-12.example.com`, `web01.prod.example.net`): one value, not a name plus a number (segment
+  // masking kept `web01.example.com` whole as a constant and cut `node-12.example.com` to `node-<*>`).
+  if (!digitLead && core.includes('.') && isNumberedHost(core)) return 'host';
   if (digitLead && core.length >= 8 && RE_DATE.test(core)) return 'timestamp';
   const signLead = c0 === 43 || c0 === 45;
   if ((digitLead || signLead || c0 === 46) && RE_NUM.test(core)) return 'num';
