@@ -16,6 +16,8 @@ import { planShapes, type ShapePlan } from './shapes.js';
 import { StateModel } from './state.js';
 import { buildWorld, type World } from './world.js';
 
+const POD_RATE_WINDOW_MS = 120_000;
+
 /** Everything decided before the first record: the estate, the faults and the noise. */
 export interface Scenario {
   readonly cfg: SimConfig;
@@ -102,7 +104,10 @@ export function* generate(sc: Scenario, tally: Tally): Generator<ReplayRecordLin
       const snaps: (MetricSnapshot | null)[] = states.map((s) => (s.up ? observe(s, cfg.metricIntervalMs, metricRng, now) : null));
       // Per-pod series: each pod scraped on its own (what per-instance alert rules see too).
       const views = states.map((s, i) => (s.up && podSeries[i] ? podStates(s) : null));
-      const pods = views.map((v) => v?.map((ps) => observe(ps, cfg.metricIntervalMs, shapeRng, now)) ?? null);
+      // A pod's error ratio is estimated over a 2 min rate window, as per-pod dashboards and rules do
+      // (`rate(...[2m])`): a pod of a low-traffic worker sees a handful of requests per scrape.
+      const podWindow = Math.max(cfg.metricIntervalMs, POD_RATE_WINDOW_MS);
+      const pods = views.map((v) => v?.map((ps) => observe(ps, podWindow, shapeRng, now)) ?? null);
       states.forEach((s, i) => {
         const m = snaps[i];
         if (!m) return;
