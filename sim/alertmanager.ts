@@ -30,6 +30,8 @@ interface RuleInstance {
   readonly fingerprint: string;
   readonly skew: number;
   readonly instance: string;
+  /** Index of the pod a per-instance rule watches. */
+  readonly podIndex: number;
   pendingSince: number | null;
   firing: boolean;
   lastPlain: number;
@@ -67,21 +69,32 @@ function common(maps: readonly Labels[]): Labels {
   return out;
 }
 
+/**
+ * A warning-only fleet (most real Alertmanager set-ups): every critical rule becomes a warning, and a critical rule
+ * that only tightens a warning rule of the same name is dropped (the fleet has the one warning rule).
+ */
+export function warningFleet(rules: readonly Rule[]): Rule[] {
+  const warned = new Set(rules.filter((r) => r.severity === 'warning').map((r) => r.alertname));
+  return rules.flatMap((r) => (r.severity !== 'critical' ? [r] : warned.has(r.alertname) ? [] : [{ ...r, severity: 'warning' as const }]));
+}
+
 export class AlertEngine {
   private readonly instances: RuleInstance[] = [];
   private readonly groups = new Map<string, Group>();
   private readonly lastOom: number[];
   rawAlerts = 0;
 
-  constructor(world: World, noise: NoisePlan, startMs: number, endMs: number, private readonly rng: Rng) {
+  /** `warningOnly`: a fleet whose every rule is a warning (the warning-only shape, see warningFleet). */
+  constructor(world: World, noise: NoisePlan, startMs: number, endMs: number, private readonly rng: Rng, warningOnly = false) {
     const ref = staticP95(world);
     const flappers = new Set(noise.flappers);
     this.lastOom = world.services.map(() => -Infinity);
     for (const svc of world.services) {
       const flapAt = flappers.has(svc.name) ? flapThreshold(svc, startMs, endMs) : null;
-      for (const rule of buildRules(svc, ref.get(svc.name) ?? 1, flapAt, noise.longRunning)) {
+      const rules = buildRules(svc, ref.get(svc.name) ?? 1, flapAt, noise.longRunning);
+      for (const rule of warningOnly ? warningFleet(rules) : rules) {
         const targets = rule.perInstance ? svc.instances : svc.instances.slice(0, 1);
-        for (const pod of targets) {
+        targets.forEach((pod, podIndex) => {
           const instance = `${pod.ip}:${rule.perInstance ? 9100 : svc.port}`;
           const base: Labels = {
             alertname: rule.alertname,
@@ -100,11 +113,12 @@ export class AlertEngine {
             fingerprint: hex64(JSON.stringify(labels)),
             skew: rule.perInstance ? 1 + 0.04 * rng.normal() : 1,
             instance,
+            podIndex,
             pendingSince: null,
             firing: false,
             lastPlain: -Infinity,
           });
-        }
+        });
       }
     }
   }
@@ -115,13 +129,25 @@ export class AlertEngine {
   }
 
   /** One rule evaluation at t; pushes notifications into buf and returns how many raw alerts were sent. */
-  evaluate(t: number, states: readonly SvcState[], snaps: readonly (MetricSnapshot | null)[], buf: RecordBuffer, delay: () => number): number {
+  /** `pods`: per-pod scrapes of services exported per pod; their per-instance rules watch their own pod. */
+  evaluate(
+    t: number,
+    states: readonly SvcState[],
+    snaps: readonly (MetricSnapshot | null)[],
+    buf: RecordBuffer,
+    delay: () => number,
+    pods: readonly (readonly MetricSnapshot[] | null)[] = [],
+  ): number {
     const before = this.rawAlerts;
     for (const inst of this.instances) {
       const i = inst.svc.index;
       const s = states[i] as SvcState;
       const factor = inst.rule.perInstance ? inst.skew * (1 + 0.02 * this.rng.normal()) : 1;
-      const v = inst.rule.test({ s, m: snaps[i] ?? null, t, inst: factor, lastOom: this.lastOom[i] as number });
+      const own = inst.rule.perInstance ? pods[i]?.[inst.podIndex] : undefined;
+      // An OOM kill on one pod (a per-pod fault) is that pod's, not its siblings'.
+      const oomHere = !own || !s.podFault || s.podFault.pod === inst.podIndex;
+      const m = own ?? snaps[i] ?? null;
+      const v = inst.rule.test({ s, m, t, inst: own ? inst.skew : factor, lastOom: oomHere ? (this.lastOom[i] as number) : -Infinity });
       if (v !== null) {
         if (inst.pendingSince === null) inst.pendingSince = t;
         if (!inst.firing && t - inst.pendingSince >= inst.rule.forMs) {

@@ -38,6 +38,26 @@ export const NoiseConfig = z.object({
 });
 export type NoiseConfig = z.infer<typeof NoiseConfig>;
 
+/**
+ * Shares of scenarios that carry each real-recording shape (shapes.ts). Each is drawn once per scenario from its
+ * own seeded stream, so a batch of seeds mixes them and the same config always gives the same draw.
+ */
+export const ShapesConfig = z.object({
+  /** Services export availability (`SuccessRate(%)`, `*_success_ratio`) and CPU/memory as % of limit. */
+  percentMetrics: z.number().min(0).max(1).default(0.4),
+  /** Every Prometheus rule fires at `warning` (no `critical`): incidents must open on corroboration. */
+  warningOnly: z.number().min(0).max(1).default(0.35),
+  /** Two faults minutes apart: one after the other (5-10 min gap) or at once on different branches (half each). */
+  closeFaults: z.number().min(0).max(1).default(0.4),
+  /** Latency exported as a P50/P90/P95/P99 family of one measurement. */
+  quantiles: z.number().min(0).max(1).default(0.4),
+  /** Services with 2-3 pods export metrics per pod, and a fault on such a service hits one pod. */
+  perPod: z.number().min(0).max(1).default(0.35),
+});
+export type ShapesConfig = z.infer<typeof ShapesConfig>;
+/** Every shape off: the classic simulator (one series per service metric, critical rules, faults >= 45 min apart). */
+export const NO_SHAPES: ShapesConfig = { percentMetrics: 0, warningOnly: 0, closeFaults: 0, quantiles: 0, perPod: 0 };
+
 export const SimConfig = z.object({
   seed: z.number().int().default(1),
   services: z.number().int().min(10).max(40).default(20),
@@ -54,6 +74,7 @@ export const SimConfig = z.object({
   /** Event time of the first record (ms); defaults to 2026-03-02T00:00Z shifted by the seed (day and hour). */
   startMs: z.number().int().nonnegative().optional(),
   noise: NoiseConfig.prefault({}),
+  shapes: ShapesConfig.prefault({}),
 });
 export type SimConfig = z.infer<typeof SimConfig>;
 export type SimConfigInput = z.input<typeof SimConfig>;

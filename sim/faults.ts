@@ -2,6 +2,7 @@ import { NightshiftError } from '../core/errors.js';
 import type { GroundTruth } from '../schemas/replay.js';
 import { FaultType, type SimConfig } from './config.js';
 import type { Rng } from './rng.js';
+import type { CloseFaults, ShapePlan } from './shapes.js';
 import type { SimService, World } from './world.js';
 
 /**
@@ -44,6 +45,8 @@ export interface Fault {
    * datastore): its callers' calls to it are slow, its own spans and metrics are not.
    */
   readonly network: boolean;
+  /** The one pod (instance index) the fault hits, when its root exports per-pod series; null: every pod. */
+  readonly pod: number | null;
 }
 
 /** The effect of the faults at one service on itself at one instant (before anything from its dependencies). */
@@ -101,19 +104,58 @@ function eligible(type: FaultType, s: SimService): boolean {
   }
 }
 
-/**
- * Places `cfg.faults` faults after a warm-up, each in its own segment of the timeline, so consecutive faults are
- * at least 45 min apart and matching incidents to faults is unambiguous.
- */
-export function planFaults(cfg: SimConfig, world: World, startMs: number, rng: Rng): Fault[] {
+/** A pair of close faults (shapes.ts) needs this much room before the usual gap: 40 min of faults and gaps. */
+const PAIR_SPAN_MS = 40 * MIN;
+
+/** Length of one timeline segment when the faults take `slots` segments (a close pair shares one). */
+export function faultSegmentMs(cfg: SimConfig, slots: number): number {
   const total = cfg.hours * 3_600_000;
   const warmup = Math.max(30 * MIN, Math.min(60 * MIN, 0.15 * total));
-  const tail = 10 * MIN;
+  return (total - warmup - 10 * MIN) / Math.max(1, slots);
+}
+
+/** Can a close pair be placed (two faults or more, and room for the pair plus the gap in one segment)? */
+export function pairFits(cfg: SimConfig): boolean {
+  return cfg.faults >= 2 && faultSegmentMs(cfg, cfg.faults - 1) >= PAIR_SPAN_MS + FAULT_GAP_MS;
+}
+
+/** Services that reach `root` or that it reaches in the call DAG (the branch it sits on), and itself. */
+function branchOf(world: World, root: string): Set<string> {
+  const out = new Set([root]);
+  const walk = (from: string, next: (s: SimService) => readonly string[]): void => {
+    const todo = [from];
+    while (todo.length > 0) {
+      const s = world.byName.get(todo.pop() as string);
+      if (!s) continue;
+      for (const x of next(s)) if (!out.has(x)) out.add(x), todo.push(x);
+    }
+  };
+  walk(root, (s) => s.callers);
+  walk(root, (s) => s.calls.map((c) => c.to));
+  return out;
+}
+
+const round1s = (ms: number): number => Math.round(ms / 1000) * 1000;
+
+/**
+ * Places `cfg.faults` faults after a warm-up, each in its own segment of the timeline, so consecutive faults are
+ * at least 45 min apart and matching incidents to faults is unambiguous. With a close pair (shapes.ts), two
+ * consecutive faults share one segment: one after the other 5-10 min apart (`sequential`), or overlapping on
+ * services neither of which reaches the other in the call DAG (`concurrent`; sequential when no such root exists).
+ * Returns the faults and the pairing actually placed.
+ */
+export function planFaults(cfg: SimConfig, world: World, startMs: number, rng: Rng, shapes?: ShapePlan): { faults: Fault[]; close: CloseFaults } {
+  const warmup = Math.max(30 * MIN, Math.min(60 * MIN, 0.15 * cfg.hours * 3_600_000));
   const n = cfg.faults;
-  if (n === 0) return [];
-  const seg = (total - warmup - tail) / n;
+  if (n === 0) return { faults: [], close: 'none' };
+  let close: CloseFaults = shapes && pairFits(cfg) ? shapes.closeFaults : 'none';
+  // Own streams: the pair's place and the pods do not move the draws of the faults' roots and sizes.
+  const pairRng = rng.fork('close');
+  const podRng = rng.fork('pods');
+  const pair = close === 'none' ? -1 : pairRng.int(0, n - 2);
+  const seg = faultSegmentMs(cfg, pair >= 0 ? n - 1 : n);
   if (seg < MIN_DUR + FAULT_GAP_MS) {
-    const need = (warmup + tail + n * (MIN_DUR + FAULT_GAP_MS)) / 3_600_000;
+    const need = (warmup + 10 * MIN + n * (MIN_DUR + FAULT_GAP_MS)) / 3_600_000;
     throw new NightshiftError('CONFIG_INVALID', `hours=${cfg.hours} is too short for ${n} faults (needs at least ${need.toFixed(2)} h)`);
   }
   const kinds = cfg.faultKinds ?? FaultType.options;
@@ -125,21 +167,49 @@ export function planFaults(cfg: SimConfig, world: World, startMs: number, rng: R
     const candidates = world.services.filter((s) => eligible(type, s));
     if (candidates.length === 0) throw new NightshiftError('CONFIG_INVALID', `no service can host a ${type} fault`);
     const fresh = candidates.filter((s) => !used.has(s.name));
-    const root = rng.pick(fresh.length > 0 ? fresh : candidates);
+    let pool = fresh.length > 0 ? fresh : candidates;
+    const prev = faults[faults.length - 1];
+    if (i === pair + 1 && close === 'concurrent' && prev) {
+      const branch = branchOf(world, prev.root);
+      const apart = pool.filter((s) => !branch.has(s.name));
+      if (apart.length > 0) pool = apart;
+      else close = 'sequential';
+    }
+    const root = rng.pick(pool);
     used.add(root.name);
-    const dur = Math.round(rng.range(MIN_DUR, Math.min(MAX_DUR, seg - FAULT_GAP_MS)) / 1000) * 1000;
-    const segStart = startMs + warmup + i * seg;
-    const start = Math.round((segStart + rng.range(0, seg - FAULT_GAP_MS - dur)) / 1000) * 1000;
-    faults.push(makeFault(`fault-${cfg.seed}-${i + 1}`, type, root, start, start + dur, rng));
+    let dur = round1s(rng.range(MIN_DUR, Math.min(MAX_DUR, seg - FAULT_GAP_MS)));
+    const slot = pair >= 0 && i > pair ? i - 1 : i;
+    const segStart = startMs + warmup + slot * seg;
+    let start = round1s(segStart + rng.range(0, seg - FAULT_GAP_MS - dur));
+    if (i === pair) {
+      // The first of the pair: short enough, and early enough, to leave room for the second in the segment.
+      dur = round1s(pairRng.range(MIN_DUR, 15 * MIN));
+      start = round1s(segStart + pairRng.range(0, seg - FAULT_GAP_MS - PAIR_SPAN_MS));
+    } else if (i === pair + 1 && prev) {
+      dur = round1s(pairRng.range(MIN_DUR, 15 * MIN));
+      const prevDur = prev.end - prev.start;
+      start =
+        close === 'concurrent'
+          ? round1s(prev.start + pairRng.range(30_000, 0.6 * prevDur))
+          : round1s(prev.end + pairRng.range(5 * MIN, 10 * MIN));
+    }
+    const podFault = shapes?.podSeries[root.index] === true && POD_TYPES.has(type) && !(type === 'latency' && isNetwork(i + 1, root));
+    const pod = podFault ? podRng.int(0, root.instances.length - 1) : null;
+    faults.push(makeFault(`fault-${cfg.seed}-${i + 1}`, type, root, start, start + dur, rng, pod));
   }
-  return faults;
+  return { faults, close };
 }
 
-function makeFault(id: string, type: FaultType, root: SimService, start: number, end: number, rng: Rng): Fault {
+/** Fault types that can hit one pod of a service (a deploy, an outage or a provider hits every pod). */
+const POD_TYPES: ReadonlySet<FaultType> = new Set(['latency', 'errors', 'saturation', 'memory_leak']);
+
+// Deterministic (no draw from the stream, so the other faults of a seed stay as they were): even-numbered latency faults.
+const isNetwork = (n: number, root: SimService): boolean => root.tier !== 'datastore' && n % 2 === 0;
+
+function makeFault(id: string, type: FaultType, root: SimService, start: number, end: number, rng: Rng, pod: number | null): Fault {
   const store = root.tier === 'datastore';
-  // Deterministic (no draw from the stream, so the other faults of a seed stay as they were): even-numbered latency faults.
-  const network = type === 'latency' && !store && Number(id.split('-').pop()) % 2 === 0;
-  const base = { id, type, kind: FAULT_KIND[type], root: root.name, start, end, leakCycleMs: 0, network };
+  const network = type === 'latency' && isNetwork(Number(id.split('-').pop()), root);
+  const base = { id, type, kind: FAULT_KIND[type], root: root.name, start, end, leakCycleMs: 0, network, pod };
   switch (type) {
     case 'latency':
       return { ...base, rampMs: rng.range(30_000, 120_000), latAddMs: store ? rng.range(150, 1200) : rng.range(300, 2500), err: 0.004 };

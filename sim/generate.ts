@@ -4,14 +4,19 @@ import { AlertEngine } from './alertmanager.js';
 import { SIM_STEP_MS, scenarioStartMs, type SimConfig } from './config.js';
 import { ChangeEmitter } from './emit/changes.js';
 import { LogEmitter } from './emit/logs.js';
-import { emitMetrics, observe, type MetricSnapshot } from './emit/metrics.js';
+import { emitMetrics, observe, type MetricSnapshot, type PodPoints } from './emit/metrics.js';
+import { podStates } from './emit/pods.js';
+import { exportedPoints } from './emit/series.js';
 import { RecordBuffer, type ReplayRecordLine, type Topic } from './emit/sink.js';
 import { TraceEmitter } from './emit/traces.js';
 import { groundTruth, planFaults, type Fault } from './faults.js';
 import { planNoise, type Blip, type NoisePlan } from './noise.js';
 import { Rng } from './rng.js';
+import { planShapes, type ShapePlan } from './shapes.js';
 import { StateModel } from './state.js';
 import { buildWorld, type World } from './world.js';
+
+const POD_RATE_WINDOW_MS = 120_000;
 
 /** Everything decided before the first record: the estate, the faults and the noise. */
 export interface Scenario {
@@ -19,6 +24,8 @@ export interface Scenario {
   readonly world: World;
   readonly faults: readonly Fault[];
   readonly noise: NoisePlan;
+  /** The real-recording shapes this scenario carries (shapes.ts). */
+  readonly shapes: ShapePlan;
   readonly startMs: number;
   readonly endMs: number;
   readonly rng: Rng;
@@ -30,9 +37,11 @@ export function buildScenario(cfg: SimConfig): Scenario {
   const startMs = scenarioStartMs(cfg);
   const endMs = startMs + Math.round(cfg.hours * 3_600_000);
   const world = buildWorld(cfg, rng.fork(`world:${cfg.services}`));
-  const faults = planFaults(cfg, world, startMs, rng.fork('faults'));
+  const drawn = planShapes(cfg, world, rng.fork('shapes'));
+  const { faults, close } = planFaults(cfg, world, startMs, rng.fork('faults'), drawn);
+  const shapes: ShapePlan = { ...drawn, closeFaults: close };
   const noise = planNoise(cfg, world, faults, startMs, endMs, rng.fork('noise'));
-  return { cfg, world, faults, noise, startMs, endMs, rng };
+  return { cfg, world, faults, noise, shapes, startMs, endMs, rng };
 }
 
 export interface Tally {
@@ -66,11 +75,14 @@ export function* generate(sc: Scenario, tally: Tally): Generator<ReplayRecordLin
   // Skewed towards short delays: most records arrive within a few hundred ms, a few take seconds.
   const delay = (maxMs: number): number => (maxDelay === 0 ? 0 : Math.round(delayRng.next() ** 3 * Math.min(maxMs, maxDelay)));
   const model = new StateModel(world, sc.faults, sc.noise, rng.fork('state'));
-  const alerts = new AlertEngine(world, sc.noise, startMs, endMs, rng.fork('alerts'));
+  const alerts = new AlertEngine(world, sc.noise, startMs, endMs, rng.fork('alerts'), sc.shapes.warningOnly);
   const logs = new LogEmitter(world, sc.noise, rng.fork('logs'), { volume: cfg.logVolume, delay });
   const traces = new TraceEmitter(world, rng.fork('traces'), cfg.traceSamplesPerMinute, delay, sc.noise.changes);
   const changes = new ChangeEmitter(sc.noise.changes, delay);
   const metricRng = rng.fork('metrics');
+  // Pods and quantiles draw from their own stream, so the classic series of a scenario stay as they were.
+  const shapeRng = rng.fork('metric-shapes');
+  const { style, quantiles, podSeries } = sc.shapes;
   const blips = new Map<number, Blip[]>();
   for (const b of sc.noise.blips) blips.set(b.ts, [...(blips.get(b.ts) ?? []), b]);
   const buf = new RecordBuffer();
@@ -90,11 +102,25 @@ export function* generate(sc: Scenario, tally: Tally): Generator<ReplayRecordLin
     if ((t - startMs) % cfg.metricIntervalMs === 0) {
       const now = blips.get(t) ?? [];
       const snaps: (MetricSnapshot | null)[] = states.map((s) => (s.up ? observe(s, cfg.metricIntervalMs, metricRng, now) : null));
+      // Per-pod series: each pod scraped on its own (what per-instance alert rules see too).
+      const views = states.map((s, i) => (s.up && podSeries[i] ? podStates(s) : null));
+      // A pod's error ratio is estimated over a 2 min rate window, as per-pod dashboards and rules do
+      // (`rate(...[2m])`): a pod of a low-traffic worker sees a handful of requests per scrape.
+      const podWindow = Math.max(cfg.metricIntervalMs, POD_RATE_WINDOW_MS);
+      const pods = views.map((v) => v?.map((ps) => observe(ps, podWindow, shapeRng, now)) ?? null);
       states.forEach((s, i) => {
         const m = snaps[i];
-        if (m) emitMetrics(buf, s, m, t, t + delay(3000));
+        if (!m) return;
+        const st = style[i] ?? 'classic';
+        const v = views[i];
+        const ps = pods[i];
+        const sets: PodPoints[] =
+          v && ps
+            ? v.map((view, k) => ({ pod: s.svc.instances[k]?.pod ?? `${s.svc.name}-${k}`, points: exportedPoints(view, ps[k] as MetricSnapshot, st, quantiles, shapeRng) }))
+            : [{ points: exportedPoints(s, m, st, quantiles, shapeRng) }];
+        emitMetrics(buf, s.svc, sets, t, t + delay(3000));
       });
-      tally.rawAlerts += alerts.evaluate(t, states, snaps, buf, () => delay(2000));
+      tally.rawAlerts += alerts.evaluate(t, states, snaps, buf, () => delay(2000), pods);
     }
     logs.emit(t, states, buf);
     traces.emit(t, states, buf);

@@ -8,8 +8,10 @@ import type { ReplayRecordLine, Topic } from './emit/sink.js';
 import type { Fault } from './faults.js';
 import { buildScenario, generate, newTally, topologyOf, truthOf, type Scenario, type Tally } from './generate.js';
 import type { NoisePlan, PlannedChange } from './noise.js';
+import type { MetricStyle, ShapePlan } from './shapes.js';
 
-export { SimConfig, FaultType, NoiseConfig, parseSimConfig, type SimConfigInput } from './config.js';
+export { SimConfig, FaultType, NoiseConfig, ShapesConfig, NO_SHAPES, parseSimConfig, type SimConfigInput } from './config.js';
+export type { MetricStyle, CloseFaults } from './shapes.js';
 export { FAULT_KIND, type Fault, type TruthKind } from './faults.js';
 export type { ReplayRecordLine, Topic } from './emit/sink.js';
 export { buildScenario, type Scenario } from './generate.js';
@@ -29,6 +31,32 @@ export interface SimulationResult {
   redHerrings: PlannedChange[];
   /** The noise that is not a fault (for diagnosing false incidents): blips, flappers, long-running alerts, backups. */
   noise: Pick<NoisePlan, 'blips' | 'flappers' | 'longRunning' | 'maintenance'>;
+  /** The real-recording shapes the scenario carries (percentage metrics, warning-only fleet, close faults, ...). */
+  shapes: ShapeSummary;
+}
+
+/** The shape plan without the per-service arrays: which shapes are on, and which services export per pod. */
+export interface ShapeSummary {
+  percentMetrics: boolean;
+  warningOnly: boolean;
+  closeFaults: ShapePlan['closeFaults'];
+  quantiles: boolean;
+  perPod: boolean;
+  /** Services whose metrics are exported per pod. */
+  podServices: string[];
+  /** Services per metric style (`percent`, `ratio`; `classic` is the rest). */
+  styles: Record<string, MetricStyle>;
+}
+
+function shapeSummary(sc: Scenario): ShapeSummary {
+  const { percentMetrics, warningOnly, closeFaults, quantiles, perPod, style, podSeries } = sc.shapes;
+  const names = sc.world.services.map((s) => s.name);
+  const styles: Record<string, MetricStyle> = {};
+  names.forEach((n, i) => {
+    const st = style[i] ?? 'classic';
+    if (st !== 'classic') styles[n] = st;
+  });
+  return { percentMetrics, warningOnly, closeFaults, quantiles, perPod, podServices: names.filter((_, i) => podSeries[i]), styles };
 }
 
 function resultOf(sc: Scenario, tally: Tally): SimulationResult {
@@ -43,6 +71,7 @@ function resultOf(sc: Scenario, tally: Tally): SimulationResult {
     faultDetails: [...sc.faults],
     redHerrings: sc.noise.changes.filter((c) => c.reason === 'red_herring'),
     noise: { blips: sc.noise.blips, flappers: sc.noise.flappers, longRunning: sc.noise.longRunning, maintenance: sc.noise.maintenance },
+    shapes: shapeSummary(sc),
   };
 }
 

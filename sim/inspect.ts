@@ -9,6 +9,10 @@ export interface MetricFact {
   service: string;
   name: string;
   value: number;
+  /** The pod of a per-pod series (OTLP resource `k8s.pod.name`, plain label `pod`). */
+  pod?: string;
+  /** The declared OTLP unit. */
+  unit?: string;
 }
 export interface AlertFact {
   ts: number;
@@ -47,12 +51,17 @@ const toMs = (v: unknown): number => (typeof v === 'number' ? v : Date.parse(Str
 
 export function metricFacts(r: ReplayRecordLine): MetricFact[] {
   const p = JSON.parse(r.payload) as Json;
-  if (!('resourceMetrics' in p)) return [{ ts: toMs(p.ts), service: String(p.service), name: String(p.name), value: Number(p.value) }];
+  if (!('resourceMetrics' in p)) {
+    const pod = (p.labels as Record<string, string> | undefined)?.pod;
+    return [{ ts: toMs(p.ts), service: String(p.service), name: String(p.name), value: Number(p.value), ...(pod ? { pod } : {}) }];
+  }
   const out: MetricFact[] = [];
-  for (const rm of p.resourceMetrics as { resource: { attributes: Attr[] }; scopeMetrics: { metrics: { name: string; gauge: { dataPoints: { timeUnixNano: string; asDouble: number }[] } }[] }[] }[]) {
+  for (const rm of p.resourceMetrics as { resource: { attributes: Attr[] }; scopeMetrics: { metrics: { name: string; unit: string; gauge: { dataPoints: { timeUnixNano: string; asDouble: number }[] } }[] }[] }[]) {
     const service = attr(rm.resource.attributes, 'service.name');
+    const pod = attr(rm.resource.attributes, 'k8s.pod.name');
     for (const sm of rm.scopeMetrics)
-      for (const m of sm.metrics) for (const dp of m.gauge.dataPoints) out.push({ ts: Math.round(nanoMs(dp.timeUnixNano)), service, name: m.name, value: dp.asDouble });
+      for (const m of sm.metrics)
+        for (const dp of m.gauge.dataPoints) out.push({ ts: Math.round(nanoMs(dp.timeUnixNano)), service, name: m.name, value: dp.asDouble, unit: m.unit, ...(pod ? { pod } : {}) });
   }
   return out;
 }

@@ -41,6 +41,24 @@ export interface SvcState {
   oomEvent: boolean;
   maintenance: boolean;
   rollout: Rollout | null;
+  /**
+   * A fault on one pod (per-pod shape): the pod and its full effect. `own` then holds the service-wide view (the
+   * pod's share of errors, CPU and memory; its latency, which dominates the service's p95).
+   */
+  podFault: PodFault | null;
+}
+
+export interface PodFault {
+  readonly pod: number;
+  readonly own: OwnEffect;
+  /** Memory of a healthy pod of the service at this step. */
+  readonly memHealthy: number;
+}
+
+/** The service-wide view of a fault on one of n pods. */
+function spread(e: OwnEffect, n: number): OwnEffect {
+  const share = 1 / n;
+  return { ...e, err: e.err * share, cpuAdd: e.cpuAdd * share, memFrac: e.memFrac * share, restarting: false, poolFloor: 0 };
 }
 
 const HISTORY = 32; // > the largest lag (24 steps); older states are overwritten.
@@ -93,14 +111,14 @@ export class StateModel {
     return h[(this.step - 1 - back + HISTORY * 4) % HISTORY]?.[index];
   }
 
-  private ownAt(svc: SimService, t: number): OwnEffect {
+  private ownAt(svc: SimService, t: number): { own: OwnEffect; pod: number | null } {
     const fs = this.faultsBySvc.get(svc.name);
-    if (!fs) return NO_EFFECT;
+    if (!fs) return { own: NO_EFFECT, pod: null };
     for (const f of fs) {
       const e = ownEffect(f, svc, t);
-      if (e) return e;
+      if (e) return { own: e, pod: f.pod };
     }
-    return NO_EFFECT;
+    return { own: NO_EFFECT, pod: null };
   }
 
   /** Advances to time t (one step after the previous call) and returns every service's state, indexed like world.services. */
@@ -116,7 +134,10 @@ export class StateModel {
     const prev = this.step > 0 ? this.history[(this.step - 1) % HISTORY] : undefined;
     for (let i = 0; i < out.length; i++) {
       const s = out[i] as SvcState;
-      s.oomEvent = s.own.restarting && !(prev?.[i]?.own.restarting ?? false);
+      const was = prev?.[i];
+      s.oomEvent = s.podFault
+        ? s.podFault.own.restarting && !(was?.podFault?.own.restarting ?? false)
+        : s.own.restarting && !(was?.own.restarting ?? false);
     }
     this.history[this.step % HISTORY] = out;
     this.step++;
@@ -125,7 +146,9 @@ export class StateModel {
 
   private compute(svc: SimService, t: number, daily: number, now: SvcState[]): SvcState {
     const i = svc.index;
-    const own = this.ownAt(svc, t);
+    const at = this.ownAt(svc, t);
+    const full = at.own;
+    const own = at.pod === null ? full : spread(full, svc.instances.length);
     const cron = svc.tier === 'worker' && t % 3_600_000 < 300_000 ? 0.3 : 0;
     const shape = svc.tier === 'worker' ? 0.6 + 0.4 * daily + cron : svc.tier === 'datastore' ? 0.3 + 0.7 * daily : daily;
     const load = Math.max(0.05, shape * (1 + (this.ar[i] as number)));
@@ -181,9 +204,11 @@ export class StateModel {
     const baseErr = this.baseErr[i] as number;
     const headroom = svc.memLimitBytes - svc.memBaseBytes;
     const gc = ((t / 240_000 + (this.gcPhase[i] as number)) % 1) * 0.06;
-    const mem = own.restarting
-      ? svc.memBaseBytes * 0.55
-      : Math.min(svc.memLimitBytes, svc.memBaseBytes * (1 + gc + 0.03 * Math.sin(t / 7_200_000 + i)) + own.memFrac * headroom);
+    const memHealthy = Math.min(svc.memLimitBytes, svc.memBaseBytes * (1 + gc + 0.03 * Math.sin(t / 7_200_000 + i)));
+    const memOf = (e: OwnEffect): number => (e.restarting ? svc.memBaseBytes * 0.55 : Math.min(svc.memLimitBytes, memHealthy + e.memFrac * headroom));
+    // A fault on one pod: the service's memory is the mean over its pods.
+    const n = svc.instances.length;
+    const mem = at.pod === null ? memOf(own) : memHealthy + (memOf(full) - memHealthy) / n;
     let pool = svc.poolBase * (0.6 + 0.4 * load) * (1 + Math.min(2, latAdd / (baseP95 + 1)) * 0.3) + (maintenance ? 0.15 : 0);
     pool = Math.min(1, Math.max(pool, own.poolFloor));
     return {
@@ -206,6 +231,7 @@ export class StateModel {
       oomEvent: false,
       maintenance,
       rollout,
+      podFault: at.pod === null ? null : { pod: at.pod, own: full, memHealthy },
     };
   }
 }

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { seriesFamily } from '../perception/meaning.js';
 import type { GroundTruth } from '../schemas/replay.js';
 import type { TopologyFile } from '../schemas/topology.js';
-import { simulate, type FaultType } from '../sim/index.js';
+import { NO_SHAPES, simulate, type FaultType } from '../sim/index.js';
 import { alertFacts, logFacts, metricFacts, spanFacts, type AlertFact, type LogFact, type MetricFact, type SpanFact } from '../sim/inspect.js';
 
 const MIN = 60_000;
@@ -17,7 +19,8 @@ interface Run {
 }
 
 function run(type: FaultType, seed: number): Run {
-  const sim = simulate({ seed, hours: 2.5, faults: 1, services: 16, faultKinds: [type], noise: { staleTopologyEdges: 0 } });
+  // The classic shapes: these tests read the classic metric names of one series per service (the new shapes: 'simulated real shapes' below).
+  const sim = simulate({ seed, hours: 2.5, faults: 1, services: 16, faultKinds: [type], noise: { staleTopologyEdges: 0 }, shapes: NO_SHAPES });
   const out: Omit<Run, 'truth' | 'topo'> = { metrics: [], alerts: [], logs: [], spans: [], changes: [] };
   for (const r of sim.records) {
     if (r.topic === 'metrics') out.metrics.push(...metricFacts(r));
@@ -207,5 +210,129 @@ describe('simulated network delay (a real shape: issue 10)', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(0);
+  });
+});
+
+describe('simulated real shapes (issue 10 part 11)', () => {
+  const plan = (seed: number, shapes: Partial<typeof NO_SHAPES>) => simulate({ seed, hours: 4, faults: 3, services: 16, noise: { staleTopologyEdges: 0 }, shapes: { ...NO_SHAPES, ...shapes } }).result();
+  const reach = (topo: TopologyFile, from: string, dir: 'down' | 'up'): Set<string> => {
+    const out = new Set<string>();
+    const next = (n: string): string[] => (dir === 'down' ? (topo.services.find((s) => s.name === n)?.depends_on ?? []) : topo.services.filter((s) => s.depends_on?.includes(n)).map((s) => s.name));
+    const todo = [from];
+    while (todo.length > 0) for (const c of next(todo.pop() as string)) if (!out.has(c)) todo.push(c), out.add(c);
+    return out;
+  };
+
+  it('places two faults minutes apart: one after the other 5-10 min apart, or at once on different branches', () => {
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = plan(seed, { closeFaults: 1 });
+      const fs = [...r.faults].sort((a, b) => a.start - b.start);
+      const gaps = fs.slice(1).map((f, i) => f.start - (fs[i] as GroundTruth).end);
+      const close = gaps.filter((g) => g < 45 * MIN);
+      expect(close, `seed ${seed}: one close pair, the others >= 45 min apart`).toHaveLength(1);
+      const k = gaps.findIndex((g) => g < 45 * MIN);
+      const [a, b] = [fs[k] as GroundTruth, fs[k + 1] as GroundTruth];
+      expect(b.start - a.start, 'the pair starts within 30 min').toBeLessThanOrEqual(30 * MIN);
+      if (r.shapes.closeFaults === 'sequential') {
+        expect(b.start - a.end).toBeGreaterThanOrEqual(5 * MIN);
+        expect(b.start - a.end).toBeLessThanOrEqual(10 * MIN);
+      } else {
+        expect(r.shapes.closeFaults).toBe('concurrent');
+        expect(b.start).toBeLessThan(a.end);
+        expect(reach(r.topology, a.service, 'down').has(b.service) || reach(r.topology, a.service, 'up').has(b.service), 'different branches').toBe(false);
+      }
+      seen.add(r.shapes.closeFaults);
+    }
+    expect([...seen].sort()).toEqual(['concurrent', 'sequential']);
+    // Off: every fault stays >= 45 min from the next.
+    const off = plan(1, {});
+    expect(off.shapes.closeFaults).toBe('none');
+    const fs = [...off.faults].sort((a, b) => a.start - b.start);
+    for (let i = 1; i < fs.length; i++) expect((fs[i] as GroundTruth).start - (fs[i - 1] as GroundTruth).end).toBeGreaterThanOrEqual(45 * MIN);
+  });
+
+  it('a warning-only fleet has no critical alert, and still warns during the fault', () => {
+    const alertsOf = (warningOnly: number): AlertFact[] => {
+      const sim = simulate({ seed: 4, hours: 2.5, faults: 1, services: 14, faultKinds: ['errors'], shapes: { ...NO_SHAPES, warningOnly } });
+      const out = [...sim.records].filter((r) => r.topic === 'alerts').flatMap(alertFacts);
+      expect(sim.result().shapes.warningOnly).toBe(warningOnly === 1);
+      return out;
+    };
+    expect(alertsOf(0).some((a) => a.severity === 'critical')).toBe(true);
+    const warn = alertsOf(1);
+    expect(warn.filter((a) => a.severity === 'critical')).toEqual([]);
+    expect(warn.filter((a) => a.severity === 'warning' && a.status === 'firing' && /Error|Synthetic|Budget/.test(a.name)).length).toBeGreaterThan(0);
+  });
+
+  it('percentage and ratio metrics: SuccessRate(%) and *_success_ratio fall during an errors fault, CPU/memory as % of limit', () => {
+    const sim = simulate({ seed: 2, hours: 2.5, faults: 1, services: 16, faultKinds: ['errors'], shapes: { ...NO_SHAPES, percentMetrics: 1 } });
+    const metrics = [...sim.records].filter((r) => r.topic === 'metrics').flatMap(metricFacts);
+    const res = sim.result();
+    const truth = res.faults[0] as GroundTruth;
+    const styles = Object.values(res.shapes.styles);
+    expect(styles).toContain('percent');
+    expect(styles).toContain('ratio');
+    const r: Run = { truth, topo: res.topology, metrics, alerts: [], logs: [], spans: [], changes: [] };
+    const successName = res.shapes.styles[truth.service] === 'percent' ? 'SuccessRate(%)' : res.shapes.styles[truth.service] === 'ratio' ? 'http_success_ratio' : null;
+    for (const m of metrics.filter((x) => x.name === 'SuccessRate(%)' || /%\)$|_percent$/.test(x.name))) expect(m.value >= 0 && m.value <= 100).toBe(true);
+    for (const m of metrics.filter((x) => x.name === 'http_success_ratio')) expect(m.value >= 0 && m.value <= 1).toBe(true);
+    for (const m of metrics.filter((x) => x.unit !== undefined && /%\)$|_percent$/.test(x.name))) expect(m.unit).toBe('%');
+    for (const m of metrics.filter((x) => x.unit !== undefined && x.name.endsWith('(s)'))) expect(m.unit).toBe('s');
+    expect(metrics.some((m) => m.name === 'CpuUsageRate(%)')).toBe(true);
+    expect(metrics.some((m) => m.name === 'container_memory_usage_percent')).toBe(true);
+    expect(successName, 'the root of seed 2 exports a success series').not.toBeNull();
+    const s = shift(r, truth.service, successName as string);
+    expect(s.during).toBeLessThan(s.before - (successName === 'SuccessRate(%)' ? 5 : 0.05));
+  });
+
+  it('quantile families: latency as P50/P90/P95/P99 of one measurement, ordered, all rising in a latency fault; one evidence family', () => {
+    const sim = simulate({ seed: 1, hours: 2.5, faults: 1, services: 16, faultKinds: ['latency'], shapes: { ...NO_SHAPES, quantiles: 1, percentMetrics: 1 } });
+    const metrics = [...sim.records].filter((r) => r.topic === 'metrics').flatMap(metricFacts);
+    const res = sim.result();
+    const truth = res.faults[0] as GroundTruth;
+    expect(res.shapes.quantiles).toBe(true);
+    const fam = (n: string): string[] => ['50', '90', '95', '99'].map((q) => n.replace('{q}', q));
+    const names = res.shapes.styles[truth.service] === 'percent' ? fam('ServerLatencyP{q}(s)') : fam('latency_p{q}_ms');
+    const r: Run = { truth, topo: res.topology, metrics, alerts: [], logs: [], spans: [], changes: [] };
+    const shifts = names.map((n) => shift(r, truth.service, n));
+    for (let i = 1; i < shifts.length; i++) expect((shifts[i] as { before: number }).before).toBeGreaterThan((shifts[i - 1] as { before: number }).before);
+    for (const s of shifts) expect(s.during).toBeGreaterThan(s.before * 1.5);
+    const families = new Set(names.map((n) => seriesFamily(truth.service, n, { 'k8s.cluster.name': 'prod-eu-1' })));
+    expect(families.size).toBe(1);
+    expect(metrics.some((m) => m.name === 'ServerLatencyP90(s)') && metrics.some((m) => m.name === 'latency_p90_ms')).toBe(true);
+  });
+
+  it('per-pod series: 2-3 pods each exported with k8s.pod.name / a pod label; a fault hits one pod, the others stay healthy', () => {
+    const sim = simulate({ seed: 3, hours: 2.5, faults: 1, services: 16, faultKinds: ['errors'], shapes: { ...NO_SHAPES, perPod: 1 } });
+    const metrics = [...sim.records].filter((r) => r.topic === 'metrics').flatMap(metricFacts);
+    const res = sim.result();
+    const truth = res.faults[0] as GroundTruth;
+    const fault = res.faultDetails[0];
+    expect(res.shapes.podServices).toContain(truth.service);
+    expect(fault?.pod).not.toBeNull();
+    const pods = [...new Set(metrics.filter((m) => m.service === truth.service).map((m) => m.pod))];
+    expect(pods.length >= 2 && pods.length <= 3 && pods.every((p) => p !== undefined)).toBe(true);
+    const r: Run = { truth, topo: res.topology, metrics, alerts: [], logs: [], spans: [], changes: [] };
+    const during = pods.map((p) => shift({ ...r, metrics: metrics.filter((m) => m.pod === p) }, truth.service, 'error_rate'));
+    const hit = during.filter((s) => s.during > s.before + 0.05);
+    expect(hit, 'exactly one pod fails').toHaveLength(1);
+    for (const s of during.filter((x) => !hit.includes(x))) expect(s.during).toBeLessThan(0.02);
+    // Every pod's error series is one evidence family (pod labels name instances).
+    const families = new Set(pods.map((p) => seriesFamily(truth.service, 'error_rate', { env: 'prod', cluster: 'prod-eu-1', pod: p as string })));
+    expect(families.size).toBe(1);
+    // Services with 4 pods or datastores keep one series per service.
+    for (const s of res.topology.services.filter((x) => x.tier === 'datastore')) expect(res.shapes.podServices).not.toContain(s.name);
+  });
+
+  it('every shape on at once is still deterministic: same config, identical records and truth', () => {
+    const cfg = { seed: 7, hours: 2.5, faults: 2, services: 14, shapes: { percentMetrics: 1, warningOnly: 1, closeFaults: 1, quantiles: 1, perPod: 1 } };
+    const digest = (): string => {
+      const sim = simulate(cfg);
+      const h = createHash('sha256');
+      for (const r of sim.records) h.update(`${r.topic}|${r.key}|${r.ts}|${r.payload}\n`);
+      return `${h.digest('hex')}|${JSON.stringify(sim.result().faults)}`;
+    };
+    expect(digest()).toBe(digest());
   });
 });

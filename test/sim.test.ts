@@ -9,14 +9,20 @@ import { ChangeKind } from '../schemas/events.js';
 import { GroundTruth, ReplayRecord } from '../schemas/replay.js';
 import { TopologyFile } from '../schemas/topology.js';
 import { RecordBuffer } from '../sim/emit/sink.js';
-import { replayLine, simulate, simulateToFiles, type ReplayRecordLine } from '../sim/index.js';
+import { NO_SHAPES, replayLine, simulate, simulateToFiles, type ReplayRecordLine } from '../sim/index.js';
 import { alertFacts, logFacts, metricFacts, spanFacts } from '../sim/inspect.js';
 
 const SMALL = { hours: 2, faults: 1, services: 14 } as const;
 const HEX = (n: number): RegExp => new RegExp(`^[0-9a-f]{${n}}$`);
 const NANOS = /^\d{19}$/;
 const isIso = (s: unknown): boolean => typeof s === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(s) && !Number.isNaN(Date.parse(s));
-const METRIC_NAMES = new Set(['cpu_utilization', 'memory_used_bytes', 'request_rate', 'error_rate', 'latency_p95_ms', 'connection_pool_utilization']);
+const METRIC_NAMES = new Set([
+  'cpu_utilization', 'memory_used_bytes', 'request_rate', 'error_rate', 'latency_p95_ms', 'connection_pool_utilization',
+  // shapes.ts: percentage and ratio styles, latency quantile families
+  'CpuUsageRate(%)', 'MemoryUsageRate(%)', 'SuccessRate(%)', 'ConnectionPoolUsage(%)', 'http_success_ratio', 'container_cpu_usage_percent', 'container_memory_usage_percent',
+  ...['50', '90', '95', '99'].flatMap((q) => [`ServerLatencyP${q}(s)`, `latency_p${q}_ms`]),
+]);
+const OTLP_UNITS = new Set(['%', '1', 's', 'ms', 'By', '{request}/s']);
 
 function collect(cfg: Parameters<typeof simulate>[0]): { lines: ReplayRecordLine[]; result: ReturnType<ReturnType<typeof simulate>['result']> } {
   const sim = simulate(cfg);
@@ -80,14 +86,15 @@ function checkPayload(r: ReplayRecordLine): void {
       return;
     case 'metrics':
       if (p.resourceMetrics) {
-        for (const m of p.resourceMetrics[0].scopeMetrics[0].metrics) {
-          expect(METRIC_NAMES.has(m.name)).toBe(true);
+        for (const m of p.resourceMetrics.flatMap((rm: J) => rm.scopeMetrics[0].metrics)) {
+          expect(METRIC_NAMES.has(m.name), m.name).toBe(true);
+          expect(OTLP_UNITS.has(m.unit), m.unit).toBe(true);
           expect(m.gauge.dataPoints[0].timeUnixNano).toMatch(NANOS);
           expect(Number.isFinite(m.gauge.dataPoints[0].asDouble)).toBe(true);
         }
       } else {
         expect(typeof p.ts).toBe('number');
-        expect(METRIC_NAMES.has(p.name)).toBe(true);
+        expect(METRIC_NAMES.has(p.name), p.name).toBe(true);
         expect(Number.isFinite(p.value)).toBe(true);
         expect(typeof p.service).toBe('string');
       }
@@ -199,7 +206,7 @@ describe('simulate: record shapes', () => {
 
 describe('simulate: ground truth and topology', () => {
   it('has the requested faults on known services, with valid kinds, 5-40 min long and >= 45 min apart', () => {
-    const r = simulate({ seed: 5, hours: 8, faults: 4 }).result();
+    const r = simulate({ seed: 5, hours: 8, faults: 4, shapes: NO_SHAPES }).result();
     const names = new Set(r.topology.services.map((s) => s.name));
     expect(r.faults).toHaveLength(4);
     for (const f of r.faults) {

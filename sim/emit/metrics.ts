@@ -1,7 +1,9 @@
 import type { Blip } from '../noise.js';
 import type { Rng } from '../rng.js';
 import type { SvcState } from '../state.js';
+import type { SimService } from '../world.js';
 import { SCOPE, resource, str } from './otlp.js';
+import type { ExportedPoint } from './series.js';
 import type { RecordBuffer } from './sink.js';
 import { nanos } from './time.js';
 
@@ -14,15 +16,6 @@ export interface MetricSnapshot {
   latency_p95_ms: number;
   connection_pool_utilization?: number;
 }
-
-const UNITS: Record<keyof MetricSnapshot, string> = {
-  cpu_utilization: '1',
-  memory_used_bytes: 'By',
-  request_rate: '{request}/s',
-  error_rate: '1',
-  latency_p95_ms: 'ms',
-  connection_pool_utilization: '1',
-};
 
 const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -49,35 +42,45 @@ export function observe(s: SvcState, intervalMs: number, rng: Rng, blips: readon
 
 const LABELS = { env: 'prod', cluster: 'prod-eu-1' } as const;
 
-/** Half the services push OTLP gauges (one request per scrape), half plain points (one record per metric). */
-export function emitMetrics(buf: RecordBuffer, s: SvcState, m: MetricSnapshot, t: number, deliverAt: number): number {
-  const svc = s.svc;
-  const names = Object.keys(m) as (keyof MetricSnapshot)[];
+/** One pod's points (per-pod shape), or the service's when `pod` is undefined. */
+export interface PodPoints {
+  readonly pod?: string;
+  readonly points: readonly ExportedPoint[];
+}
+
+/**
+ * Half the services push OTLP gauges (one request per scrape; one resource per pod when exported per pod, with
+ * `k8s.pod.name` and `service.instance.id`), half plain points (one record per metric, a `pod` label per pod).
+ */
+export function emitMetrics(buf: RecordBuffer, svc: SimService, sets: readonly PodPoints[], t: number, deliverAt: number): number {
   if (svc.metricFormat === 'otlp') {
     const time = nanos(t);
     const attrs = [str('k8s.cluster.name', LABELS.cluster)];
     const req = {
-      resourceMetrics: [
-        {
-          resource: resource(svc.name),
-          scopeMetrics: [
-            {
-              scope: SCOPE,
-              metrics: names.map((name) => ({
-                name,
-                unit: UNITS[name],
-                gauge: { dataPoints: [{ timeUnixNano: time, asDouble: m[name] as number, attributes: attrs }] },
-              })),
-            },
-          ],
-        },
-      ],
+      resourceMetrics: sets.map((set) => ({
+        resource: resource(svc.name, set.pod === undefined ? [] : [str('k8s.pod.name', set.pod), str('service.instance.id', set.pod)]),
+        scopeMetrics: [
+          {
+            scope: SCOPE,
+            metrics: set.points.map((p) => ({
+              name: p.name,
+              unit: p.unit,
+              gauge: { dataPoints: [{ timeUnixNano: time, asDouble: p.value, attributes: attrs }] },
+            })),
+          },
+        ],
+      })),
     };
     buf.push('metrics', svc.name, JSON.stringify(req), deliverAt);
     return 1;
   }
-  for (const name of names) {
-    buf.push('metrics', svc.name, JSON.stringify({ ts: t, service: svc.name, name, value: m[name], labels: LABELS }), deliverAt);
+  let n = 0;
+  for (const set of sets) {
+    const labels = set.pod === undefined ? LABELS : { ...LABELS, pod: set.pod };
+    for (const p of set.points) {
+      buf.push('metrics', svc.name, JSON.stringify({ ts: t, service: svc.name, name: p.name, value: p.value, labels }), deliverAt);
+      n++;
+    }
   }
-  return names.length;
+  return n;
 }
