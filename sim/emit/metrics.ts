@@ -3,11 +3,17 @@ import type { Rng } from '../rng.js';
 import type { SvcState } from '../state.js';
 import type { SimService } from '../world.js';
 import { SCOPE, resource, str } from './otlp.js';
-import type { ExportedPoint } from './series.js';
 import type { RecordBuffer } from './sink.js';
 import { nanos } from './time.js';
 
 /** The scraped values of one service at one tick (what Prometheus, and so the alert rules, see). */
+/** One exported series point: its name, unit and value (emit/series.ts names them by the scenario's style). */
+export interface ExportedPoint {
+  readonly name: string;
+  readonly unit: string;
+  readonly value: number;
+}
+
 export interface MetricSnapshot {
   cpu_utilization: number;
   memory_used_bytes: number;

@@ -1,18 +1,14 @@
 import type { Rng } from '../rng.js';
 import type { MetricStyle } from '../shapes.js';
 import type { SvcState } from '../state.js';
-import type { MetricSnapshot } from './metrics.js';
+import type { ExportedPoint, MetricSnapshot } from './metrics.js';
+
 
 /**
  * What a service exports from one scrape, by metric style (shapes.ts): the classic names, the percentage names
  * real estates use instead (`SuccessRate(%)`, `CpuUsageRate(%)`), or ratios beside the classic names; latency as
  * one p95 series or as a P50/P90/P95/P99 family of one measurement. Units are OTLP/UCUM (`%`, `1`, `s`, `ms`, `By`).
  */
-export interface ExportedPoint {
-  readonly name: string;
-  readonly unit: string;
-  readonly value: number;
-}
 
 const CLASSIC_UNITS: Record<keyof MetricSnapshot, string> = {
   cpu_utilization: '1',
