@@ -15,7 +15,8 @@ import { LruMap, fmt, makeSignal } from './util.js';
  *    silenced its callees' latency series and made them look guilty). Counted, not signalled;
  *  - every series of one instance while the service's other instances go on: an instance replaced (a rollout, a
  *    rescheduled pod), routine in a cluster: counted, not signalled;
- *  - more than `maxShare` of the services at once: the collection stopped, not the services: counted only.
+ *  - a service whose related services (its topology neighbourhood) went quiet with it, more than `maxShare` of
+ *    them, or none of which still reports: the collection stopped, not the service: counted only.
  * Each silence signals once; the series re-arms when it reports again. Checked every `checkMs` of event time over
  * the tracked series (bounded like the detectors: `maxSeries`, LRU).
  */
@@ -40,11 +41,15 @@ interface Watched {
   lastTs: number;
   interval: number;
   points: number;
+  /** The same three before the last point (see `check`: what the series looked like at a past instant). */
+  prevTs: number | undefined;
+  prevInterval: number;
+  prevPoints: number;
   silent: boolean;
 }
 
 export interface AbsenceStats {
-  /** Series whose silence was signalled, instances replaced (not signalled), checks that saw a collection gap. */
+  /** Series whose silence was signalled, request-driven ones and instances replaced (counted only), services whose silence was a collection gap. */
   seriesStopped: number;
   requestSeriesStopped: number;
   servicesStopped: number;
@@ -54,9 +59,16 @@ export interface AbsenceStats {
 
 const EWMA = 0.2;
 
+/** A silent series as it stood at the instant judged. */
+interface Quiet {
+  readonly w: Watched;
+  readonly lastTs: number;
+  readonly interval: number;
+}
+
 export class SeriesAbsence {
   private readonly watched: LruMap<string, Watched>;
-  private nextCheck = Number.NEGATIVE_INFINITY;
+  private lastSlot = Number.NEGATIVE_INFINITY;
   /** Services whose stop was signalled and that have not reported since (pruned to the tracked services). */
   private down = new Set<string>();
   private readonly counts: AbsenceStats = { seriesStopped: 0, requestSeriesStopped: 0, servicesStopped: 0, instancesGone: 0, collectionGaps: 0 };
@@ -64,6 +76,12 @@ export class SeriesAbsence {
   constructor(
     private readonly cfg: AbsenceConfig,
     maxSeries: number,
+    /**
+     * The services whose reporting tells a service's silence from a collection gap (itself included): its topology
+     * neighbourhood. Not every service: in cluster mode a perception partition sees only its own components, and a
+     * verdict must not depend on what else shares the partition. Default: every tracked service.
+     */
+    private readonly related?: (service: string) => ReadonlySet<string> | ReadonlyMap<string, unknown>,
   ) {
     this.watched = new LruMap(maxSeries);
   }
@@ -72,26 +90,41 @@ export class SeriesAbsence {
     if (this.cfg.intervals <= 0) return;
     const w = this.watched.get(id);
     if (!w) {
-      this.watched.set(id, { id, service, instance, family, name, state, lastTs: ts, interval: 0, points: 1, silent: false });
+      this.watched.set(id, { id, service, instance, family, name, state, lastTs: ts, interval: 0, points: 1, prevTs: undefined, prevInterval: 0, prevPoints: 0, silent: false });
       return;
     }
     const gap = ts - w.lastTs;
     if (gap <= 0) return;
+    w.prevTs = w.lastTs;
+    w.prevInterval = w.interval;
+    w.prevPoints = w.points;
     w.interval = w.points === 1 ? gap : w.interval + EWMA * (gap - w.interval);
     w.lastTs = ts;
     w.points++;
-    w.silent = false;
   }
 
+  /**
+   * Judged at fixed instants (every `checkMs` of event time), each as of that instant: a point that arrived after it
+   * is not counted yet. So the verdict does not depend on which events happened to move the watermark past it (in
+   * cluster mode a partition sees fewer of them than a replay does), and a replay and a Kafka run agree.
+   */
   check(watermark: number): Signal[] {
-    if (this.cfg.intervals <= 0 || watermark < this.nextCheck) return [];
-    this.nextCheck = watermark + this.cfg.checkMs;
-    // Per service and per instance: regular series, and those newly silent.
-    const services = new Map<string, { live: number; silent: Watched[]; fresh: Watched[] }>();
+    if (this.cfg.intervals <= 0) return [];
+    const slot = Math.floor(watermark / this.cfg.checkMs);
+    if (slot <= this.lastSlot) return [];
+    this.lastSlot = slot;
+    const at = slot * this.cfg.checkMs;
+    // Per service and per instance: regular series, and those newly silent (each as of `at`).
+    const services = new Map<string, { live: number; silent: Quiet[]; fresh: Quiet[] }>();
     const instances = new Map<string, { live: number }>();
     for (const w of this.watched.values()) {
-      if (w.points < this.cfg.minPoints) continue;
-      const quiet = watermark - w.lastTs > Math.max(this.cfg.intervals * w.interval, this.cfg.minMs);
+      const past = w.lastTs <= at;
+      const lastTs = past ? w.lastTs : w.prevTs;
+      const points = past ? w.points : w.prevPoints;
+      const interval = past ? w.interval : w.prevInterval;
+      if (lastTs === undefined || points < this.cfg.minPoints) continue;
+      const quiet = at - lastTs > Math.max(this.cfg.intervals * interval, this.cfg.minMs);
+      if (!quiet) w.silent = false;
       let s = services.get(w.service);
       if (!s) services.set(w.service, (s = { live: 0, silent: [], fresh: [] }));
       const ik = `${w.service}\u0000${w.instance ?? ''}`;
@@ -101,31 +134,35 @@ export class SeriesAbsence {
         s.live++;
         i.live++;
       } else {
-        s.silent.push(w);
-        if (!w.silent) s.fresh.push(w);
+        const q = { w, lastTs, interval };
+        s.silent.push(q);
+        if (!w.silent) s.fresh.push(q);
       }
     }
     this.down = new Set([...this.down].filter((svc) => services.get(svc)?.live === 0));
-    const fresh = [...services.values()].filter((s) => s.fresh.length > 0);
-    if (fresh.length === 0) return [];
-    for (const s of fresh) for (const w of s.fresh) w.silent = true;
-    // Services that went quiet now, against those still reporting (long-dead ones count for neither).
-    const newlyDead = [...services.entries()].filter(([svc, s]) => s.live === 0 && s.fresh.length > 0 && !this.down.has(svc)).length;
-    const alive = [...services.values()].filter((s) => s.live > 0).length;
-    if (newlyDead > 0 && (alive === 0 || newlyDead > this.cfg.maxShare * (alive + newlyDead))) {
-      for (const [svc, s] of services) if (s.live === 0) this.down.add(svc);
-      this.counts.collectionGaps++;
-      return [];
-    }
     const out: Signal[] = [];
     for (const [service, s] of [...services.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       if (s.fresh.length === 0) continue;
+      for (const q of s.fresh) q.w.silent = true;
       if (s.live === 0) {
         if (this.down.has(service)) continue;
         this.down.add(service);
+        // Its neighbourhood: the services that went quiet with it, against those still reporting.
+        const hood = this.related?.(service);
+        let alive = 0;
+        let dead = 0;
+        for (const [svc, o] of services) {
+          if (svc === service || (hood !== undefined && !hood.has(svc))) continue;
+          if (o.live > 0) alive++;
+          else if (o.silent.some((q) => at - q.lastTs <= this.cfg.checkMs + Math.max(this.cfg.intervals * q.interval, this.cfg.minMs))) dead++;
+        }
+        if (alive === 0 || dead + 1 > this.cfg.maxShare * (alive + dead + 1)) {
+          this.counts.collectionGaps++;
+          continue;
+        }
         this.counts.servicesStopped++;
         // Named by its series that reported last (ties: the smallest id), timed one interval after that point.
-        const last = s.silent.reduce((a, w) => (w.lastTs > a.lastTs || (w.lastTs === a.lastTs && w.id < a.id) ? w : a));
+        const last = s.silent.reduce((x, q) => (q.lastTs > x.lastTs || (q.lastTs === x.lastTs && q.w.id < x.w.id) ? q : x));
         out.push(
           makeSignal({
             type: 'metric_anomaly',
@@ -133,14 +170,15 @@ export class SeriesAbsence {
             service,
             score: this.cfg.serviceScore,
             hint: 'errors',
-            summary: `${service} stopped reporting metrics: ${s.silent.length} series silent since ${new Date(last.lastTs).toISOString()} (every ${fmt(last.interval / 1000)} s before), while other services report`,
-            ref: last.id,
+            summary: `${service} stopped reporting metrics: ${s.silent.length} series silent since ${new Date(last.lastTs).toISOString()} (every ${fmt(last.interval / 1000)} s before), while ${alive} related service${alive === 1 ? '' : 's'} report`,
+            ref: last.w.id,
           }),
         );
         continue;
       }
-      const byFamily = new Map<string, Watched>();
-      for (const w of s.fresh) {
+      const byFamily = new Map<string, Quiet>();
+      for (const q of s.fresh) {
+        const w = q.w;
         if (w.instance !== undefined && (instances.get(`${service}\u0000${w.instance}`)?.live ?? 0) === 0) {
           this.counts.instancesGone++;
           continue;
@@ -150,20 +188,20 @@ export class SeriesAbsence {
           continue;
         }
         const prev = byFamily.get(w.family);
-        if (!prev || w.id < prev.id) byFamily.set(w.family, w);
+        if (!prev || w.id < prev.w.id) byFamily.set(w.family, q);
       }
-      for (const w of [...byFamily.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      for (const q of [...byFamily.values()].sort((a, b) => (a.w.id < b.w.id ? -1 : 1))) {
         this.counts.seriesStopped++;
         out.push(
           makeSignal({
             type: 'metric_anomaly',
-            ts: w.lastTs + Math.round(w.interval),
+            ts: q.lastTs + Math.round(q.interval),
             service,
             score: this.cfg.score,
             hint: 'unknown',
-            summary: `metric series stopped in ${service}: ${w.name} reported every ${fmt(w.interval / 1000)} s, nothing since ${new Date(w.lastTs).toISOString()}`,
-            ref: w.id,
-            family: w.family,
+            summary: `metric series stopped in ${service}: ${q.w.name} reported every ${fmt(q.interval / 1000)} s, nothing since ${new Date(q.lastTs).toISOString()}`,
+            ref: q.w.id,
+            family: q.w.family,
           }),
         );
       }

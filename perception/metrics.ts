@@ -115,6 +115,8 @@ export class MetricPerception {
     private readonly keepAlive?: KeepAlive,
     /** Told every latency or error point of one instance or version (versions.ts judges releases with them). */
     private readonly onVersionedPoint?: (p: VersionedPoint) => void,
+    /** A service's neighbourhood, for telling its silence from a collection gap (metric-absence.ts). */
+    related?: (service: string) => ReadonlySet<string> | ReadonlyMap<string, unknown>,
   ) {
     this.series = new LruMap(cfg.maxSeries);
     this.episodes = new LruMap(cfg.maxSeries);
@@ -131,6 +133,7 @@ export class MetricPerception {
         maxShare: cfg.absentMaxShare,
       },
       cfg.maxSeries,
+      related,
     );
   }
 

@@ -92,7 +92,12 @@ export class PerceptionStage implements Stage<Event, IncidentBundle> {
     this.logs = new LogPerception(config.logs, (service, text) => topology.dependencyNamedIn(service, text));
     const versions = new VersionTracker(config.red.maxScopes);
     this.versions = versions;
-    this.metrics = new MetricPerception(config.metrics, keepAlive, (p) => versions.observeMetric(p));
+    this.metrics = new MetricPerception(
+      config.metrics,
+      keepAlive,
+      (p) => versions.observeMetric(p),
+      (service) => topology.within(service, config.correlator.maxHops),
+    );
     this.red = new RedPerception(config.red, this.topology, keepAlive);
     this.alerts = new AlertPerception(config.alerts, keepAlive);
     this.limits = { maxBytes: config.bundleMaxBytes, maxChanges: config.bundleMaxChanges, maxEdges: config.bundleMaxEdges, recentMs: config.bundleRecentMs };
