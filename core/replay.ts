@@ -1,16 +1,71 @@
 import { createReadStream } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { makeDeadLetter, type DeadLetterSink } from './deadletter.js';
-import { readLines } from './lines.js';
+import { makeDeadLetter, type DeadLetter, type DeadLetterSink } from './deadletter.js';
+import { readLines, type Line } from './lines.js';
 import type { RawRecord } from './raw.js';
-import { ReplayRecord } from '../schemas/index.js';
+import { ReplayRecord, isReplayRecord } from '../schemas/replay.js';
 
 export interface ReplaySourceOptions {
   /** Longest replay line accepted; longer lines become RECORD_TOO_LARGE dead letters without being held in memory. */
   readonly maxLineBytes: number;
   readonly deadLetters: DeadLetterSink;
   readonly onLine?: (n: number) => void;
+}
+
+/**
+ * One line of a replay file as a raw record, or the dead letter (stage `source`) saying why it is not one, or null
+ * for a blank line. The per-line work of a replay source, shared by the in-thread reader and the parse worker.
+ */
+export function replayLine(line: Line, maxLineBytes: number): RawRecord | DeadLetter | null {
+  if (line.kind === 'oversized') {
+    return makeDeadLetter({
+      stage: 'source',
+      code: 'RECORD_TOO_LARGE',
+      error: `replay line ${line.n} is ${line.bytes} bytes, over the ${maxLineBytes}-byte limit`,
+      source: { line: line.n },
+      payload: line.head,
+    });
+  }
+  if (line.text.trim() === '') return null;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line.text);
+  } catch (e) {
+    return makeDeadLetter({
+      stage: 'source',
+      code: 'INVALID_JSON',
+      error: `replay line ${line.n} is not JSON: ${(e as Error).message}`,
+      source: { line: line.n },
+      payload: line.text,
+    });
+  }
+  // The guard accepts exactly what the schema accepts, without zod's copy; zod runs only to explain a rejection.
+  let rec: ReplayRecord;
+  if (isReplayRecord(obj)) rec = obj;
+  else {
+    const r = ReplayRecord.safeParse(obj);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      return makeDeadLetter({
+        stage: 'source',
+        code: 'SCHEMA_MISMATCH',
+        error: `replay line ${line.n} is not a replay record: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`,
+        source: { line: line.n },
+        payload: line.text,
+      });
+    }
+    rec = r.data;
+  }
+  const source = { line: line.n };
+  return rec.ts !== undefined
+    ? { topic: rec.topic, key: rec.key ?? null, payload: rec.payload, ts: rec.ts, source }
+    : { topic: rec.topic, key: rec.key ?? null, payload: rec.payload, source };
+}
+
+/** A replayLine result that is a dead letter (a raw record has no `stage`). */
+export function isDeadLetter(r: RawRecord | DeadLetter): r is DeadLetter {
+  return (r as Partial<DeadLetter>).stage !== undefined;
 }
 
 /**
@@ -21,56 +76,10 @@ export async function* replayRecords(input: string | Readable, opts: ReplaySourc
   const stream = await decompressed(typeof input === 'string' ? createReadStream(input) : input);
   for await (const line of readLines(stream, opts.maxLineBytes)) {
     opts.onLine?.(line.n);
-    if (line.kind === 'oversized') {
-      opts.deadLetters.write(
-        makeDeadLetter({
-          stage: 'source',
-          code: 'RECORD_TOO_LARGE',
-          error: `replay line ${line.n} is ${line.bytes} bytes, over the ${opts.maxLineBytes}-byte limit`,
-          source: { line: line.n },
-          payload: line.head,
-        }),
-      );
-      continue;
-    }
-    if (line.text.trim() === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line.text);
-    } catch (e) {
-      opts.deadLetters.write(
-        makeDeadLetter({
-          stage: 'source',
-          code: 'INVALID_JSON',
-          error: `replay line ${line.n} is not JSON: ${(e as Error).message}`,
-          source: { line: line.n },
-          payload: line.text,
-        }),
-      );
-      continue;
-    }
-    const r = ReplayRecord.safeParse(obj);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      opts.deadLetters.write(
-        makeDeadLetter({
-          stage: 'source',
-          code: 'SCHEMA_MISMATCH',
-          error: `replay line ${line.n} is not a replay record: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`,
-          source: { line: line.n },
-          payload: line.text,
-        }),
-      );
-      continue;
-    }
-    const rec = r.data;
-    yield {
-      topic: rec.topic,
-      key: rec.key ?? null,
-      payload: rec.payload,
-      ...(rec.ts !== undefined ? { ts: rec.ts } : {}),
-      source: { line: line.n },
-    };
+    const r = replayLine(line, opts.maxLineBytes);
+    if (r === null) continue;
+    if (isDeadLetter(r)) opts.deadLetters.write(r);
+    else yield r;
   }
 }
 

@@ -116,6 +116,15 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, base: string): T 
   throw new NightshiftError('SCHEMA_MISMATCH', shown.join('; '));
 }
 
+/**
+ * check() for the hot path: `guard` (schemas/guard.ts) accepts what `schema` accepts and the value is used as it
+ * is, with no copy; anything the guard refuses goes to zod, which gives the verdict and the error text. So a guard
+ * that is too strict only costs time, and test/ingest-guards.test.ts keeps it from being too lenient.
+ */
+export function checkFast<T>(guard: (v: unknown) => v is T, schema: z.ZodType<T>, value: unknown, base: string): T {
+  return guard(value) ? value : check(schema, value, base);
+}
+
 /** The payload as a JSON object: INVALID_JSON if it does not parse, SCHEMA_MISMATCH if it is not an object. */
 export function parseJsonObject(payload: string): Record<string, unknown> {
   let v: unknown;
