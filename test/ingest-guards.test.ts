@@ -8,6 +8,7 @@ import { check, checkFast } from '../ingest/formats/collect.js';
 import { JsonLine, OtlpLogRecord, isJsonLine, isOtlpLogRecord } from '../ingest/formats/logs.js';
 import { NumberDataPoint, OtlpMetric, PlainMetric, isNumberDataPoint, isOtlpMetric, isPlainMetric } from '../ingest/formats/metrics.js';
 import { OtlpSpan, isOtlpSpan } from '../ingest/formats/traces.js';
+import { anyValueToString, attributesToLabels } from '../ingest/formats/otlp.js';
 import { isPlainLabels } from '../schemas/guard.js';
 import { Labels } from '../schemas/common.js';
 import { ReplayRecord, isReplayRecord } from '../schemas/replay.js';
@@ -216,5 +217,28 @@ describe('bad input still dead-letters, counted, with a clear error', () => {
       'message: Invalid input: expected string, received number',
       'value: Invalid input: expected number, received string',
     ]);
+  });
+});
+
+describe('attributesToLabels, built in place', () => {
+  it('gives what Object.fromEntries over the converted pairs gives: duplicates, __proto__, non-string values', () => {
+    const attrs = [
+      { key: 'a', value: { stringValue: 'x' } },
+      { key: 'n', value: { intValue: '12' } },
+      { key: '__proto__', value: { stringValue: 'own' } },
+      { key: 'a', value: { stringValue: 'last wins' } },
+      { key: 'list', value: { arrayValue: { values: [{ stringValue: 'p' }, { boolValue: true }] } } },
+      { key: 'unset' },
+      { key: 'empty', value: {} },
+    ];
+    const labels = attributesToLabels(attrs, 'attributes');
+    const reference = Object.fromEntries(attrs.map((kv) => [kv.key, anyValueToString(kv.value ?? {}, '')]));
+    expect(labels).toEqual(reference);
+    expect(Object.keys(labels)).toEqual(Object.keys(reference));
+    expect(Object.getPrototypeOf(labels)).toBe(Object.prototype);
+    expect(Object.hasOwn(labels, '__proto__')).toBe(true);
+    expect(() => attributesToLabels([{ key: 'ok', value: { stringValue: 'v' } }, { key: 'b', value: { stringValue: 5 } }], 'attributes')).toThrow('attributes[1].value.stringValue: expected a string');
+    expect(() => attributesToLabels([{ key: 3 }], 'attributes')).toThrow('attributes[0]: expected {key: string, value}');
+    expect(() => attributesToLabels({}, 'attributes')).toThrow('attributes: expected an array of {key, value}');
   });
 });

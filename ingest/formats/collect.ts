@@ -89,7 +89,8 @@ export class Collector {
   }
 
   result(): ParseResult {
-    const errors: ParseError[] = this.errors.slice();
+    // The collector is used once, so its list is handed over as it is unless the summary line is added.
+    const errors: ParseError[] = this.bad > this.listedEntries ? this.errors.slice() : this.errors;
     if (this.bad > this.listedEntries) {
       errors.push({ code: this.firstCode ?? 'INTERNAL', message: `… and ${this.bad - this.listedEntries} more bad entries not listed` });
     }

@@ -142,7 +142,7 @@ function instanceLabels(labels: Record<string, string>, res: OtlpResource): Reco
 }
 
 /** Histogram, exponential histogram and summary points: one distribution MetricPoint each (value: the mean). */
-function visitDistribution(c: Collector, m: z.infer<typeof OtlpMetric>, path: string, res: OtlpResource): void {
+function visitDistribution(c: Collector, m: z.infer<typeof OtlpMetric>, path: () => string, res: OtlpResource): void {
   const kind = m.histogram ? 'histogram' : m.exponentialHistogram ? 'exponentialHistogram' : 'summary';
   const points = (m.histogram ?? m.exponentialHistogram ?? m.summary)?.dataPoints ?? [];
   for (let i = 0; i < points.length; i++) {
@@ -189,12 +189,12 @@ function visitDistribution(c: Collector, m: z.infer<typeof OtlpMetric>, path: st
       if (m.unit) point.unit = m.unit;
       c.emit(point);
     } catch (e) {
-      c.failFrom(e, `${path}.${kind}.dataPoints[${i}]`);
+      c.failFrom(e, `${path()}.${kind}.dataPoints[${i}]`);
     }
   }
 }
 
-function visitMetric(c: Collector, item: unknown, path: string, res: OtlpResource): void {
+function visitMetric(c: Collector, item: unknown, path: () => string, res: OtlpResource): void {
   const m = checkFast(isOtlpMetric, OtlpMetric, item, '');
   const points = (m.gauge ?? m.sum)?.dataPoints;
   if (!points) {
@@ -204,7 +204,6 @@ function visitMetric(c: Collector, item: unknown, path: string, res: OtlpResourc
   }
   for (let i = 0; i < points.length; i++) {
     const id = c.nextId();
-    const pPath = `${path}.${m.gauge ? 'gauge' : 'sum'}.dataPoints[${i}]`;
     try {
       const p = checkFast(isNumberDataPoint, NumberDataPoint, points[i], '');
       if (p.flags !== undefined && (p.flags & FLAG_NO_RECORDED_VALUE) !== 0) {
@@ -221,7 +220,7 @@ function visitMetric(c: Collector, item: unknown, path: string, res: OtlpResourc
       if (m.unit) point.unit = m.unit;
       c.emit(point);
     } catch (e) {
-      c.failFrom(e, pPath);
+      c.failFrom(e, `${path()}.${m.gauge ? 'gauge' : 'sum'}.dataPoints[${i}]`);
     }
   }
 }
