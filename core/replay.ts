@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { makeDeadLetter, type DeadLetter, type DeadLetterSink } from './deadletter.js';
@@ -11,7 +12,44 @@ export interface ReplaySourceOptions {
   readonly maxLineBytes: number;
   readonly deadLetters: DeadLetterSink;
   readonly onLine?: (n: number) => void;
+  /**
+   * Read, split and parse the file in a worker thread (core/replay-worker.ts), on the second core; the records and
+   * dead letters are the same, in the same order. Only for a file path: a stream (stdin) is read in this thread.
+   */
+  readonly worker?: boolean;
 }
+
+/** What the parse worker is started with. */
+export interface ReplayWorkerData {
+  readonly path: string;
+  readonly maxLineBytes: number;
+  /** Batches in flight (sent, not yet taken by the main thread). */
+  readonly credits: number;
+  /** A batch is sent when it holds this many records... */
+  readonly batchRecords: number;
+  /** ...or this many payload characters. */
+  readonly batchChars: number;
+}
+
+/** One batch: record i is (topics[i], keys[i], payloads[i], ts[i] (NaN: none), lines[i]). */
+export interface ReplayBatch {
+  readonly type: 'batch';
+  readonly topics: string[];
+  readonly keys: (string | null)[];
+  readonly payloads: string[];
+  readonly ts: Float64Array;
+  readonly lines: Float64Array;
+  /** Dead letters with the number of records of this batch that come before each. */
+  readonly deadLetters: Array<readonly [number, DeadLetter]>;
+  /** The last line number read, for progress. */
+  readonly lastLine: number;
+}
+
+export type ReplayWorkerMessage =
+  | ReplayBatch
+  | { readonly type: 'end' }
+  | { readonly type: 'error'; readonly error: { readonly name: string; readonly message: string; readonly stack?: string; readonly props: Record<string, unknown> } };
+
 
 /**
  * One line of a replay file as a raw record, or the dead letter (stage `source`) saying why it is not one, or null
@@ -73,6 +111,10 @@ export function isDeadLetter(r: RawRecord | DeadLetter): r is DeadLetter {
  * dead letter from the `source` stage, with its line number.
  */
 export async function* replayRecords(input: string | Readable, opts: ReplaySourceOptions): AsyncGenerator<RawRecord> {
+  if (opts.worker === true && typeof input === 'string') {
+    yield* workerRecords(input, opts);
+    return;
+  }
   const stream = await decompressed(typeof input === 'string' ? createReadStream(input) : input);
   for await (const line of readLines(stream, opts.maxLineBytes)) {
     opts.onLine?.(line.n);
@@ -80,6 +122,63 @@ export async function* replayRecords(input: string | Readable, opts: ReplaySourc
     if (r === null) continue;
     if (isDeadLetter(r)) opts.deadLetters.write(r);
     else yield r;
+  }
+}
+
+/** Batches in flight between the parse worker and the main thread, and their size. */
+const WORKER_CREDITS = 4;
+const WORKER_BATCH_RECORDS = 2048;
+const WORKER_BATCH_CHARS = 1 << 20;
+
+/** An Error as the worker reported it, with its own fields (code, errno, syscall, path) back on it. */
+function rebuilt(e: Extract<ReplayWorkerMessage, { type: 'error' }>['error']): Error {
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack !== undefined) err.stack = e.stack;
+  return Object.assign(err, e.props);
+}
+
+/** replayRecords through the parse worker: the same records and dead letters, in the same order. */
+async function* workerRecords(path: string, opts: ReplaySourceOptions): AsyncGenerator<RawRecord> {
+  const data: ReplayWorkerData = { path, maxLineBytes: opts.maxLineBytes, credits: WORKER_CREDITS, batchRecords: WORKER_BATCH_RECORDS, batchChars: WORKER_BATCH_CHARS };
+  const w = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: data });
+  const inbox: ReplayWorkerMessage[] = [];
+  let waiting: ((m: ReplayWorkerMessage) => void) | null = null;
+  let ended = false;
+  const deliver = (m: ReplayWorkerMessage): void => {
+    if (m.type !== 'batch') ended = true;
+    if (waiting) {
+      const f = waiting;
+      waiting = null;
+      f(m);
+    } else inbox.push(m);
+  };
+  const failed = (e: Error): ReplayWorkerMessage => ({ type: 'error', error: { name: e.name, message: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}), props: {} } });
+  w.on('message', deliver);
+  w.on('error', (e) => deliver(failed(e)));
+  w.on('exit', (code) => {
+    if (!ended) deliver(failed(new Error(`the replay parse worker exited with code ${code} before the end of ${path}`)));
+  });
+  try {
+    for (;;) {
+      const m = inbox.length > 0 ? inbox.shift()! : await new Promise<ReplayWorkerMessage>((r) => (waiting = r));
+      if (m.type === 'end') return;
+      if (m.type === 'error') throw rebuilt(m.error);
+      // Hand the credit back at once, so the worker parses the next batch while this one is consumed.
+      w.postMessage(1);
+      const { topics, keys, payloads, ts, lines, deadLetters } = m;
+      let d = 0;
+      for (let i = 0; i < payloads.length; i++) {
+        while (d < deadLetters.length && deadLetters[d]![0] <= i) opts.deadLetters.write(deadLetters[d++]![1]);
+        const t = ts[i]!;
+        const source = { line: lines[i]! };
+        yield Number.isNaN(t) ? { topic: topics[i]!, key: keys[i]!, payload: payloads[i]!, source } : { topic: topics[i]!, key: keys[i]!, payload: payloads[i]!, ts: t, source };
+      }
+      while (d < deadLetters.length) opts.deadLetters.write(deadLetters[d++]![1]);
+      opts.onLine?.(m.lastLine);
+    }
+  } finally {
+    await w.terminate();
   }
 }
 

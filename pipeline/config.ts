@@ -15,6 +15,11 @@ export const PipelineConfig = z.strictObject({
   /** Longest replay line accepted (bytes); longer lines are dead-lettered without being held in memory. */
   maxLineBytes: z.number().int().min(1024).default(4 * 1_048_576),
   /**
+   * `nightshift replay` of a file reads, splits and JSON-parses it in a worker thread (core/replay-worker.ts), so
+   * the pipeline's thread does not; stdin is always read in the pipeline's thread. Same records, same order.
+   */
+  parseWorker: z.boolean().default(false),
+  /**
    * Event-time alignment before perception (pipeline/align.ts), as the Kafka lanes do it (kafka.alignIdleMs,
    * kafka.alignMaxEvents, same defaults): a source (event kind) more than alignIdleMs of event time behind the newest
    * event stops holding the others back; at most alignMaxEvents wait.
