@@ -60,6 +60,8 @@ async function main(): Promise<void> {
       command: 'npm run bench:replay',
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', mem_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, note: 'shared 2-core VM: other work may run beside it' },
+      // V8 flags of this run (package.json): the heap cap, and a 32 MiB young generation semi-space (default 16).
+      node_flags: process.execArgv,
       input: { records: s.rawRecords, bytes, simulated_hours: hours, services: 30 },
       // Read and parse in a worker thread (pipeline.parseWorker): cpu_seconds below then count both threads.
       parse_worker: worker,
