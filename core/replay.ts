@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -14,7 +15,8 @@ export interface ReplaySourceOptions {
   readonly onLine?: (n: number) => void;
   /**
    * Read, split and parse the file in a worker thread (core/replay-worker.ts), on the second core; the records and
-   * dead letters are the same, in the same order. Only for a file path: a stream (stdin) is read in this thread.
+   * dead letters are the same, in the same order. Only for a file path: a stream (stdin) is read in this thread, and
+   * so is everything when the worker module is not built (running from the TypeScript sources).
    */
   readonly worker?: boolean;
 }
@@ -111,7 +113,7 @@ export function isDeadLetter(r: RawRecord | DeadLetter): r is DeadLetter {
  * dead letter from the `source` stage, with its line number.
  */
 export async function* replayRecords(input: string | Readable, opts: ReplaySourceOptions): AsyncGenerator<RawRecord> {
-  if (opts.worker === true && typeof input === 'string') {
+  if (opts.worker === true && typeof input === 'string' && workerBuilt()) {
     yield* workerRecords(input, opts);
     return;
   }
@@ -130,6 +132,13 @@ const WORKER_CREDITS = 4;
 const WORKER_BATCH_RECORDS = 2048;
 const WORKER_BATCH_CHARS = 1 << 20;
 
+const WORKER_URL = new URL('./replay-worker.js', import.meta.url);
+let built: boolean | undefined;
+/** The worker runs from the build (dist/core/replay-worker.js); run from the TypeScript sources (tests), it is not there. */
+function workerBuilt(): boolean {
+  return (built ??= existsSync(fileURLToPath(WORKER_URL)));
+}
+
 /** An Error as the worker reported it, with its own fields (code, errno, syscall, path) back on it. */
 function rebuilt(e: Extract<ReplayWorkerMessage, { type: 'error' }>['error']): Error {
   const err = new Error(e.message);
@@ -141,7 +150,7 @@ function rebuilt(e: Extract<ReplayWorkerMessage, { type: 'error' }>['error']): E
 /** replayRecords through the parse worker: the same records and dead letters, in the same order. */
 async function* workerRecords(path: string, opts: ReplaySourceOptions): AsyncGenerator<RawRecord> {
   const data: ReplayWorkerData = { path, maxLineBytes: opts.maxLineBytes, credits: WORKER_CREDITS, batchRecords: WORKER_BATCH_RECORDS, batchChars: WORKER_BATCH_CHARS };
-  const w = new Worker(new URL('./replay-worker.js', import.meta.url), { workerData: data });
+  const w = new Worker(WORKER_URL, { workerData: data });
   const inbox: ReplayWorkerMessage[] = [];
   let waiting: ((m: ReplayWorkerMessage) => void) | null = null;
   let ended = false;
