@@ -17,9 +17,10 @@ export const PipelineConfig = z.strictObject({
   /**
    * `nightshift replay` of a file reads, splits and JSON-parses it in a worker thread (core/replay-worker.ts), so
    * the pipeline's thread does not; stdin is always read in the pipeline's thread. Same records, same order.
-   * On by default: bench:replay on the 2-core machine ran 7-11% faster with it, for about 130 MiB more peak RSS.
+   * Off by default: on the shared 2-core machine bench:replay gave ratios of 0.118-0.139 with it and 0.110-0.135
+   * without (3 and 5 runs, same session), a gain within the noise, for about 130 MiB more peak RSS.
    */
-  parseWorker: z.boolean().default(true),
+  parseWorker: z.boolean().default(false),
   /**
    * Event-time alignment before perception (pipeline/align.ts), as the Kafka lanes do it (kafka.alignIdleMs,
    * kafka.alignMaxEvents, same defaults): a source (event kind) more than alignIdleMs of event time behind the newest
