@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     // The file was just written, so both passes read it from the page cache: the ratio compares CPU work only.
     const ceiling = await parseCeiling(replay);
     const cfg = defaultConfig();
+    // BENCH_PARSE_WORKER=1 or 0 overrides pipeline.parseWorker, to measure both on the same machine.
+    const worker = process.env.BENCH_PARSE_WORKER !== undefined ? process.env.BENCH_PARSE_WORKER === '1' : cfg.pipeline.parseWorker;
     const dl = new MemoryDeadLetters(100);
     const topology = await loadTopologyFile(paths.topology);
     const out = path.join(dir, 'out.ndjson');
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     }, 100);
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    await p.run(replayRecords(replay, { maxLineBytes: cfg.pipeline.maxLineBytes, deadLetters: dl }));
+    await p.run(replayRecords(replay, { maxLineBytes: cfg.pipeline.maxLineBytes, deadLetters: dl, worker }));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = process.cpuUsage(c0);
     clearInterval(sampler);
@@ -58,7 +60,11 @@ async function main(): Promise<void> {
       command: 'npm run bench:replay',
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', mem_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, note: 'shared 2-core VM: other work may run beside it' },
+      // V8 flags of this run (package.json): the heap cap, and a 32 MiB young generation semi-space (default 16).
+      node_flags: process.execArgv,
       input: { records: s.rawRecords, bytes, simulated_hours: hours, services: 30 },
+      // Read and parse in a worker thread (pipeline.parseWorker): cpu_seconds below then count both threads.
+      parse_worker: worker,
       // The pipeline (field names as before this file had a ceiling: deploy/RUNBOOK.md cites them).
       seconds: round(seconds, 2),
       records_per_second: recordsPerSecond,

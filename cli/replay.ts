@@ -69,7 +69,7 @@ export async function replayCommand(argv: string[], io: CliIo, call: ReplayCallO
   const progress = new Progress(io, 'replay', 100_000, values.quiet);
   const input = values.in === '-' ? process.stdin : values.in;
   try {
-    await p.run(replayRecords(input, { maxLineBytes: cfg.pipeline.maxLineBytes, deadLetters, onLine: (n) => progress.tick(n) }));
+    await p.run(replayRecords(input, { maxLineBytes: cfg.pipeline.maxLineBytes, deadLetters, onLine: (n) => progress.tick(n), worker: cfg.pipeline.parseWorker }));
   } finally {
     progress.done();
     await assembled.close();

@@ -16,7 +16,8 @@ export async function* readLines(stream: Readable, maxLineBytes: number, headByt
   let n = 0;
   const finish = (): Line => {
     n++;
-    const buf = Buffer.concat(parts);
+    // One part (the common case: the line lies inside one chunk) is used in place; concat would copy it.
+    const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     parts = [];
     partBytes = 0;
     if (oversized) {

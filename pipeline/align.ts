@@ -133,8 +133,11 @@ export class EventTimeAligner<T> {
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const hi = h[i]!;
+      const hp = h[p]!;
+      if (!this.less(hi, hp)) break;
+      h[i] = hp;
+      h[p] = hi;
       i = p;
     }
   }
@@ -153,7 +156,9 @@ export class EventTimeAligner<T> {
         if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
         if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
+        const hi = h[i]!;
+        h[i] = h[m]!;
+        h[m] = hi;
         i = m;
       }
     }
@@ -194,6 +199,12 @@ export class EventAlignStage<E extends { readonly kind: string; readonly service
   readonly name = 'align';
   readonly counters = new Counters();
   private readonly aligner: EventTimeAligner<E>;
+  private out: Emitter<E> | null = null;
+  // One release callback for the stage's life, not one closure per event.
+  private readonly release = (x: E): void => {
+    this.counters.sent++;
+    this.out!.emit(x);
+  };
 
   constructor(opts: { readonly idleMs: number; readonly maxBuffered: number }) {
     this.aligner = new EventTimeAligner<E>({ ...opts, maxSources: 64 });
@@ -201,10 +212,8 @@ export class EventAlignStage<E extends { readonly kind: string; readonly service
 
   process(e: E, out: Emitter<E>): void {
     this.counters.received++;
-    this.aligner.push(e.kind, e.ts, e, (x) => {
-      this.counters.sent++;
-      out.emit(x);
-    }, eventTie(e));
+    this.out = out;
+    this.aligner.push(e.kind, e.ts, e, this.release, eventTie(e));
   }
 
   flush(out: Emitter<E>): void {

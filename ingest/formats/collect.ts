@@ -89,7 +89,8 @@ export class Collector {
   }
 
   result(): ParseResult {
-    const errors: ParseError[] = this.errors.slice();
+    // The collector is used once, so its list is handed over as it is unless the summary line is added.
+    const errors: ParseError[] = this.bad > this.listedEntries ? this.errors.slice() : this.errors;
     if (this.bad > this.listedEntries) {
       errors.push({ code: this.firstCode ?? 'INTERNAL', message: `… and ${this.bad - this.listedEntries} more bad entries not listed` });
     }
@@ -114,6 +115,15 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, base: string): T 
   const shown = issues.slice(0, 3).map((i) => `${joinPath(base, i.path) || '(root)'}: ${i.message}`);
   if (issues.length > 3) shown.push(`and ${issues.length - 3} more issues`);
   throw new NightshiftError('SCHEMA_MISMATCH', shown.join('; '));
+}
+
+/**
+ * check() for the hot path: `guard` (schemas/guard.ts) accepts what `schema` accepts and the value is used as it
+ * is, with no copy; anything the guard refuses goes to zod, which gives the verdict and the error text. So a guard
+ * that is too strict only costs time, and test/ingest-guards.test.ts keeps it from being too lenient.
+ */
+export function checkFast<T>(guard: (v: unknown) => v is T, schema: z.ZodType<T>, value: unknown, base: string): T {
+  return guard(value) ? value : check(schema, value, base);
 }
 
 /** The payload as a JSON object: INVALID_JSON if it does not parse, SCHEMA_MISMATCH if it is not an object. */

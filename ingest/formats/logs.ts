@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { NightshiftError } from '../../core/errors.js';
 import type { LogLevel, LogRecord } from '../../schemas/events.js';
-import { check, parseJsonObject, requireService, type Collector } from './collect.js';
+import { isEnumValue, isInt64, isNum, isObj, nullishString, optString } from '../../schemas/guard.js';
+import { checkFast, parseJsonObject, requireService, type Collector } from './collect.js';
 import { guessLevel, levelFromPinoNumber, levelFromWord } from './level.js';
 import { EnumValue, Int64, anyValueToString, hexId, walkOtlp, type OtlpResource } from './otlp.js';
 import { parseNanos } from './time.js';
 
-const OtlpLogRecord = z.object({
+export const OtlpLogRecord = z.object({
   timeUnixNano: Int64.optional(),
   observedTimeUnixNano: Int64.optional(),
   severityNumber: EnumValue.optional(),
@@ -14,6 +15,13 @@ const OtlpLogRecord = z.object({
   body: z.unknown().optional(),
   traceId: z.string().optional(),
 });
+
+/** OtlpLogRecord's verdict without its copy (schemas/guard.ts). */
+export function isOtlpLogRecord(v: unknown): v is z.infer<typeof OtlpLogRecord> {
+  if (!isObj(v)) return false;
+  const { timeUnixNano: t, observedTimeUnixNano: o, severityNumber: n, severityText, traceId } = v;
+  return (t === undefined || isInt64(t)) && (o === undefined || isInt64(o)) && (n === undefined || isEnumValue(n)) && optString(severityText) && optString(traceId);
+}
 
 const SEVERITY_NAME = /^SEVERITY_NUMBER_(TRACE|DEBUG|INFO|WARN|ERROR|FATAL)[234]?$/;
 const BY_NUMBER: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -34,7 +42,7 @@ function levelFromSeverityNumber(n: number | string): LogLevel | undefined {
 
 function visitLogRecord(c: Collector, item: unknown, res: OtlpResource): void {
   const id = c.nextId();
-  const r = check(OtlpLogRecord, item, '');
+  const r = checkFast(isOtlpLogRecord, OtlpLogRecord, item, '');
   // OTLP: timeUnixNano is the event time and may be unset (0); observedTimeUnixNano is when the collector saw it.
   const t = parseNanos(r.timeUnixNano, 'timeUnixNano') ?? parseNanos(r.observedTimeUnixNano, 'observedTimeUnixNano');
   const message = r.body === undefined ? '' : anyValueToString(r.body, 'body');
@@ -56,7 +64,7 @@ function visitLogRecord(c: Collector, item: unknown, res: OtlpResource): void {
 }
 
 /** `{ts, service, level?, message, host?, trace_id?}`; `level` may also be a pino/bunyan number. */
-const JsonLine = z.object({
+export const JsonLine = z.object({
   ts: z.union([z.number(), z.string()]).nullish(),
   service: z.string().nullish(),
   level: z.union([z.string(), z.number()]).nullish(),
@@ -65,9 +73,23 @@ const JsonLine = z.object({
   trace_id: z.string().nullish(),
 });
 
+/** JsonLine's verdict without its copy. */
+export function isJsonLine(v: unknown): v is z.infer<typeof JsonLine> {
+  if (!isObj(v)) return false;
+  const { ts, service, level, message, host, trace_id } = v;
+  return (
+    (ts === undefined || ts === null || typeof ts === 'string' || isNum(ts)) &&
+    nullishString(service) &&
+    (level === undefined || level === null || typeof level === 'string' || isNum(level)) &&
+    typeof message === 'string' &&
+    nullishString(host) &&
+    nullishString(trace_id)
+  );
+}
+
 function jsonLine(c: Collector, root: Record<string, unknown>): void {
   const id = c.nextId();
-  const p = check(JsonLine, root, '');
+  const p = checkFast(isJsonLine, JsonLine, root, '');
   const level =
     typeof p.level === 'number' ? levelFromPinoNumber(p.level) : ((p.level ? levelFromWord(p.level) : undefined) ?? guessLevel(p.message));
   const log: LogRecord = {

@@ -2,14 +2,15 @@ import { z } from 'zod';
 import { NightshiftError } from '../../core/errors.js';
 import { Labels } from '../../schemas/common.js';
 import type { MetricPoint } from '../../schemas/events.js';
-import { check, requireService, type Collector } from './collect.js';
+import { isInt, isInt64, isNum, isObj, isPlainLabels, nullishString } from '../../schemas/guard.js';
+import { check, checkFast, requireService, type Collector } from './collect.js';
 import { Int64, attributesToLabels, walkOtlp, type OtlpResource } from './otlp.js';
 import { parseNanos } from './time.js';
 
 const DataPoints = z.object({ dataPoints: z.array(z.unknown()).optional() });
 
 const Temporality = z.union([z.number(), z.string()]).optional();
-const OtlpMetric = z.object({
+export const OtlpMetric = z.object({
   name: z.string().min(1),
   unit: z.string().max(64).optional(),
   gauge: DataPoints.optional(),
@@ -18,6 +19,31 @@ const OtlpMetric = z.object({
   exponentialHistogram: DataPoints.extend({ aggregationTemporality: Temporality }).optional(),
   summary: DataPoints.optional(),
 });
+
+/** `{dataPoints?: unknown[]}` plus, for the distributions, a temporality that is a number or a name. */
+function isDataPoints(v: unknown, temporalityTyped: boolean): v is Record<string, unknown> {
+  if (!isObj(v)) return false;
+  if (v.dataPoints !== undefined && !Array.isArray(v.dataPoints)) return false;
+  if (!temporalityTyped) return true;
+  const t = v.aggregationTemporality;
+  return t === undefined || typeof t === 'string' || isNum(t);
+}
+
+/** OtlpMetric's verdict without its copy (schemas/guard.ts). */
+export function isOtlpMetric(v: unknown): v is z.infer<typeof OtlpMetric> {
+  if (!isObj(v)) return false;
+  const { name, unit, gauge, sum, histogram, exponentialHistogram, summary } = v;
+  return (
+    typeof name === 'string' &&
+    name.length >= 1 &&
+    (unit === undefined || (typeof unit === 'string' && unit.length <= 64)) &&
+    (gauge === undefined || isDataPoints(gauge, false)) &&
+    (sum === undefined || (isDataPoints(sum, false) && (sum.isMonotonic === undefined || typeof sum.isMonotonic === 'boolean'))) &&
+    (histogram === undefined || isDataPoints(histogram, true)) &&
+    (exponentialHistogram === undefined || isDataPoints(exponentialHistogram, true)) &&
+    (summary === undefined || isDataPoints(summary, false))
+  );
+}
 
 const Num = z.union([z.number(), z.string().regex(/^-?\d{1,20}$/, 'expected a decimal integer string')]).transform(Number);
 const HistogramPoint = z.object({
@@ -64,13 +90,27 @@ function expToExplicit(p: z.infer<typeof ExpHistogramPoint>): { bounds: number[]
   return { bounds, counts };
 }
 
-const NumberDataPoint = z.object({
+export const NumberDataPoint = z.object({
   attributes: z.unknown().optional(),
   timeUnixNano: Int64.optional(),
   asDouble: z.union([z.number(), z.string()]).optional(),
   asInt: z.union([z.number().int(), z.string().regex(/^-?\d{1,20}$/, 'expected a decimal integer string')]).optional(),
   flags: z.number().int().optional(),
 });
+
+const DECIMAL_INT = /^-?\d{1,20}$/;
+
+/** NumberDataPoint's verdict without its copy. */
+export function isNumberDataPoint(v: unknown): v is z.infer<typeof NumberDataPoint> {
+  if (!isObj(v)) return false;
+  const { timeUnixNano, asDouble, asInt, flags } = v;
+  return (
+    (timeUnixNano === undefined || isInt64(timeUnixNano)) &&
+    (asDouble === undefined || typeof asDouble === 'string' || isNum(asDouble)) &&
+    (asInt === undefined || isInt(asInt) || (typeof asInt === 'string' && DECIMAL_INT.test(asInt))) &&
+    (flags === undefined || isInt(flags))
+  );
+}
 
 /** OTLP DataPointFlags.NO_RECORDED_VALUE: the point marks a gap (e.g. a stale series), it carries no value. */
 const FLAG_NO_RECORDED_VALUE = 1;
@@ -102,7 +142,7 @@ function instanceLabels(labels: Record<string, string>, res: OtlpResource): Reco
 }
 
 /** Histogram, exponential histogram and summary points: one distribution MetricPoint each (value: the mean). */
-function visitDistribution(c: Collector, m: z.infer<typeof OtlpMetric>, path: string, res: OtlpResource): void {
+function visitDistribution(c: Collector, m: z.infer<typeof OtlpMetric>, path: () => string, res: OtlpResource): void {
   const kind = m.histogram ? 'histogram' : m.exponentialHistogram ? 'exponentialHistogram' : 'summary';
   const points = (m.histogram ?? m.exponentialHistogram ?? m.summary)?.dataPoints ?? [];
   for (let i = 0; i < points.length; i++) {
@@ -149,13 +189,13 @@ function visitDistribution(c: Collector, m: z.infer<typeof OtlpMetric>, path: st
       if (m.unit) point.unit = m.unit;
       c.emit(point);
     } catch (e) {
-      c.failFrom(e, `${path}.${kind}.dataPoints[${i}]`);
+      c.failFrom(e, `${path()}.${kind}.dataPoints[${i}]`);
     }
   }
 }
 
-function visitMetric(c: Collector, item: unknown, path: string, res: OtlpResource): void {
-  const m = check(OtlpMetric, item, '');
+function visitMetric(c: Collector, item: unknown, path: () => string, res: OtlpResource): void {
+  const m = checkFast(isOtlpMetric, OtlpMetric, item, '');
   const points = (m.gauge ?? m.sum)?.dataPoints;
   if (!points) {
     if (m.histogram || m.exponentialHistogram || m.summary) visitDistribution(c, m, path, res);
@@ -164,9 +204,8 @@ function visitMetric(c: Collector, item: unknown, path: string, res: OtlpResourc
   }
   for (let i = 0; i < points.length; i++) {
     const id = c.nextId();
-    const pPath = `${path}.${m.gauge ? 'gauge' : 'sum'}.dataPoints[${i}]`;
     try {
-      const p = check(NumberDataPoint, points[i], '');
+      const p = checkFast(isNumberDataPoint, NumberDataPoint, points[i], '');
       if (p.flags !== undefined && (p.flags & FLAG_NO_RECORDED_VALUE) !== 0) {
         c.drop('no_recorded_value');
         continue;
@@ -181,19 +220,33 @@ function visitMetric(c: Collector, item: unknown, path: string, res: OtlpResourc
       if (m.unit) point.unit = m.unit;
       c.emit(point);
     } catch (e) {
-      c.failFrom(e, pPath);
+      c.failFrom(e, `${path()}.${m.gauge ? 'gauge' : 'sum'}.dataPoints[${i}]`);
     }
   }
 }
 
 /** `{ts, service, name, value, labels?}` */
-const PlainMetric = z.object({
+export const PlainMetric = z.object({
   ts: z.union([z.number(), z.string()]).nullish(),
   service: z.string().nullish(),
   name: z.string().min(1),
   value: z.number().finite(),
   labels: Labels.nullish(),
 });
+
+/** PlainMetric's verdict without its copy: labels that zod would copy differently (an own __proto__) go to zod. */
+export function isPlainMetric(v: unknown): v is z.infer<typeof PlainMetric> {
+  if (!isObj(v)) return false;
+  const { ts, service, name, value, labels } = v;
+  return (
+    (ts === undefined || ts === null || typeof ts === 'string' || isNum(ts)) &&
+    nullishString(service) &&
+    typeof name === 'string' &&
+    name.length >= 1 &&
+    isNum(value) &&
+    (labels === undefined || labels === null || isPlainLabels(labels))
+  );
+}
 
 export function parseMetrics(root: Record<string, unknown>, c: Collector): void {
   if (root.resourceMetrics !== undefined) {
@@ -203,7 +256,7 @@ export function parseMetrics(root: Record<string, unknown>, c: Collector): void 
     return;
   }
   const id = c.nextId();
-  const p = check(PlainMetric, root, '');
+  const p = checkFast(isPlainMetric, PlainMetric, root, '');
   const e: MetricPoint = {
     kind: 'metric',
     id,

@@ -104,7 +104,20 @@ export function anyValueToString(v: unknown, path: string): string {
  * stays a plain label instead of changing the object's prototype. Duplicate keys: the last wins.
  */
 export function attributesToLabels(attrs: unknown, path: string): Record<string, string> {
-  return Object.fromEntries(keyValues(attrs, path, 0, (v, p, d) => plainToString(anyValueToPlain(v, p, d))));
+  // keyValues + Object.fromEntries, built in place: no pair arrays, and no path strings for good values.
+  const out: Record<string, string> = {};
+  if (attrs === undefined) return out;
+  if (!Array.isArray(attrs)) throw mismatch(`${path}: expected an array of {key, value}`);
+  for (let i = 0; i < attrs.length; i++) {
+    const kv: unknown = attrs[i];
+    if (!isObj(kv) || typeof kv.key !== 'string') throw mismatch(`${path}[${i}]: expected {key: string, value}`);
+    const v = kv.value;
+    const text = isObj(v) && typeof v.stringValue === 'string' ? v.stringValue : plainToString(anyValueToPlain(v === undefined ? {} : v, `${path}[${i}].value`, 0));
+    // As Object.fromEntries does: `__proto__` becomes an own label, not the object's prototype.
+    if (kv.key === '__proto__') Object.defineProperty(out, kv.key, { value: text, writable: true, enumerable: true, configurable: true });
+    else out[kv.key] = text;
+  }
+  return out;
 }
 
 /**
@@ -165,13 +178,19 @@ export function walkOtlp(
   c: Collector,
   root: Record<string, unknown>,
   keys: OtlpKeys,
-  visit: (item: unknown, path: string, res: OtlpResource) => void,
+  /** `path` gives the item's path (for an error it reports itself); valid while `visit` runs. */
+  visit: (item: unknown, path: () => string, res: OtlpResource) => void,
 ): void {
   const groups = root[keys.resource];
   if (!Array.isArray(groups)) {
     throw mismatch(`${keys.resource}: expected an array (is this an OTLP/JSON export of the right signal?)`);
   }
-  for (let r = 0; r < groups.length; r++) {
+  // The item's path, built only when an error needs it (visitors call it from their catch, at the current indices).
+  let r = 0;
+  let s = 0;
+  let i = 0;
+  const itemPath = (): string => `${keys.resource}[${r}].${keys.scope}[${s}].${keys.item}[${i}]`;
+  for (r = 0; r < groups.length; r++) {
     const rPath = `${keys.resource}[${r}]`;
     const g: unknown = groups[r];
     let res: OtlpResource;
@@ -193,21 +212,19 @@ export function walkOtlp(
     }
     const scopes = (g as Record<string, unknown>)[keys.scope] as unknown[] | undefined;
     if (!scopes) continue;
-    for (let s = 0; s < scopes.length; s++) {
-      const sPath = `${rPath}.${keys.scope}[${s}]`;
+    for (s = 0; s < scopes.length; s++) {
       const sc: unknown = scopes[s];
       const items = isObj(sc) ? sc[keys.item] : undefined;
       if (!isObj(sc) || (items !== undefined && !Array.isArray(items))) {
-        c.fail('SCHEMA_MISMATCH', `${sPath}: expected {${keys.item}: [...]}`, countItems([sc], keys.item));
+        c.fail('SCHEMA_MISMATCH', `${rPath}.${keys.scope}[${s}]: expected {${keys.item}: [...]}`, countItems([sc], keys.item));
         continue;
       }
       if (!items) continue;
-      for (let i = 0; i < items.length; i++) {
-        const iPath = `${sPath}.${keys.item}[${i}]`;
+      for (i = 0; i < items.length; i++) {
         try {
-          visit(items[i], iPath, res);
+          visit(items[i], itemPath, res);
         } catch (e) {
-          c.failFrom(e, iPath);
+          c.failFrom(e, itemPath());
         }
       }
     }

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { NightshiftError } from '../../core/errors.js';
 import type { Span } from '../../schemas/events.js';
-import { check, type Collector } from './collect.js';
+import { isEnumValue, isInt64, isObj, optString } from '../../schemas/guard.js';
+import { checkFast, type Collector } from './collect.js';
 import { EnumValue, Int64, hexId, walkOtlp, type OtlpResource } from './otlp.js';
 import { nanoDiffMs, parseNanos } from './time.js';
 
-const OtlpSpan = z.object({
+export const OtlpSpan = z.object({
   traceId: z.string(),
   spanId: z.string(),
   parentSpanId: z.string().optional(),
@@ -15,6 +16,22 @@ const OtlpSpan = z.object({
   endTimeUnixNano: Int64,
   status: z.object({ code: EnumValue.optional(), message: z.string().optional() }).optional(),
 });
+
+/** OtlpSpan's verdict without its copy (schemas/guard.ts). */
+export function isOtlpSpan(v: unknown): v is z.infer<typeof OtlpSpan> {
+  if (!isObj(v)) return false;
+  const { traceId, spanId, parentSpanId, name, kind, startTimeUnixNano, endTimeUnixNano, status } = v;
+  return (
+    typeof traceId === 'string' &&
+    typeof spanId === 'string' &&
+    optString(parentSpanId) &&
+    optString(name) &&
+    (kind === undefined || isEnumValue(kind)) &&
+    isInt64(startTimeUnixNano) &&
+    isInt64(endTimeUnixNano) &&
+    (status === undefined || (isObj(status) && (status.code === undefined || isEnumValue(status.code)) && optString(status.message)))
+  );
+}
 
 const KINDS: readonly Span['span_kind'][] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
 const KIND_NAMES: Readonly<Record<string, Span['span_kind']>> = {
@@ -48,7 +65,7 @@ function spanStatus(code: number | string | undefined): Span['status'] {
 
 function visitSpan(c: Collector, item: unknown, res: OtlpResource): void {
   const id = c.nextId();
-  const s = check(OtlpSpan, item, '');
+  const s = checkFast(isOtlpSpan, OtlpSpan, item, '');
   const start = parseNanos(s.startTimeUnixNano, 'startTimeUnixNano');
   const end = parseNanos(s.endTimeUnixNano, 'endTimeUnixNano');
   if (!start || !end) throw new NightshiftError('BAD_TIMESTAMP', `${start ? 'end' : 'start'}TimeUnixNano is 0: a span needs both times`);
