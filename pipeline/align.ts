@@ -59,7 +59,8 @@ export class EventTimeAligner<T> {
    */
   push(source: string, ts: number, item: T, emit: (item: T) => void, tie = ''): void {
     const prev = this.sources.get(source);
-    if (prev === undefined || ts > prev) {
+    // A source that said it was idle (Infinity) delivers again: from now on it is where its events are.
+    if (prev === undefined || ts > prev || prev === Number.POSITIVE_INFINITY) {
       this.sources.delete(source);
       this.sources.set(source, ts);
       if (this.sources.size > this.opts.maxSources) this.sources.delete(this.sources.keys().next().value as string);
@@ -84,11 +85,12 @@ export class EventTimeAligner<T> {
       if (this.beating.size > this.opts.maxSources) this.beating.delete(this.beating.values().next().value as string);
     }
     const prev = this.sources.get(source);
-    if (prev !== undefined && ts <= prev) return;
+    // `ts` Infinity: caught up with nothing to deliver, so it holds nobody back (and says nothing of the time).
+    if (prev !== undefined && ts <= prev && prev !== Number.POSITIVE_INFINITY) return;
     this.sources.delete(source);
     this.sources.set(source, ts);
     if (this.sources.size > this.opts.maxSources) this.sources.delete(this.sources.keys().next().value as string);
-    if (ts > this.newest) this.newest = ts;
+    if (ts > this.newest && Number.isFinite(ts)) this.newest = ts;
     this.release(emit);
   }
 

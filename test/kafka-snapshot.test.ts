@@ -157,6 +157,31 @@ describe('event-time alignment (pipeline/align.ts)', () => {
     expect(a.late).toBe(1);
   });
 
+  it('a heartbeating source that says it is idle (Infinity) stops holding the others until it delivers again', () => {
+    const a = new EventTimeAligner<string>(opts);
+    const out: string[] = [];
+    const emit = (s: string): void => void out.push(s);
+    a.advance('quiet', 1000, emit);
+    a.push('busy', 5000, 'b1', emit);
+    a.push('busy', 500_000, 'b2', emit);
+    // A heartbeating source is never taken for idle by distance: it holds b1 and b2 back...
+    expect(out).toEqual([]);
+    // ...until its (new) owner says nothing waits in it.
+    a.advance('quiet', Number.POSITIVE_INFINITY, emit);
+    expect(out).toEqual(['b1', 'b2']);
+    a.push('busy', 600_000, 'b3', emit);
+    expect(out).toEqual(['b1', 'b2', 'b3']);
+    // It delivers again: an event older than what went is late (at once, counted); from then on it holds the
+    // others back at its own time, as before.
+    a.push('quiet', 590_000, 'q1', emit);
+    expect(out).toEqual(['b1', 'b2', 'b3', 'q1']);
+    expect(a.late).toBe(1);
+    a.push('busy', 700_000, 'b4', emit);
+    a.advance('quiet', 650_000, emit);
+    expect(out).toEqual(['b1', 'b2', 'b3', 'q1']);
+    expect(a.watermark()).toBe(650_000);
+  });
+
   it('is bounded: beyond maxBuffered the oldest goes early, counted', () => {
     const a = new EventTimeAligner<number>({ ...opts, maxBuffered: 3 });
     const out: number[] = [];

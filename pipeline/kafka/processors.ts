@@ -238,7 +238,8 @@ export class PerceptionProcessor implements PartitionProcessor {
     if (hb !== undefined) {
       const cut = hb.lastIndexOf('/');
       const ts = Number(hb.slice(cut + 1));
-      if (cut > 0 && Number.isFinite(ts)) {
+      // `Infinity`: the source is caught up with nothing to deliver (pipeline/align.ts: idle until it delivers).
+      if (cut > 0 && (Number.isFinite(ts) || ts === Number.POSITIVE_INFINITY)) {
         this.heartbeats++;
         this.aligner.advance(hb.slice(0, cut), ts, (e) => this.stage.process(e, out));
       }

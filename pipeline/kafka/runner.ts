@@ -136,17 +136,30 @@ export class StageRunner {
     const lanes = this.laneList().filter((l) => !l.stopped);
     let frontier = -Infinity;
     for (const l of lanes) frontier = Math.max(frontier, l.processor.progress?.() ?? -Infinity);
-    for (const l of lanes) {
-      const claim = l.idle && !l.lagging ? frontier : (l.processor.progress?.() ?? -Infinity);
-      if (!Number.isFinite(claim) || claim <= (this.lastClaim.get(l.key) ?? -Infinity)) continue;
-      this.lastClaim.set(l.key, claim);
-      const value = `${l.topic}/${l.partition}/${claim}`;
+    const claims: Array<[string, number]> = lanes.map((l) => [l.key, l.idle && !l.lagging ? frontier : (l.processor.progress?.() ?? -Infinity)]);
+    // An assigned partition with no lane has delivered no record since this instance took it over; once the end
+    // offsets say nothing waits in it, it is idle and says so (`Infinity`: it holds nobody back until it delivers
+    // again). Without this, a partition taken over from a dead instance after its last record would hold perception
+    // at that instance's last claim for good.
+    if (this.endsGeneration === this.generations) {
+      for (const key of this.assigned) if (!this.lanes.has(key) && !this.unfetched.has(key)) claims.push([key, Number.POSITIVE_INFINITY]);
+    }
+    for (const [key, claim] of claims) {
+      const last = this.lastClaim.get(key) ?? Number.NEGATIVE_INFINITY;
+      // After an idle claim (Infinity) any real one is news: the partition delivers again.
+      if (Number.isNaN(claim) || claim === Number.NEGATIVE_INFINITY || claim === last || (claim < last && last !== Number.POSITIVE_INFINITY)) continue;
+      this.lastClaim.set(key, claim);
+      const cut = key.lastIndexOf(':');
+      const value = `${key.slice(0, cut)}/${key.slice(cut + 1)}/${claim}`;
       for (let p = 0; p < hb.partitions; p++) {
         this.batcher.enqueue({ topic: hb.topic, key: null, value: '', partition: p, headers: { [H_HEARTBEAT]: value } }, () => undefined);
         this.heartbeatsSent++;
       }
     }
   }
+
+  /** The assignment generation the last completed end-offset refresh saw (laneless partitions are judged on it). */
+  private endsGeneration = -1;
 
   /** Partitions assigned but not fetched yet that have records to read (from the broker's offsets). */
   private unfetched = new Set<string>();
@@ -165,6 +178,7 @@ export class StageRunner {
   private async refreshEnds(): Promise<void> {
     if (this.refreshing || this.stopping) return;
     this.refreshing = true;
+    const generation = this.generations;
     try {
       const next = new Set<string>();
       for (const t of this.spec.inputs) {
@@ -179,6 +193,7 @@ export class StageRunner {
         }
       }
       this.unfetched = next;
+      this.endsGeneration = generation;
     } catch (e) {
       this.log.debug({ stage: this.spec.name, err: (e as Error).message }, 'end offsets not refreshed');
     } finally {
