@@ -2,7 +2,7 @@ import { StableIdMemo, stableId } from '../core/hash.js';
 import type { MetricPoint } from '../schemas/events.js';
 import type { BundleSeries } from '../schemas/incident.js';
 import type { Signal } from '../schemas/signal.js';
-import { createDetector, type AnomalyDetector } from './anomaly/index.js';
+import { DetectorConfig, createDetector, type AnomalyDetector } from './anomaly/index.js';
 import type { MetricsConfig } from './config.js';
 import type { Direction } from './hints.js';
 import { StatsMeaning, displayUnit, metricEdge, seriesFamily, seriesMeaning, type MetricEdge } from './meaning.js';
@@ -109,6 +109,8 @@ export class MetricPerception {
   /** Series ids: one sha1 per series, not one per point. */
   private readonly ids = new StableIdMemo('series');
   private readonly absence: SeriesAbsence;
+  /** The detectors' warm-up in points, as their config resolves it (StatsMeaning learns over the same points). */
+  private readonly warmupPoints: number;
 
   constructor(
     private readonly cfg: MetricsConfig,
@@ -122,6 +124,7 @@ export class MetricPerception {
     this.episodes = new LruMap(cfg.maxSeries);
     this.trails = new LruMap(Math.min(cfg.maxSeries, MAX_TRAILS));
     this.cumulative = new LruMap(cfg.maxSeries);
+    this.warmupPoints = DetectorConfig.parse(cfg.detector).warmupPoints;
     this.absence = new SeriesAbsence(
       {
         intervals: cfg.absentIntervals,
@@ -191,7 +194,7 @@ export class MetricPerception {
         hint: h.kind,
         // Names and units said nothing: the first points (the detector's warm-up) may (meaning.ts StatsMeaning).
         learned: false,
-        learning: h.kind === 'unknown' && h.direction === 'both' ? new StatsMeaning(this.cfg.detector.warmupPoints ?? DEFAULT_WARMUP) : undefined,
+        learning: h.kind === 'unknown' && h.direction === 'both' ? new StatsMeaning(this.warmupPoints) : undefined,
         family: seriesFamily(p.service, p.name, p.labels),
         edge: metricEdge(p.service, p.labels),
         detector: createDetector({ ...this.cfg.detector, direction: h.direction }),
@@ -314,8 +317,7 @@ export function round6(x: number): number {
 }
 
 const QUANTILES = [0.5, 0.95, 0.99] as const;
-/** DetectorConfig's default warm-up (the metrics config may leave it unset). */
-const DEFAULT_WARMUP = 30;
+
 
 /**
  * The q-quantile of a histogram interval: the bucket holding rank q * total, interpolated linearly inside it (the
