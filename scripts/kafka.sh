@@ -13,6 +13,7 @@
 #   NIGHTSHIFT_KAFKA_ENV      env file written by `up` (default ~/.cache/nightshift/kafka.env when NIGHTSHIFT_KAFKA_DIR
 #                             is the default, else $NIGHTSHIFT_KAFKA_DIR/kafka.env), one line NIGHTSHIFT_KAFKA_BROKERS=...
 #   NIGHTSHIFT_KAFKA_HEAP     JVM heap (default 512m)
+#   NIGHTSHIFT_KAFKA_START_S  how long `up` waits for the broker to answer (default 300)
 # Needs: java (17), mvn (for the first fetch only), node with the repo's node_modules (kafkajs, to check it answers).
 set -euo pipefail
 
@@ -157,12 +158,15 @@ cmd_up() {
       kafka.Kafka "$DIR/server.properties" >"$DIR/log/stdout.log" 2>&1 </dev/null 9>&- &
     echo $! >"$PIDFILE"
   fi
-  for _ in $(seq 1 120); do
+  # A deadline, not a count of probes: each probe is a node process that takes longer on a loaded machine. A broker
+  # restarted over many partitions loads them all before it answers (minutes for thousands), hence the default.
+  local limit="${NIGHTSHIFT_KAFKA_START_S:-300}" t0=$SECONDS
+  while (( SECONDS - t0 < limit )); do
     if answers; then write_env; bootstrap; return 0; fi
     running_pid >/dev/null || { tail -30 "$DIR/log/stdout.log" "$DIR/log/server.log" >&2 2>/dev/null || true; die "broker exited during start (see $DIR/log)"; }
     sleep 0.5
   done
-  die "broker did not answer on $(bootstrap) within 60 s (see $DIR/log)"
+  die "broker did not answer on $(bootstrap) within $limit s (NIGHTSHIFT_KAFKA_START_S; see $DIR/log; $(ls "$DIR/data" 2>/dev/null | wc -l) partition directories)"
 }
 
 write_env() {

@@ -21,7 +21,7 @@ let cached: string | null = null;
 export function kafkaUp(): string {
   if (cached) return cached;
   try {
-    cached = execFileSync('bash', [SCRIPT, 'up'], { encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!;
+    cached = execFileSync('bash', [SCRIPT, 'up'], { encoding: 'utf8', timeout: 400_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(
@@ -32,9 +32,13 @@ export function kafkaUp(): string {
   return cached;
 }
 
-/** A unique prefix so that test files and runs never share topics or groups. */
+/**
+ * A unique prefix so that test files and runs never share topics or groups. It names the vitest run (set by
+ * test/global-kafka.ts) and the creation time, so that the run's teardown deletes its own topics.
+ */
 export function uniquePrefix(name: string): string {
-  return `t-${name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const run = process.env.NIGHTSHIFT_TEST_RUN ?? 'rnone00';
+  return `t-${run}-${name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 export interface TestCluster {
