@@ -205,6 +205,13 @@ export const CorrelatorConfig = z.strictObject({
    * new family) within this much event time before it; later, it is a new onset and opens its own incident.
    */
   onsetGapMs: posInt.default(4 * MIN),
+  /**
+   * An incident grows (a strong symptom of a new family moves `lastGrowth`, so that new evidence it does not explain
+   * may still join) only this long after its first symptom: the spread of one fault's effects over its first
+   * minutes. Later growth, such as a memory level that stays up after a CPU fault at the core, would otherwise keep
+   * the door open for the next fault's unrelated evidence (measured: the next fault on a caller joined the last one).
+   */
+  growthMs: posInt.default(3 * MIN),
   /** A symptom of a service that calls a core service through up to this many hops joins too (effects flow up to callers). */
   upstreamHops: z.number().int().nonnegative().default(4),
   /** Strong symptoms within this many hops of the core keep an incident alive (peripheral ones only join it). */

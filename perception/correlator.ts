@@ -33,7 +33,9 @@ export interface CorrelatorStats {
  *   incident whose core is within `maxHops` of one of the symptom's services and whose last strong symptom near its
  *   core (within `coreHops`) is at most `joinWindowMs` before it. Only strong symptoms near the core, and persistence
  *   of the core's own anomalies, keep an incident alive: weak or peripheral symptoms join it but do not stretch it,
- *   so steady background anomalies cannot grow one incident into the next fault. Incidents never merge: an
+ *   so steady background anomalies cannot grow one incident into the next fault. New evidence it does not explain
+ *   joins only while it grows (a strong symptom added a family within `onsetGapMs`), and it grows only in its first
+ *   `growthMs`: a lingering anomaly at the core later cannot hold the door open either. Incidents never merge: an
  *   incident that was published keeps its id and membership.
  * - Otherwise it waits (pending, `openWindowMs`). An incident opens when the pending symptoms within `maxHops` of
  *   the newest one and within `openWindowMs` of it reach `openScore` summed over the max score per distinct ref
@@ -246,7 +248,7 @@ export class Correlator {
       // A new family: the incident grew (bounded like its refs; past the cap a family is not tracked).
       if (inc.familyLast.size < this.cfg.maxRefsPerIncident) {
         inc.familyLast.set(fam, sig.ts);
-        if (strong && sig.ts > inc.lastGrowth) inc.lastGrowth = sig.ts;
+        if (strong && sig.ts > inc.lastGrowth && sig.ts <= inc.firstSymptom + this.cfg.growthMs) inc.lastGrowth = sig.ts;
       }
     } else if (sig.ts > famSeen) inc.familyLast.set(fam, sig.ts);
     if (added.length > 0) {

@@ -113,6 +113,23 @@ describe('1. snowballing incidents and frozen bundles', () => {
     expect([...h.opened[1]!.core].sort()).toEqual(['email', 'pay']);
   });
 
+  it('an anomaly that starts at the core minutes after the fault opened does not hold the door open for the next fault', () => {
+    const h = new Harness();
+    h.add(sig('checkout', T0, 'cc', { type: 'red_latency', peer: 'cart', side: 'client' }));
+    h.add(sig('front', T0 + 5000, 'fc', { type: 'red_latency', peer: 'cart', side: 'client' }));
+    // The fault goes on (its slow calls persist) ...
+    for (const m of [2, 4]) h.add(sig('checkout', T0 + m * MIN, 'cc', { type: 'red_latency', peer: 'cart', side: 'client' }));
+    // ... memory of cart rises only five minutes in and stays up (a new family at the core, strong, after the spread) ...
+    for (const m of [5, 6, 7]) h.add(sig('cart', T0 + m * MIN, 'cart-mem', { hint: 'resource' }));
+    // ... and checkout's own fault begins: slow to payment and email, which a fault in cart does not explain.
+    h.add(sig('checkout', T0 + 7 * MIN + 30_000, 'cp', { type: 'red_latency', peer: 'pay', side: 'client' }));
+    h.add(sig('checkout', T0 + 7 * MIN + 31_000, 'ce', { type: 'red_latency', peer: 'email', side: 'client' }));
+    expect(h.opened).toHaveLength(2);
+    expect([...h.opened[1]!.core].sort()).toEqual(['email', 'pay']);
+    // The memory anomaly itself is the cart incident's (its core): it joined and kept it alive.
+    expect(h.opened[0]!.best.has('cart-mem')).toBe(true);
+  });
+
   it('the bundle carries the newest strong evidence first, whatever older scores were', () => {
     const best = new Map<string, Signal>();
     // An hour of old evidence at the score cap, then nine new strong anomalies at the root (scores a bit lower).
