@@ -318,7 +318,6 @@ export function round6(x: number): number {
 
 const QUANTILES = [0.5, 0.95, 0.99] as const;
 
-
 /**
  * The q-quantile of a histogram interval: the bucket holding rank q * total, interpolated linearly inside it (the
  * first bucket from 0, the +Inf bucket at its lower bound), as Prometheus' histogram_quantile does.

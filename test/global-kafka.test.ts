@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTestTopic } from './global-kafka.js';
-import { uniquePrefix } from './helpers/kafka.js';
+import { RUN_ENV, parseTestTopic, uniquePrefix } from './helpers/kafka.js';
 
 describe('test topic pruning', () => {
   it('reads back the run and creation time of every topic and group name uniquePrefix makes, and nothing else', () => {
@@ -9,7 +8,7 @@ describe('test topic pruning', () => {
     for (const t of [prefix, `${prefix}.alerts`, `${prefix}.deadletters`, `${prefix}-g`]) {
       const p = parseTestTopic(t);
       expect(p, t).not.toBeNull();
-      expect(p!.run).toBe(process.env.NIGHTSHIFT_TEST_RUN);
+      expect(p!.run).toBe(process.env[RUN_ENV]);
       expect(p!.at).toBeGreaterThanOrEqual(before);
       expect(p!.at).toBeLessThanOrEqual(Date.now());
     }

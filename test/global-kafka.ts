@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { RUN_ENV, kafkaScript, parseTestTopic } from './helpers/kafka.js';
 
 /**
  * Test files create their topics on the shared development broker (scripts/kafka.sh) under `t-<run>-…` names and
@@ -13,26 +12,15 @@ import { Kafka, logLevel } from 'kafkajs';
  * is started here too (a failed start is only a warning: the files that need it fail with kafka.sh's message).
  */
 const STALE_MS = 6 * 3600_000;
-const ROOT = join(import.meta.dirname, '..');
-
-export const RUN_ENV = 'NIGHTSHIFT_TEST_RUN';
 
 /** The bootstrap address once the broker answers (`up`) or if it answers now (`status`); null otherwise. */
 function broker(cmd: 'up' | 'status'): string | null {
   try {
-    return execFileSync('bash', [join(ROOT, 'scripts', 'kafka.sh'), cmd], { encoding: 'utf8', timeout: 400_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop() || null;
+    return kafkaScript(cmd) || null;
   } catch (e) {
     if (cmd === 'up') console.warn(`global-kafka: the broker did not start; the Kafka tests will say why: ${String((e as { stderr?: string }).stderr ?? e).trim()}`);
     return null;
   }
-}
-
-/** `t-<run>-<name>-<ms base36>-<hex>`: the run and the creation time, or null for a name not made by uniquePrefix. */
-export function parseTestTopic(topic: string): { run: string; at: number } | null {
-  const m = /^t-([0-9a-z]{6,8})-.+-([0-9a-z]{7,9})-[0-9a-f]{6}(?:[.-]|$)/.exec(topic);
-  if (!m) return null;
-  const at = parseInt(m[2]!, 36);
-  return Number.isFinite(at) ? { run: m[1]!, at } : null;
 }
 
 async function prune(brokers: string, keep: (t: { run: string; at: number }) => boolean): Promise<number> {

@@ -18,10 +18,15 @@ const SCRIPT = join(ROOT, 'scripts', 'kafka.sh');
 
 let cached: string | null = null;
 
+/** Runs scripts/kafka.sh `up` (start or find the broker) or `status`; the bootstrap address it prints. Throws on failure. */
+export function kafkaScript(cmd: 'up' | 'status'): string {
+  return execFileSync('bash', [SCRIPT, cmd], { encoding: 'utf8', timeout: 400_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!;
+}
+
 export function kafkaUp(): string {
   if (cached) return cached;
   try {
-    cached = execFileSync('bash', [SCRIPT, 'up'], { encoding: 'utf8', timeout: 400_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!;
+    cached = kafkaScript('up');
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(
@@ -32,13 +37,24 @@ export function kafkaUp(): string {
   return cached;
 }
 
+/** The environment variable naming the vitest run (set by test/global-kafka.ts, inherited by forked workers). */
+export const RUN_ENV = 'NIGHTSHIFT_TEST_RUN';
+
 /**
  * A unique prefix so that test files and runs never share topics or groups. It names the vitest run (set by
  * test/global-kafka.ts) and the creation time, so that the run's teardown deletes its own topics.
  */
 export function uniquePrefix(name: string): string {
-  const run = process.env.NIGHTSHIFT_TEST_RUN ?? 'rnone00';
+  const run = process.env[RUN_ENV] ?? 'rnone00';
   return `t-${run}-${name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The run and creation time of a name uniquePrefix made (`t-<run>-<name>-<ms base36>-<hex>`), or null for any other. */
+export function parseTestTopic(topic: string): { run: string; at: number } | null {
+  const m = /^t-([0-9a-z]{6,8})-.+-([0-9a-z]{7,9})-[0-9a-f]{6}(?:[.-]|$)/.exec(topic);
+  if (!m) return null;
+  const at = parseInt(m[2]!, 36);
+  return Number.isFinite(at) ? { run: m[1]!, at } : null;
 }
 
 export interface TestCluster {
