@@ -103,6 +103,17 @@ export const MetricsConfig = z.strictObject({
   absentScore: unit.default(0.5),
   absentServiceScore: unit.default(0.8),
   absentMaxShare: unit.default(0.5),
+  /**
+   * Habit (habit.ts): a series that started at least `habitEpisodes` episodes within `habitWindowMs` before this
+   * one, and whose spike is at most `habitMagnitude` times the median of their excursions, signals at
+   * `habitWeight` of its score (weak: it cannot open an incident or keep one alive). 0 episodes turns it off.
+   */
+  habitEpisodes: z.number().int().nonnegative().default(3),
+  habitWindowMs: nonNegMs.default(120 * MIN),
+  /** Episodes longer than this are not habit (habit.ts). */
+  habitBriefMs: nonNegMs.default(2 * MIN),
+  habitMagnitude: z.number().positive().default(2),
+  habitWeight: unit.default(0.5),
   /** Detector settings for every series; `direction` is overridden per metric name (conventions.md). */
   detector: DetectorConfig.partial().prefault(SEASON),
 });

@@ -11,9 +11,11 @@ import { MAX_SERIES_POINTS, type SeriesPoint } from '../schemas/incident.js';
 import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
 import { instanceOf, type VersionedPoint } from './versions.js';
 import { SeriesAbsence, type AbsenceStats } from './metric-absence.js';
+import { SeriesHabit, type HabitConfig } from './habit.js';
 
 /** The anomaly currently (or last) shown by a series: where it came from and how far it went. */
 export interface Episode {
+  startTs: number;
   baseline: number;
   peak: number;
   lastTs: number;
@@ -39,7 +41,7 @@ export class SignalGate {
 
 /** Tracks the episode of an anomalous series; a new one starts after a cooldown without anomalies. */
 export function extendEpisode(ep: Episode | undefined, ts: number, value: number, expected: number, direction: Direction, gapMs: number): Episode {
-  if (!ep || ts - ep.lastTs > gapMs) return { baseline: expected, peak: value, lastTs: ts };
+  if (!ep || ts - ep.lastTs > gapMs) return { startTs: ts, baseline: expected, peak: value, lastTs: ts };
   const further =
     direction === 'up' ? value > ep.peak : direction === 'down' ? value < ep.peak : Math.abs(value - ep.baseline) > Math.abs(ep.peak - ep.baseline);
   if (further) ep.peak = value;
@@ -75,6 +77,8 @@ interface Series {
   /** The emitting instance and version (labels), for release verdicts; both undefined for a service-wide series. */
   readonly instance: string | undefined;
   readonly version: string | undefined;
+  /** Its recent episodes, to tell its usual spikes from news (habit.ts). */
+  readonly habit: SeriesHabit;
 }
 
 export function seriesId(service: string, name: string, labels: Readonly<Record<string, string>>, memo?: StableIdMemo): string {
@@ -111,6 +115,7 @@ export class MetricPerception {
   private readonly absence: SeriesAbsence;
   /** The detectors' warm-up in points, as their config resolves it (StatsMeaning learns over the same points). */
   private readonly warmupPoints: number;
+  private readonly habitCfg: HabitConfig;
 
   constructor(
     private readonly cfg: MetricsConfig,
@@ -125,6 +130,7 @@ export class MetricPerception {
     this.trails = new LruMap(Math.min(cfg.maxSeries, MAX_TRAILS));
     this.cumulative = new LruMap(cfg.maxSeries);
     this.warmupPoints = DetectorConfig.parse(cfg.detector).warmupPoints;
+    this.habitCfg = { episodes: cfg.habitEpisodes, windowMs: cfg.habitWindowMs, briefMs: cfg.habitBriefMs, magnitude: cfg.habitMagnitude, weight: cfg.habitWeight };
     this.absence = new SeriesAbsence(
       {
         intervals: cfg.absentIntervals,
@@ -208,6 +214,7 @@ export class MetricPerception {
         streakStart: p.ts,
         instance: instanceOf(p.labels),
         version: p.labels['service.version'],
+        habit: new SeriesHabit(),
       };
       this.series.set(id, s);
     } else if (p.ts < s.lastTs) {
@@ -241,10 +248,15 @@ export class MetricPerception {
     if (s.streak < this.cfg.minConsecutive) return [];
     const prevEpisode = s.episode;
     s.episode = extendEpisode(s.episode, p.ts, p.value, r.expected, s.direction, this.cfg.cooldownMs);
+    if (prevEpisode && s.episode !== prevEpisode) s.habit.record(prevEpisode.startTs, prevEpisode.lastTs, prevEpisode.peak - prevEpisode.baseline, this.habitCfg);
     s.trail = continueTrail(this.trails, id, s.pre, s.trail, s.episode !== prevEpisode);
     this.episodes.set(id, { service: s.service, name: s.name, episode: s.episode, unit: s.unit });
-    if (!s.gate.pass(p.ts, r.score)) {
-      this.keepAlive?.(s.edge?.caller ?? p.service, p.ts, s.edge?.callee, s.hint !== 'unknown', s.family);
+    // Judged on this point, not the episode's peak: a habitual spike that keeps rising past the habit becomes news
+    // (the gate lets the higher score through as a rise of at least rearmDelta).
+    const habitWeight = s.habit.weight(s.episode.startTs, p.value - r.expected, this.habitCfg);
+    const score = r.score * habitWeight;
+    if (!s.gate.pass(p.ts, score)) {
+      this.keepAlive?.(s.edge?.caller ?? p.service, p.ts, s.edge?.callee, s.hint !== 'unknown' && habitWeight === 1, s.family);
       return [];
     }
     const labelText = Object.keys(p.labels).length > 0 ? ` ${JSON.stringify(p.labels)}` : '';
@@ -254,9 +266,9 @@ export class MetricPerception {
         type: 'metric_anomaly',
         ts: s.streak === this.cfg.minConsecutive ? s.streakStart : p.ts,
         ...edge,
-        score: r.score,
+        score,
         hint: s.hint,
-        summary: `${p.service} ${p.name}${labelText} = ${fmt(p.value)}, expected ${fmt(r.expected)}`,
+        summary: `${p.service} ${p.name}${labelText} = ${fmt(p.value)}, expected ${fmt(r.expected)}${habitWeight < 1 ? ' (no bigger than its usual spikes)' : ''}`,
         ref: id,
         family: s.family,
       }),
