@@ -5,6 +5,7 @@ import { NightshiftError } from '../core/errors.js';
 import { createDetector } from './anomaly/index.js';
 import type { PerceptionConfig } from './config.js';
 import { SignalGate } from './metrics.js';
+import { SeriesHabit } from './habit.js';
 import type { PerceptionStage } from './stage.js';
 import { TemplateMiner } from './templates/index.js';
 import { LruMap } from './util.js';
@@ -18,12 +19,12 @@ import { LruMap } from './util.js';
  * original would have from the same next input. Not captured: the stage's config (a checkpoint is only restored
  * into a stage built from a config with the same digest), its counters (process metrics) and its dependencies.
  */
-/** Bumped when the layout of the state changes (2: ring-buffer span index, linked-slot maps; 3: point trails, template splits, alert groups; 4: trail points carry the band's half-width; 5: release cohorts, series absence, meaning learned from values), see the digest. */
-export const PERCEPTION_SNAPSHOT_KIND = 'nightshift.perception/5';
+/** Bumped when the layout of the state changes (2: ring-buffer span index, linked-slot maps; 3: point trails, template splits, alert groups; 4: trail points carry the band's half-width; 5: release cohorts, series absence, meaning learned from values; 6: series habits), see the digest. */
+export const PERCEPTION_SNAPSHOT_KIND = 'nightshift.perception/6';
 
 /** Classes only created while running (not by the constructor), seeded so that discovery finds their prototypes. */
 function dynamicSeeds(config: PerceptionConfig): unknown[] {
-  const seeds: unknown[] = [new TemplateMiner(config.logs.miner), new SignalGate(1, 1), new LruMap(1), new StatsMeaning(1)];
+  const seeds: unknown[] = [new TemplateMiner(config.logs.miner), new SignalGate(1, 1), new LruMap(1), new StatsMeaning(1), new SeriesHabit()];
   for (const d of [config.metrics.detector, config.red.detector]) seeds.push(createDetector(d));
   // Every optional part of a detector (seasonal profile, novelty ranges), whatever the configured ones turn on.
   seeds.push(createDetector({ seasonPeriodMs: 60_000, seasonBuckets: 2, noveltyWindow: 1000, noveltyBlock: 10 }));
