@@ -53,10 +53,15 @@ export const ShapesConfig = z.object({
   quantiles: z.number().min(0).max(1).default(0.4),
   /** Services with 2-3 pods export metrics per pod, and a fault on such a service hits one pod. */
   perPod: z.number().min(0).max(1).default(0.35),
+  /**
+   * A healthy neighbour of a fault root whose latency jumps 8-15x for 1-2 minutes every 8-15 minutes, all scenario
+   * long, faults included (a GC cycle or cron job nobody fixes): the real recordings' habitual series.
+   */
+  spiky: z.number().min(0).max(1).default(0.4),
 });
 export type ShapesConfig = z.infer<typeof ShapesConfig>;
 /** Every shape off: the classic simulator (one series per service metric, critical rules, faults >= 45 min apart). */
-export const NO_SHAPES: ShapesConfig = { percentMetrics: 0, warningOnly: 0, closeFaults: 0, quantiles: 0, perPod: 0 };
+export const NO_SHAPES: ShapesConfig = { percentMetrics: 0, warningOnly: 0, closeFaults: 0, quantiles: 0, perPod: 0, spiky: 0 };
 
 export const SimConfig = z.object({
   seed: z.number().int().default(1),

@@ -12,7 +12,7 @@ import { TraceEmitter } from './emit/traces.js';
 import { groundTruth, planFaults, type Fault } from './faults.js';
 import { planNoise, type Blip, type NoisePlan } from './noise.js';
 import { Rng } from './rng.js';
-import { planShapes, type ShapePlan } from './shapes.js';
+import { planShapes, planSpikes, type ShapePlan } from './shapes.js';
 import { StateModel } from './state.js';
 import { buildWorld, type World } from './world.js';
 
@@ -39,7 +39,8 @@ export function buildScenario(cfg: SimConfig): Scenario {
   const world = buildWorld(cfg, rng.fork(`world:${cfg.services}`));
   const drawn = planShapes(cfg, world, rng.fork('shapes'));
   const { faults, close } = planFaults(cfg, world, startMs, rng.fork('faults'), drawn);
-  const shapes: ShapePlan = { ...drawn, closeFaults: close };
+  const spikes = drawn.spiky ? planSpikes(world, faults, startMs, endMs, cfg.metricIntervalMs, rng.fork('spikes')) : [];
+  const shapes: ShapePlan = { ...drawn, closeFaults: close, spikes };
   const noise = planNoise(cfg, world, faults, startMs, endMs, rng.fork('noise'));
   return { cfg, world, faults, noise, shapes, startMs, endMs, rng };
 }
@@ -84,7 +85,7 @@ export function* generate(sc: Scenario, tally: Tally): Generator<ReplayRecordLin
   const shapeRng = rng.fork('metric-shapes');
   const { style, quantiles, podSeries } = sc.shapes;
   const blips = new Map<number, Blip[]>();
-  for (const b of sc.noise.blips) blips.set(b.ts, [...(blips.get(b.ts) ?? []), b]);
+  for (const b of [...sc.noise.blips, ...sc.shapes.spikes]) blips.set(b.ts, [...(blips.get(b.ts) ?? []), b]);
   const buf = new RecordBuffer();
 
   const release = function* (limit: number): Generator<ReplayRecordLine> {

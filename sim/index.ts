@@ -7,7 +7,7 @@ import { parseSimConfig, type SimConfigInput } from './config.js';
 import type { ReplayRecordLine, Topic } from './emit/sink.js';
 import type { Fault } from './faults.js';
 import { buildScenario, generate, newTally, topologyOf, truthOf, type Scenario, type Tally } from './generate.js';
-import type { NoisePlan, PlannedChange } from './noise.js';
+import type { Blip, NoisePlan, PlannedChange } from './noise.js';
 import type { MetricStyle, ShapePlan } from './shapes.js';
 
 export { SimConfig, FaultType, NoiseConfig, ShapesConfig, NO_SHAPES, parseSimConfig, type SimConfigInput } from './config.js';
@@ -42,6 +42,8 @@ export interface ShapeSummary {
   closeFaults: ShapePlan['closeFaults'];
   quantiles: boolean;
   perPod: boolean;
+  /** The service with habitual latency spikes (`spiky` shape), and when they are. */
+  spiky: { service: string; ts: number[] } | null;
   /** Services whose metrics are exported per pod. */
   podServices: string[];
   /** Services per metric style (`percent`, `ratio`; `classic` is the rest). */
@@ -49,14 +51,15 @@ export interface ShapeSummary {
 }
 
 function shapeSummary(sc: Scenario): ShapeSummary {
-  const { percentMetrics, warningOnly, closeFaults, quantiles, perPod, style, podSeries } = sc.shapes;
+  const { percentMetrics, warningOnly, closeFaults, quantiles, perPod, style, podSeries, spikes } = sc.shapes;
   const names = sc.world.services.map((s) => s.name);
   const styles: Record<string, MetricStyle> = {};
   names.forEach((n, i) => {
     const st = style[i] ?? 'classic';
     if (st !== 'classic') styles[n] = st;
   });
-  return { percentMetrics, warningOnly, closeFaults, quantiles, perPod, podServices: names.filter((_, i) => podSeries[i]), styles };
+  const spiky = spikes.length > 0 ? { service: (spikes[0] as Blip).service, ts: spikes.map((b) => b.ts) } : null;
+  return { percentMetrics, warningOnly, closeFaults, quantiles, perPod, spiky, podServices: names.filter((_, i) => podSeries[i]), styles };
 }
 
 function resultOf(sc: Scenario, tally: Tally): SimulationResult {

@@ -1,4 +1,6 @@
 import type { SimConfig } from './config.js';
+import type { Fault } from './faults.js';
+import type { Blip } from './noise.js';
 import type { Rng } from './rng.js';
 import type { SimService, World } from './world.js';
 
@@ -23,6 +25,9 @@ export interface ShapePlan {
   readonly closeFaults: CloseFaults;
   readonly quantiles: boolean;
   readonly perPod: boolean;
+  /** A healthy neighbour of a root has habitual latency spikes (`spikes`, planned with the faults: planSpikes). */
+  readonly spiky: boolean;
+  readonly spikes: readonly Blip[];
   /** Per service (world index): how its metrics are named. */
   readonly style: readonly MetricStyle[];
   /** Per service (world index): its metrics are exported once per pod (services with 2-3 pods). */
@@ -35,6 +40,8 @@ export const CLASSIC_SHAPES = (world: World): ShapePlan => ({
   closeFaults: 'none',
   quantiles: false,
   perPod: false,
+  spiky: false,
+  spikes: [],
   style: world.services.map(() => 'classic'),
   podSeries: world.services.map(() => false),
 });
@@ -53,6 +60,7 @@ export function planShapes(cfg: SimConfig, world: World, rng: Rng): ShapePlan {
   const concurrent = rng.next() < 0.5;
   const quantiles = rng.next() < p.quantiles;
   const perPod = rng.next() < p.perPod;
+  const spiky = rng.next() < p.spiky;
   const styleRng = rng.fork('style');
   const style = world.services.map((): MetricStyle => (percentMetrics ? styleRng.weighted([['percent', 5], ['ratio', 3], ['classic', 2]] as const) : 'classic'));
   return {
@@ -61,7 +69,37 @@ export function planShapes(cfg: SimConfig, world: World, rng: Rng): ShapePlan {
     closeFaults: close ? (concurrent ? 'concurrent' : 'sequential') : 'none',
     quantiles,
     perPod,
+    spiky,
+    spikes: [],
     style,
     podSeries: world.services.map((s) => perPod && hasPodSeries(s)),
   };
+}
+
+const MIN = 60_000;
+
+/**
+ * The habitual spikes of a `spiky` scenario: one service that is not a root or a datastore but calls or is called by
+ * a fault's root, whose p95 latency is multiplied by 8-15 for 2-4 scrapes (1-2 min at 30 s), every 8-15 minutes
+ * from the start to the end of the scenario, faults included: its spikes land in fault windows by chance.
+ */
+export function planSpikes(world: World, faults: readonly Fault[], startMs: number, endMs: number, intervalMs: number, rng: Rng): Blip[] {
+  const roots = new Set(faults.map((f) => f.root));
+  const near = new Set<string>();
+  for (const f of faults) {
+    const root = world.byName.get(f.root);
+    if (!root) continue;
+    for (const n of [...root.callers, ...root.calls.map((c) => c.to)]) near.add(n);
+  }
+  const pool = world.services.filter((s) => near.has(s.name) && !roots.has(s.name) && s.tier !== 'datastore');
+  if (pool.length === 0) return [];
+  const svc = rng.pick(pool);
+  const out: Blip[] = [];
+  const tick = (t: number): number => startMs + Math.ceil((t - startMs) / intervalMs) * intervalMs;
+  for (let t = tick(startMs + rng.range(5 * MIN, 15 * MIN)); t < endMs; t = tick(t + rng.range(8 * MIN, 15 * MIN))) {
+    const factor = rng.range(8, 15);
+    const points = rng.int(2, 4);
+    for (let k = 0; k < points && t + k * intervalMs < endMs; k++) out.push({ ts: t + k * intervalMs, service: svc.name, metric: 'latency_p95_ms', factor });
+  }
+  return out;
 }

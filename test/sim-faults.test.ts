@@ -325,8 +325,35 @@ describe('simulated real shapes (issue 10 part 11)', () => {
     for (const s of res.topology.services.filter((x) => x.tier === 'datastore')) expect(res.shapes.podServices).not.toContain(s.name);
   });
 
+  it('spiky: a healthy neighbour of a root jumps 8-15x in latency for 1-2 min every 8-15 min, faults included', () => {
+    const sim = simulate({ seed: 2, hours: 3, faults: 2, services: 16, shapes: { ...NO_SHAPES, spiky: 1 } });
+    const metrics = [...sim.records].filter((r) => r.topic === 'metrics').flatMap(metricFacts);
+    const res = sim.result();
+    const spiky = res.shapes.spiky;
+    expect(spiky).not.toBeNull();
+    const svc = spiky!.service;
+    const roots = res.faults.map((f) => f.service);
+    expect(roots).not.toContain(svc);
+    const near = res.topology.services.filter((s) => roots.includes(s.name) || (s.depends_on ?? []).some((d) => roots.includes(d)));
+    expect(near.some((s) => s.name === svc || (roots.includes(s.name) && (s.depends_on ?? []).includes(svc)))).toBe(true);
+    const p95 = metrics.filter((m) => m.service === svc && m.name === 'latency_p95_ms' && m.pod === undefined).sort((a, b) => a.ts - b.ts);
+    const median = [...p95].map((m) => m.value).sort((a, b) => a - b)[p95.length >> 1] as number;
+    const spikeTs = new Set(spiky!.ts);
+    const high = p95.filter((m) => m.value > 5 * median);
+    expect(high.length).toBeGreaterThan(0);
+    for (const m of high) expect(spikeTs.has(m.ts)).toBe(true);
+    // Episodes (runs of consecutive spiked scrapes) of 2-4 points, 8-15 minutes apart.
+    const starts = spiky!.ts.filter((t, i) => i === 0 || t - (spiky!.ts[i - 1] as number) > 30_000);
+    expect(starts.length).toBeGreaterThanOrEqual(10);
+    for (let i = 1; i < starts.length; i++) expect((starts[i] as number) - (starts[i - 1] as number)).toBeGreaterThanOrEqual(8 * 60_000);
+    // Off: no spikes, and the same faults.
+    const off = simulate({ seed: 2, hours: 3, faults: 2, services: 16, shapes: NO_SHAPES }).result();
+    expect(off.shapes.spiky).toBeNull();
+    expect(off.faults).toEqual(res.faults);
+  });
+
   it('every shape on at once is still deterministic: same config, identical records and truth', () => {
-    const cfg = { seed: 7, hours: 2.5, faults: 2, services: 14, shapes: { percentMetrics: 1, warningOnly: 1, closeFaults: 1, quantiles: 1, perPod: 1 } };
+    const cfg = { seed: 7, hours: 2.5, faults: 2, services: 14, shapes: { percentMetrics: 1, warningOnly: 1, closeFaults: 1, quantiles: 1, perPod: 1, spiky: 1 } };
     const digest = (): string => {
       const sim = simulate(cfg);
       const h = createHash('sha256');
