@@ -3,7 +3,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { makeDeadLetter, type DeadLetter } from '../../core/deadletter.js';
 import { toNightshiftError } from '../../core/errors.js';
 import { isThenable } from '../../core/stage.js';
-import { OffsetTracker, type InFlightRecord } from './offsets.js';
+import { OffsetTracker, partitionKey, type InFlightRecord } from './offsets.js';
 import type { AckCallback, OutMessage } from './producer.js';
 import { messageBytes } from './producer.js';
 
@@ -119,7 +119,7 @@ export class Lane {
     readonly processor: PartitionProcessor,
     private readonly host: LaneHost,
   ) {
-    this.key = `${topic}:${partition}`;
+    this.key = partitionKey(topic, partition);
     this.lastSnapshotAt = host.now();
     this.ctx = {
       emit: (out) => this.emit(out),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sample } from '../../core/metrics.js';
+import { partitionKey } from './offsets.js';
 
 interface Entry {
   readonly topic: string;
@@ -20,7 +21,7 @@ export class OffsetLoss {
   constructor(private readonly log: Logger) {}
 
   private entry(topic: string, partition: number): Entry {
-    const key = `${topic}:${partition}`;
+    const key = partitionKey(topic, partition);
     let e = this.entries.get(key);
     if (!e) this.entries.set(key, (e = { topic, partition, resets: 0, lost: 0 }));
     return e;

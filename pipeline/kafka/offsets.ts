@@ -1,3 +1,14 @@
+/** The one spelling of a partition's key in maps of lanes, assignments, offsets and claims: `topic:partition`. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
+
+/** The topic and partition of a `partitionKey` (topic names may not contain ':', but the split is from the end anyway). */
+export function splitPartitionKey(key: string): { topic: string; partition: number } {
+  const cut = key.lastIndexOf(':');
+  return { topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)) };
+}
+
 /**
  * Offset tracking for at-least-once delivery. A record is finished when its stage returned and every output it
  * produced (dead letters included) was acknowledged by the broker. The committable offset is the one after the

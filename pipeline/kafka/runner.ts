@@ -7,6 +7,7 @@ import { Histogram } from '../../core/metrics.js';
 import { checkpointKey, type CheckpointStore } from './checkpoints.js';
 import type { KafkaConfig } from './config.js';
 import { Lane, type LaneHost, type PartitionProcessor } from './lane.js';
+import { partitionKey, splitPartitionKey } from './offsets.js';
 import type { OffsetLoss } from './loss.js';
 import { H_HEARTBEAT } from './processors.js';
 import type { AckCallback, OutMessage, ProducerBatcher } from './producer.js';
@@ -149,8 +150,8 @@ export class StageRunner {
       // After an idle claim (Infinity) any real one is news: the partition delivers again.
       if (Number.isNaN(claim) || claim === Number.NEGATIVE_INFINITY || claim === last || (claim < last && last !== Number.POSITIVE_INFINITY)) continue;
       this.lastClaim.set(key, claim);
-      const cut = key.lastIndexOf(':');
-      const value = `${key.slice(0, cut)}/${key.slice(cut + 1)}/${claim}`;
+      const { topic, partition } = splitPartitionKey(key);
+      const value = `${topic}/${partition}/${claim}`;
       for (let p = 0; p < hb.partitions; p++) {
         this.batcher.enqueue({ topic: hb.topic, key: null, value: '', partition: p, headers: { [H_HEARTBEAT]: value } }, () => undefined);
         this.heartbeatsSent++;
@@ -183,7 +184,7 @@ export class StageRunner {
       const next = new Set<string>();
       for (const t of this.spec.inputs) {
         for (const e of await this.admin.fetchTopicOffsets(t)) {
-          const key = `${t}:${e.partition}`;
+          const key = partitionKey(t, e.partition);
           if (!this.assigned.has(key)) continue;
           const high = Number(e.high);
           const lane = this.lanes.get(key);
@@ -282,7 +283,7 @@ export class StageRunner {
     this.consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => {
       const next = new Set<string>();
-      for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) for (const p of parts) next.add(`${topic}:${p}`);
+      for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) for (const p of parts) next.add(partitionKey(topic, p));
       const prev = this.settle;
       this.settle = prev.then(() => this.onAssignment(next));
     });
@@ -347,7 +348,7 @@ export class StageRunner {
   private async committedOffsets(topics: string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const res = await this.admin.fetchOffsets({ groupId: this.spec.groupId, topics });
-    for (const t of res) for (const p of t.partitions) out.set(`${t.topic}:${p.partition}`, Number(p.offset));
+    for (const t of res) for (const p of t.partitions) out.set(partitionKey(t.topic, p.partition), Number(p.offset));
     return out;
   }
 
@@ -365,7 +366,7 @@ export class StageRunner {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.stopping || !isRunning() || isStale()) return;
     await this.settle;
-    const key = `${batch.topic}:${batch.partition}`;
+    const key = partitionKey(batch.topic, batch.partition);
     if (!this.assigned.has(key) || this.stopping) return;
     const msgs = batch.messages;
     if (msgs.length === 0) return;
@@ -418,7 +419,7 @@ export class StageRunner {
         this.log.warn({ stage: this.spec.name, partition: ckey, err: (e as Error).message }, 'checkpoint not available yet');
         return null;
       }
-      if (this.stopping || !this.assigned.has(`${topic}:${partition}`)) return null;
+      if (this.stopping || !this.assigned.has(partitionKey(topic, partition))) return null;
       if (cp && cp.digest === processor.stateDigest) {
         try {
           processor.restore(cp.state);
