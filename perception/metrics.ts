@@ -1,4 +1,4 @@
-import { StableIdMemo, stableId } from '../core/hash.js';
+import { idOfInput, labelledInput, StableIdMemo } from '../core/hash.js';
 import type { MetricPoint } from '../schemas/events.js';
 import type { BundleSeries } from '../schemas/incident.js';
 import type { Signal } from '../schemas/signal.js';
@@ -81,11 +81,10 @@ interface Series {
   readonly habit: SeriesHabit;
 }
 
+/** stableId('series', service, name, ...each `k=v` of labels in key order), asked for on every point. */
 export function seriesId(service: string, name: string, labels: Readonly<Record<string, string>>, memo?: StableIdMemo): string {
-  const parts = Object.keys(labels)
-    .sort()
-    .map((k) => `${k}=${labels[k] ?? ''}`);
-  return memo ? memo.id(service, name, ...parts) : stableId('series', service, name, ...parts);
+  const input = labelledInput([service, name], labels);
+  return memo ? memo.idOfInput(input) : idOfInput('series', input);
 }
 
 export interface MetricStats {

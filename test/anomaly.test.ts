@@ -43,6 +43,40 @@ describe('RollingWindow', () => {
       expect(w.size).toBe(Math.min(25, i + 1));
     }
   });
+
+  it('gives the MAD around any centre, the mean deviation, its bound and recent medians exactly as recomputed', () => {
+    const r = prng(9);
+    for (const cap of [5, 6, 25, 120]) {
+      const w = new RollingWindow(cap);
+      const all: number[] = [];
+      for (let i = 0; i < 800; i++) {
+        // Runs of ties (a third of the points on a few values), fractions, and a level shift halfway.
+        const x = r() < 0.35 ? Math.round(r() * 3) : r() * 10 + (i > 400 ? 50 : 0) - 0.1;
+        w.push(x);
+        all.push(x);
+        const win = all.slice(-cap);
+        const sorted = [...win].sort((a, b) => a - b);
+        for (const m of [sorted[sorted.length >> 1] as number, sorted[0] as number, (sorted[sorted.length - 1] as number) + 1, 2, x]) {
+          const dev = sorted.map((v) => Math.abs(v - m)).sort((a, b) => a - b);
+          const n = dev.length;
+          const mad = ((dev[(n - 1) >> 1] as number) + (dev[n >> 1] as number)) / 2;
+          expect(w.mad(m)).toBe(mad);
+          expect(w.madByMerge(m)).toBe(mad);
+          let sum = 0;
+          for (const v of sorted) sum += Math.abs(v - m);
+          expect(w.meanAbsDev(m)).toBe(sum / n);
+          expect(w.meanAbsDevBound(m)).toBeGreaterThanOrEqual(sum / n);
+        }
+        for (const k of [1, 4, 5]) {
+          const recent = win.slice(-k).sort((a, b) => a - b);
+          const q = recent.length;
+          const med = q % 2 ? (recent[q >> 1] as number) : ((recent[(q >> 1) - 1] as number) + (recent[q >> 1] as number)) / 2;
+          expect(w.recentMedian(k)).toBe(med);
+        }
+        expect(w.values()).toEqual(win);
+      }
+    }
+  });
 });
 
 describe('anomaly detector', () => {

@@ -58,4 +58,30 @@ describe('secret scanner', () => {
     const out = s.redact(hostile);
     expect(out.length).toBeGreaterThan(0);
   });
+
+  it('remembers clean short texts without changing any output or count (against a fresh scanner per text)', () => {
+    const texts = [
+      ...secretForms().flatMap((f) => f.parts),
+      'prod-eu-1',
+      'checkout-api-71eb721da-5382c',
+      'GET /v1/cart',
+      'password=hunter22',
+      'Bearer abcdefghijklmnop',
+      '<redacted:credential-assignment>',
+      'x'.repeat(127),
+      'y'.repeat(129),
+    ];
+    const memo = new SecretScanner();
+    const counts = new Map<string, number>();
+    // Each text three times, interleaved, so that both first scans and memo hits are compared.
+    for (let round = 0; round < 3; round++) {
+      for (const t of texts) {
+        const fresh = new SecretScanner();
+        expect(memo.redact(t)).toBe(fresh.redact(t));
+        for (const [rule, n] of fresh.counts) counts.set(rule, (counts.get(rule) ?? 0) + n);
+      }
+    }
+    expect(new Map([...memo.counts].sort())).toEqual(new Map([...counts].sort()));
+    expect(counts.size).toBeGreaterThan(3);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { StableIdMemo, stableId } from '../core/hash.js';
+import { idOfInput, labelledInput, StableIdMemo, stableId } from '../core/hash.js';
 import { prng } from './helpers/reference-lru.js';
 
 /** stableId as it was: one update per part and one per separator. */
@@ -45,6 +45,24 @@ describe('stableId and StableIdMemo', () => {
       expect(memo.size).toBeLessThanOrEqual(200);
     }
     for (const parts of samples) expect(memo.id(...parts)).toBe(oldStableId('series', ...parts));
+  });
+
+  it('labelled inputs hash as the parts with each key=value in key order, memoized or not', () => {
+    const memo = new StableIdMemo('series', 50);
+    const rnd = prng(17);
+    const word = (): string => String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 5) }, () => 32 + Math.floor(rnd() * 0xff)));
+    for (let i = 0; i < 3000; i++) {
+      const head = [word(), word()];
+      const labels: Record<string, string> = {};
+      for (let k = Math.floor(rnd() * 5); k > 0; k--) labels[word()] = word();
+      // As seriesId computed it before: sort, map to k=v, spread after the head.
+      const parts = Object.keys(labels)
+        .sort()
+        .map((k) => `${k}=${labels[k] ?? ''}`);
+      const want = oldStableId('series', ...head, ...parts);
+      expect(idOfInput('series', labelledInput(head, labels))).toBe(want);
+      expect(memo.idOfInput(labelledInput(head, labels))).toBe(want);
+    }
   });
 
   it('rejects a bound below 1', () => {

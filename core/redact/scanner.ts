@@ -69,6 +69,15 @@ const B64 = /^[A-Za-z0-9+/]{16,}={0,2}$/;
 const B64URL = /^[A-Za-z0-9_-]{16,}={0,2}$/;
 /** A field longer than this is scanned in pieces (with an overlap), so one line cannot cost more than linear time. */
 const WINDOW = 65_536;
+/**
+ * Texts up to this length that were found clean are remembered (CLEAN_MEMO_MAX of them): label values, span names and
+ * hosts repeat on nearly every record (`prod-eu-1`, pod names), and scanning them again was most of the scanner's
+ * time in bench:replay. Scanning is a pure function of the text, so the memo cannot change a result; only clean texts
+ * are kept, so the redaction counts of texts with findings are still counted on every occurrence. When full it is
+ * cleared (cheaper than LRU bookkeeping, and it refills within a few records).
+ */
+const CLEAN_MEMO_MAX_CHARS = 128;
+const CLEAN_MEMO_MAX = 8_192;
 
 /**
  * Finds secrets in text and replaces them with `<redacted:RULE>`. Deterministic and stateless per call; counts
@@ -87,6 +96,7 @@ export class SecretScanner {
   /** Scratch reused per call (single-threaded; `find` does not re-enter itself except on decoded text, see hasSecret). */
   private readonly hits = new Set<number>();
   private ruleMarks: Uint8Array = new Uint8Array(0);
+  private readonly clean = new Set<string>();
 
   constructor(private readonly cfg: SecretRedactionConfig = defaultSecretRedaction()) {
     const off = new Set(cfg.disable);
@@ -136,6 +146,16 @@ export class SecretScanner {
   /** The text with every secret found replaced; the same string when nothing was found (no copy). */
   redact(text: string): string {
     if (!this.cfg.enabled || text.length < 6) return text;
+    if (text.length <= CLEAN_MEMO_MAX_CHARS) {
+      if (this.clean.has(text)) return text;
+      const out = this.redactWindow(text, true);
+      // Equal only when nothing was found: a finding is replaced by a mark, and a mark is never a finding (MARK).
+      if (out === text) {
+        if (this.clean.size >= CLEAN_MEMO_MAX) this.clean.clear();
+        this.clean.add(text);
+      }
+      return out;
+    }
     if (text.length <= WINDOW) return this.redactWindow(text, true);
     let out = '';
     for (let i = 0; i < text.length; i += WINDOW) out += this.redactWindow(text.slice(i, i + WINDOW), true);

@@ -168,12 +168,11 @@ class RobustDetector implements AnomalyDetector {
     if (this.diffs.size >= LOCAL_POINTS) {
       const local = this.values.recentMedian(LOCAL_POINTS);
       const dMed = this.diffs.median();
-      const sigmaL = Math.max(
-        LOCAL_SIGMA * this.diffs.mad(dMed),
-        LOCAL_SIGMA_MEANAD * this.diffs.meanAbsDev(dMed),
-        c.relFloor * Math.abs(local),
-        c.absFloor,
-      );
+      const floor = Math.max(LOCAL_SIGMA * this.diffs.mad(dMed), c.relFloor * Math.abs(local), c.absFloor);
+      // The mean deviation of the differences is an O(n) sum: skipped when even its upper bound cannot exceed
+      // the other scales (the larger of them is then sigmaL either way).
+      const sigmaL =
+        LOCAL_SIGMA_MEANAD * this.diffs.meanAbsDevBound(dMed) <= floor ? floor : Math.max(floor, LOCAL_SIGMA_MEANAD * this.diffs.meanAbsDev(dMed));
       const zl = (x - local) / sigmaL;
       if (Math.abs(zl) > Math.abs(z)) {
         z = zl;
