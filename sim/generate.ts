@@ -12,7 +12,8 @@ import { TraceEmitter } from './emit/traces.js';
 import { groundTruth, planFaults, type Fault } from './faults.js';
 import { planNoise, type Blip, type NoisePlan } from './noise.js';
 import { Rng } from './rng.js';
-import { planShapes, planSpikes, type ShapePlan } from './shapes.js';
+import { planShapes, type ShapePlan } from './shapes.js';
+import { planSpikes } from './spikes.js';
 import { StateModel } from './state.js';
 import { buildWorld, type World } from './world.js';
 

@@ -7,8 +7,8 @@ import { parseSimConfig, type SimConfigInput } from './config.js';
 import type { ReplayRecordLine, Topic } from './emit/sink.js';
 import type { Fault } from './faults.js';
 import { buildScenario, generate, newTally, topologyOf, truthOf, type Scenario, type Tally } from './generate.js';
-import type { Blip, NoisePlan, PlannedChange } from './noise.js';
-import type { MetricStyle, ShapePlan } from './shapes.js';
+import type { NoisePlan, PlannedChange } from './noise.js';
+import type { MetricStyle, ShapePlan, Spike } from './shapes.js';
 
 export { SimConfig, FaultType, NoiseConfig, ShapesConfig, NO_SHAPES, parseSimConfig, type SimConfigInput } from './config.js';
 export type { MetricStyle, CloseFaults } from './shapes.js';
@@ -58,7 +58,7 @@ function shapeSummary(sc: Scenario): ShapeSummary {
     const st = style[i] ?? 'classic';
     if (st !== 'classic') styles[n] = st;
   });
-  const spiky = spikes.length > 0 ? { service: (spikes[0] as Blip).service, ts: spikes.map((b) => b.ts) } : null;
+  const spiky = spikes.length > 0 ? { service: (spikes[0] as Spike).service, ts: spikes.map((b) => b.ts) } : null;
   return { percentMetrics, warningOnly, closeFaults, quantiles, perPod, spiky, podServices: names.filter((_, i) => podSeries[i]), styles };
 }
 

@@ -1,6 +1,4 @@
 import type { SimConfig } from './config.js';
-import type { Fault } from './faults.js';
-import type { Blip } from './noise.js';
 import type { Rng } from './rng.js';
 import type { SimService, World } from './world.js';
 
@@ -19,15 +17,23 @@ export type MetricStyle =
 
 export type CloseFaults = 'none' | 'sequential' | 'concurrent';
 
+/** One scrape of a service's p95 latency multiplied: the shape of a noise blip (noise.ts Blip), kept here so shapes need no fault types. */
+export interface Spike {
+  readonly ts: number;
+  readonly service: string;
+  readonly metric: 'latency_p95_ms';
+  readonly factor: number;
+}
+
 export interface ShapePlan {
   readonly percentMetrics: boolean;
   readonly warningOnly: boolean;
   readonly closeFaults: CloseFaults;
   readonly quantiles: boolean;
   readonly perPod: boolean;
-  /** A healthy neighbour of a root has habitual latency spikes (`spikes`, planned with the faults: planSpikes). */
+  /** A healthy neighbour of a root has habitual latency spikes (`spikes`, planned with the faults: spikes.ts). */
   readonly spiky: boolean;
-  readonly spikes: readonly Blip[];
+  readonly spikes: readonly Spike[];
   /** Per service (world index): how its metrics are named. */
   readonly style: readonly MetricStyle[];
   /** Per service (world index): its metrics are exported once per pod (services with 2-3 pods). */
@@ -76,30 +82,3 @@ export function planShapes(cfg: SimConfig, world: World, rng: Rng): ShapePlan {
   };
 }
 
-const MIN = 60_000;
-
-/**
- * The habitual spikes of a `spiky` scenario: one service that is not a root or a datastore but calls or is called by
- * a fault's root, whose p95 latency is multiplied by 8-15 for 2-4 scrapes (1-2 min at 30 s), every 8-15 minutes
- * from the start to the end of the scenario, faults included: its spikes land in fault windows by chance.
- */
-export function planSpikes(world: World, faults: readonly Fault[], startMs: number, endMs: number, intervalMs: number, rng: Rng): Blip[] {
-  const roots = new Set(faults.map((f) => f.root));
-  const near = new Set<string>();
-  for (const f of faults) {
-    const root = world.byName.get(f.root);
-    if (!root) continue;
-    for (const n of [...root.callers, ...root.calls.map((c) => c.to)]) near.add(n);
-  }
-  const pool = world.services.filter((s) => near.has(s.name) && !roots.has(s.name) && s.tier !== 'datastore');
-  if (pool.length === 0) return [];
-  const svc = rng.pick(pool);
-  const out: Blip[] = [];
-  const tick = (t: number): number => startMs + Math.ceil((t - startMs) / intervalMs) * intervalMs;
-  for (let t = tick(startMs + rng.range(5 * MIN, 15 * MIN)); t < endMs; t = tick(t + rng.range(8 * MIN, 15 * MIN))) {
-    const factor = rng.range(8, 15);
-    const points = rng.int(2, 4);
-    for (let k = 0; k < points && t + k * intervalMs < endMs; k++) out.push({ ts: t + k * intervalMs, service: svc.name, metric: 'latency_p95_ms', factor });
-  }
-  return out;
-}

@@ -129,7 +129,7 @@ describe('nightshift eval --feedback on feedback recorded over HTTP', () => {
       if (body.kind === 'confirm') expect(stored).toMatchObject({ kind: 'correct_root_cause', service: top!.service });
     }
     // The mix this world gives; if the simulator or ranker changes it, the checks below would be weaker, so say so.
-    expect({ confirmed, corrected, unjudged }).toEqual({ confirmed: 3, corrected: 1, unjudged: 1 });
+    expect({ confirmed, corrected, unjudged }).toEqual({ confirmed: 4, corrected: 1, unjudged: 1 });
 
     // Read back over HTTP with the read-only token, newest first.
     const someId = [...world.latest.keys()][0]!;
@@ -140,7 +140,7 @@ describe('nightshift eval --feedback on feedback recorded over HTTP', () => {
     // Independent of eval/calibration.ts: ten bins, last one closed, ECE = Σ n_b/N |acc_b − conf_b|.
     const n = expected.length;
     const ac1 = expected.filter((e) => e.correct).length / n;
-    expect(ac1).toBe(0.75);
+    expect(ac1).toBe(0.8);
     const bins = Array.from({ length: 10 }, () => ({ n: 0, conf: 0, hit: 0 }));
     for (const e of expected) {
       const b = bins[Math.min(9, Math.floor(e.confidence * 10))]!;
