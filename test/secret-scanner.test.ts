@@ -3,6 +3,7 @@ import { builtinRules, GITLEAKS_VERSION, looksRandom, SecretRedactionConfig, Sec
 import { KeywordIndex } from '../core/redact/keywords.js';
 import { GITLEAKS } from '../core/redact/gitleaks-rules.js';
 import { secretForms } from './secret-forms.js';
+import { CLEAN_MEMO_MAX, CLEAN_MEMO_MAX_CHARS } from '../core/redact/scanner.js';
 
 describe('secret scanner', () => {
   it('compiles every gitleaks rule of the generated file', () => {
@@ -57,6 +58,18 @@ describe('secret scanner', () => {
     const hostile = `${'password='.repeat(20_000)}${'-----BEGIN PRIVATE KEY-----'.repeat(2000)}${'a'.repeat(100_000)}`;
     const out = s.redact(hostile);
     expect(out.length).toBeGreaterThan(0);
+  });
+
+  it('its memo of clean texts is bounded: emptied when full, longer texts and texts with findings never kept', () => {
+    const s = new SecretScanner();
+    for (let i = 0; i < CLEAN_MEMO_MAX; i++) s.redact(`pod-name-${i}`);
+    expect(s.memoSize).toBe(CLEAN_MEMO_MAX);
+    // The next new clean text finds the memo full: it is emptied and holds only that text.
+    expect(s.redact('one-more-pod')).toBe('one-more-pod');
+    expect(s.memoSize).toBe(1);
+    s.redact('z'.repeat(CLEAN_MEMO_MAX_CHARS + 1));
+    s.redact('password=hunter22');
+    expect(s.memoSize).toBe(1);
   });
 
   it('remembers clean short texts without changing any output or count (against a fresh scanner per text)', () => {

@@ -76,8 +76,8 @@ const WINDOW = 65_536;
  * are kept, so the redaction counts of texts with findings are still counted on every occurrence. When full it is
  * cleared (cheaper than LRU bookkeeping, and it refills within a few records).
  */
-const CLEAN_MEMO_MAX_CHARS = 128;
-const CLEAN_MEMO_MAX = 8_192;
+export const CLEAN_MEMO_MAX_CHARS = 128;
+export const CLEAN_MEMO_MAX = 8_192;
 
 /**
  * Finds secrets in text and replaces them with `<redacted:RULE>`. Deterministic and stateless per call; counts
@@ -97,6 +97,10 @@ export class SecretScanner {
   private readonly hits = new Set<number>();
   private ruleMarks: Uint8Array = new Uint8Array(0);
   private readonly clean = new Set<string>();
+  /** Clean texts remembered now (at most CLEAN_MEMO_MAX; the memo is emptied when full). */
+  get memoSize(): number {
+    return this.clean.size;
+  }
 
   constructor(private readonly cfg: SecretRedactionConfig = defaultSecretRedaction()) {
     const off = new Set(cfg.disable);
