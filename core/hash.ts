@@ -21,8 +21,7 @@ function hashInput(parts: readonly (string | number)[]): string {
  * a sort-map-spread cost more than the memo lookup.
  */
 export function labelledInput(head: readonly string[], labels: Readonly<Record<string, string>>): string {
-  let s = '';
-  for (const p of head) s += `${p}\u0000`;
+  let s = hashInput(head);
   const keys = Object.keys(labels);
   if (keys.length > 1) keys.sort();
   for (const k of keys) s += `${k}=${labels[k] ?? ''}\u0000`;

@@ -81,4 +81,3 @@ export function planShapes(cfg: SimConfig, world: World, rng: Rng): ShapePlan {
     podSeries: world.services.map((s) => perPod && hasPodSeries(s)),
   };
 }
-
