@@ -160,6 +160,14 @@ export const RedConfig = z.strictObject({
   minRateExpected: z.number().nonnegative().default(10),
   /** A scope silent for more than this many buckets stops being fed zero rates. */
   zeroFeedBuckets: posInt.default(30),
+  /**
+   * When more than this fraction of the recently active scopes (and at least `feedGapMinScopes`) fall silent in one
+   * bucket, the span feed itself stopped (a collector gap, a sampling window, a lost file), not the services: no zero
+   * rates are judged that bucket. A real crash silences one service and its edges, a minority; an outage of the
+   * entry point that silences everything shows in its other signals (errors at its callers, metrics, alerts).
+   */
+  feedGapFraction: unit.default(0.5),
+  feedGapMinScopes: posInt.default(4),
   /** Detector score at or above which a bucket is anomalous. */
   threshold: unit.default(0.8),
   /** Anomalous buckets needed (within two buckets of each other) before a signal; it carries the first one's time. */

@@ -270,6 +270,8 @@ export class MetricPerception {
         summary: `${p.service} ${p.name}${labelText} = ${fmt(p.value)}, expected ${fmt(r.expected)}${habitWeight < 1 ? ' (no bigger than its usual spikes)' : ''}`,
         ref: id,
         family: s.family,
+        observed: p.value,
+        expected: r.expected,
       }),
     ];
   }

@@ -58,6 +58,7 @@ export class RedScopes {
   private readonly trails: LruMap<string, Trail>;
 
   private readonly bucketMs: number;
+  private gaps = 0;
 
   constructor(
     private readonly cfg: RedConfig,
@@ -75,6 +76,11 @@ export class RedScopes {
 
   get evicted(): number {
     return this.scopes.evictions;
+  }
+
+  /** Buckets in which most scopes fell silent together (a feed gap), so no zero rates were judged. */
+  get feedGaps(): number {
+    return this.gaps;
   }
 
   private scope(key: string): Scope {
@@ -120,8 +126,17 @@ export class RedScopes {
       this.judge(s, 'rate', ts, agg.count, true, `${agg.count} requests per ${bucketMs / 1000}s`, out);
     }
     const silent: Scope[] = [];
+    let recent = 0;
     for (const [key, s] of this.scopes.entries()) {
-      if (!aggs.has(key) && s.lastActive < bucket && bucket - s.lastActive <= this.cfg.zeroFeedBuckets) silent.push(s);
+      if (bucket - s.lastActive > this.cfg.zeroFeedBuckets) continue;
+      recent++;
+      if (!aggs.has(key) && s.lastActive < bucket) silent.push(s);
+    }
+    if (silent.length >= this.cfg.feedGapMinScopes && silent.length > this.cfg.feedGapFraction * recent) {
+      // The feed went quiet, not the services: judging zeros would blame every service at once and teach the
+      // rate detectors that silence is normal.
+      this.gaps++;
+      return out;
     }
     for (const s of silent) this.judge(s, 'rate', ts, 0, true, `0 requests per ${bucketMs / 1000}s`, out);
     return out;
@@ -167,6 +182,8 @@ export class RedScopes {
       hint: meta.hint,
       summary: `${where}: ${what}, expected ${fmt(r.expected)}`,
       ref: t.ref,
+      observed: value,
+      expected: r.expected,
     };
     out.push(makeSignal(s.peer === undefined ? init : { ...init, peer: s.peer, ...(s.side ? { side: s.side } : {}) }));
   }

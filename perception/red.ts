@@ -25,6 +25,8 @@ export interface RedStats {
   spanIndexEvicted: number;
   scopes: number;
   scopesEvicted: number;
+  /** Buckets in which most scopes fell silent at once: a feed gap, no zero rates judged. */
+  feedGaps: number;
 }
 
 interface PendingChild {
@@ -273,6 +275,7 @@ export class RedPerception {
       bucketScopeCap: this.buckets.scopeCapped,
       scopes: this.scopes.size,
       scopesEvicted: this.scopes.evicted,
+      feedGaps: this.scopes.feedGaps,
     };
   }
 }

@@ -1,6 +1,6 @@
 import { stableId } from '../core/hash.js';
 import type { RootCauseKind } from '../schemas/common.js';
-import type { Signal, SignalType } from '../schemas/signal.js';
+import { MAX_MAGNITUDE, type Signal, type SignalType } from '../schemas/signal.js';
 
 export { LruMap } from '../core/lru.js';
 
@@ -35,6 +35,18 @@ export interface SignalInit {
   readonly peer?: string;
   readonly side?: 'server' | 'client';
   readonly family?: string;
+  /** The measured value and what was expected: they give the signal's magnitude. */
+  readonly observed?: number;
+  readonly expected?: number;
+}
+
+/**
+ * |ln(observed / expected)|, capped; undefined unless both are positive. From nothing to something (an error ratio
+ * off a zero baseline) or down to nothing has no scale-free size: such signals keep their plain weight.
+ */
+export function magnitudeOf(observed: number, expected: number): number | undefined {
+  if (!(observed > 0) || !(expected > 0) || !Number.isFinite(observed) || !Number.isFinite(expected)) return undefined;
+  return Math.min(MAX_MAGNITUDE, Math.round(Math.abs(Math.log(observed / expected)) * 1000) / 1000);
 }
 
 /** A signal's id is derived from what it says, so a replay gives the same ids. */
@@ -52,6 +64,10 @@ export function makeSignal(s: SignalInit): Signal {
   if (s.peer !== undefined) sig.peer = s.peer;
   if (s.side !== undefined) sig.side = s.side;
   if (s.family !== undefined && s.family !== s.ref) sig.family = s.family;
+  if (s.observed !== undefined && s.expected !== undefined) {
+    const m = magnitudeOf(s.observed, s.expected);
+    if (m !== undefined) sig.magnitude = m;
+  }
   return sig;
 }
 

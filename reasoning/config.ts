@@ -50,6 +50,13 @@ export const RankerConfig = z.strictObject({
    * with measured support exists: telemetry text is writable by anyone who can make a service log a line.
    */
   measuredFirst: z.boolean().default(true),
+  /**
+   * How much a signal's magnitude (|ln(observed / expected)|) scales its weight: (1 + m) / (1 + ln 3), to this power.
+   * A threefold change weighs as before, a 200x slowdown about three times as much, a 1.4x one less. Scores saturate,
+   * and without this a noisy series' small spike counts as much as the root's collapse. 0 turns it off; signals with no
+   * measured value (templates, alerts) are not scaled.
+   */
+  magnitudeExponent: z.number().nonnegative().default(1),
   /** Softmax temperature turning scores into confidences; lower is more decisive. */
   temperature: z.number().positive().default(0.6),
 });

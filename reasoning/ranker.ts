@@ -131,12 +131,21 @@ function describe(c: Candidate, kind: RootCauseKind, explained: number): string 
   return parts.join('; ');
 }
 
+const NEUTRAL_MAGNITUDE = 1 + Math.log(3);
+
+/** A signal's weight: its type's weight times its score, scaled by its magnitude where it measured one. */
+function weightOf(s: Signal, cfg: RankerConfig): number {
+  const w = cfg.typeWeights[s.type] * s.score;
+  if (s.magnitude === undefined || cfg.magnitudeExponent === 0) return w;
+  return w * Math.pow((1 + s.magnitude) / NEUTRAL_MAGNITUDE, cfg.magnitudeExponent);
+}
+
 export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootCause[] {
   const cands = new Map<string, Candidate>();
   const { deps, callers } = adjacency(bundle.edges);
   const clientEdges: Signal[] = [];
   for (const s of strongestPerRef(bundle.signals)) {
-    const w = cfg.typeWeights[s.type] * s.score;
+    const w = weightOf(s, cfg);
     if (s.type === 'change') continue;
     if (s.peer && s.peer !== s.service && s.side === 'client' && s.type !== 'red_rate') {
       clientEdges.push(s);
@@ -260,7 +269,7 @@ function attributeClientEdges(
   for (const e of edges) {
     const a = e.service;
     const b = e.peer as string;
-    const w = cfg.typeWeights[e.type] * e.score;
+    const w = weightOf(e, cfg);
     const propagated = (outAnom.get(b)?.size ?? 0) > 0;
     let shareB: number;
     if (propagated) shareB = 1;

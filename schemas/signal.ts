@@ -17,6 +17,9 @@ export const SignalType = z.enum([
 ]);
 export type SignalType = z.infer<typeof SignalType>;
 
+/** Cap of `Signal.magnitude`: a thousandfold change. */
+export const MAX_MAGNITUDE = Math.round(Math.log(1000) * 1000) / 1000;
+
 export const Signal = z.object({
   id: z.string().min(1),
   ts: EpochMs,
@@ -41,5 +44,11 @@ export const Signal = z.object({
    * service's pods, one alert rule's instances). Absent: the signal's ref is its family.
    */
   family: z.string().min(1).optional(),
+  /**
+   * How far the measured value is from the expected one, scale-free: |ln(observed / expected)|, capped at ln(1000).
+   * Absent unless both are positive (an error ratio off a zero baseline has no such size) and for signals that
+   * measure no value (templates, alerts, changes). Scores saturate; magnitude tells a 200x slowdown from a 2x one.
+   */
+  magnitude: z.number().nonnegative().max(MAX_MAGNITUDE).optional(),
 });
 export type Signal = z.infer<typeof Signal>;

@@ -272,23 +272,48 @@ describe('RED from spans', () => {
     expect(sigs.filter((s) => s.type === 'red_latency')).toHaveLength(0);
   });
 
-  it('flags edge errors and a collapse of the request rate', () => {
-    const { red } = mk();
-    const sigs = [];
+  /**
+   * web calls pay (20 a minute, silent from minute `payStops`) while shop calls cart, cart calls stock and stock calls
+   * db; no spans at all in minutes [gap[0], gap[1]).
+   */
+  const feed = (red: RedPerception, minutes: number, payStops: number, gap: readonly [number, number] = [Infinity, Infinity]): Signal[] => {
+    const sigs: Signal[] = [];
     let n = 0;
-    for (let m = 0; m < 45; m++) {
-      const calls = m >= 40 ? 0 : 20;
-      for (let k = 0; k < calls; k++) {
-        const failing = m >= 30 && k % 2 === 0;
-        for (const s of call('web', 'pay', T0 + m * MIN + k * 3000, `t${n++}`, 10 + (k % 5), failing ? 'error' : 'ok')) sigs.push(...red.observe(s));
+    const pairs = [['shop', 'cart'], ['cart', 'stock'], ['stock', 'db']] as const;
+    for (let m = 0; m < minutes; m++) {
+      if (m < gap[0] || m >= gap[1]) {
+        for (let k = 0; k < 20; k++) {
+          const ts = T0 + m * MIN + k * 3000;
+          if (m < payStops) {
+            const failing = m >= 30 && k % 2 === 0;
+            for (const s of call('web', 'pay', ts, `t${n++}`, 10 + (k % 5), failing ? 'error' : 'ok')) sigs.push(...red.observe(s));
+          }
+          for (const [a, b] of pairs) for (const s of call(a, b, ts + 500, `t${n++}`, 10 + (k % 5))) sigs.push(...red.observe(s));
+        }
       }
       sigs.push(...red.advance(T0 + (m + 1) * MIN));
     }
+    return sigs;
+  };
+
+  it('flags edge errors and a collapse of the request rate', () => {
+    const { red } = mk();
+    const sigs = feed(red, 45, 40);
     const errs = sigs.filter((s) => s.type === 'red_errors');
     expect(errs.map((s) => `${s.service}>${s.peer ?? ''}`)).toEqual(expect.arrayContaining(['web>pay', 'pay>']));
     const rate = sigs.filter((s) => s.type === 'red_rate');
     expect(rate.length).toBeGreaterThanOrEqual(1);
     expect(rate[0]!.summary).toContain('0 requests');
+    expect(new Set(rate.map((s) => s.peer ?? s.service))).toEqual(new Set(['pay']));
+    expect(red.stats().feedGaps).toBe(0);
+  });
+
+  it('a gap in the span feed (every scope silent at once) blames no service', () => {
+    const { red } = mk();
+    // Silent from minute 40 to 48, then back at the old rate: the gap taught the rate detectors nothing either.
+    const sigs = feed(red, 60, Infinity, [40, 48]);
+    expect(sigs.filter((s) => s.type === 'red_rate')).toEqual([]);
+    expect(red.stats().feedGaps).toBeGreaterThan(0);
   });
 
   it('counts unanswered CLIENT spans (callee down) for the callee that answered that call name before', () => {

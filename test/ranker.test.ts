@@ -112,3 +112,29 @@ describe('ReasoningStage', () => {
     expect(st.counters.snapshot().dropped).toEqual({ unchanged: 1 });
   });
 });
+
+describe('signal magnitude', () => {
+  // web calls two leaves; both look slow from web, one 200-fold and one 3-fold, with the same saturated score.
+  const edges: [string, string][] = [
+    ['web', 'pay'],
+    ['web', 'fx'],
+  ];
+  const client = (peer: string, magnitude: number): Signal => ({ ...sig('web', 'metric_anomaly', 'latency', T0, 0.9, peer), side: 'client', magnitude });
+  const b = bundle([client('pay', Math.log(200)), client('fx', Math.log(3))], edges);
+
+  const order = (bb: IncidentBundle, c: RankerConfig): string[] => rankRootCauses(bb, c).map((r) => r.service).filter((s) => s !== 'web');
+
+  it('a 200x slowdown outweighs a 3x one with the same score', () => {
+    expect(order(b, cfg)).toEqual(['pay', 'fx']);
+    // Reversed magnitudes reverse the order: it is the magnitude, not the name, that decides.
+    const flipped = bundle([client('pay', Math.log(3)), client('fx', Math.log(200))], edges);
+    expect(order(flipped, cfg)).toEqual(['fx', 'pay']);
+  });
+
+  it('magnitudeExponent 0 turns it off (equal evidence, ties broken by name)', () => {
+    const off = RankerConfig.parse({ magnitudeExponent: 0 });
+    expect(order(b, off)).toEqual(['fx', 'pay']);
+    const r = rankRootCauses(b, off).filter((x) => x.service !== 'web');
+    expect(r[0]!.confidence).toBe(r[1]!.confidence);
+  });
+});
