@@ -41,11 +41,13 @@ export interface SignalInit {
 }
 
 /**
- * |ln(observed / expected)|, capped; undefined unless both are positive. From nothing to something (an error ratio
- * off a zero baseline) or down to nothing has no scale-free size: such signals keep their plain weight.
+ * |ln(observed / expected)|, capped; the cap when one side is zero or they differ in sign (from nothing to something:
+ * an error ratio off a zero baseline is as large a change as there is). Undefined for non-finite values.
  */
 export function magnitudeOf(observed: number, expected: number): number | undefined {
-  if (!(observed > 0) || !(expected > 0) || !Number.isFinite(observed) || !Number.isFinite(expected)) return undefined;
+  if (!Number.isFinite(observed) || !Number.isFinite(expected)) return undefined;
+  if (observed === expected) return 0;
+  if (observed <= 0 || expected <= 0) return observed === 0 && expected === 0 ? 0 : MAX_MAGNITUDE;
   return Math.min(MAX_MAGNITUDE, Math.round(Math.abs(Math.log(observed / expected)) * 1000) / 1000);
 }
 

@@ -45,9 +45,9 @@ export const Signal = z.object({
    */
   family: z.string().min(1).optional(),
   /**
-   * How far the measured value is from the expected one, scale-free: |ln(observed / expected)|, capped at ln(1000).
-   * Absent unless both are positive (an error ratio off a zero baseline has no such size) and for signals that
-   * measure no value (templates, alerts, changes). Scores saturate; magnitude tells a 200x slowdown from a 2x one.
+   * How far the measured value is from the expected one, scale-free: |ln(observed / expected)|, capped at ln(1000)
+   * (the cap also when one side is zero: an error ratio off a zero baseline). Absent for signals that measure no
+   * value (templates, alerts, changes). Scores saturate; magnitude tells a 200x slowdown from a 2x one.
    */
   magnitude: z.number().nonnegative().max(MAX_MAGNITUDE).optional(),
 });
