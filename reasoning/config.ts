@@ -43,6 +43,23 @@ export const RankerConfig = z.strictObject({
   changeBoost: z.number().min(1).default(2.5),
   /** Extra multiplier for a release measured as degraded (its new version's instances worse than the old ones). */
   degradedReleaseFactor: z.number().min(1).default(1.5),
+  /**
+   * How much of the change boost is withheld from a service whose own symptoms are inherited from a dependency (the
+   * share of its failing calls blamed on its callees, or, without a client-side view, 1 - inheritedPenalty when its
+   * own signals name a dependency that has evidence of its own): a release explains its service's own misbehaviour,
+   * not a dependency's outage. 0 turns it off. A release measured as degraded keeps its full boost.
+   */
+  inheritedChangeDiscount: z.number().min(0).max(1).default(1),
+  /**
+   * A callee's failing or slow calls count every caller that names it in its own signals (log templates, server-side
+   * edges), not only callers exporting client spans: with false, callers without traces look like they see it fine.
+   */
+  callerViewsFromAllSignals: z.boolean().default(true),
+  /**
+   * A client edge's blame tilts toward the end with evidence of its own: by up to 1 + this for the callee (any own
+   * evidence) or the caller (own saturation or resource evidence), growing as 1 - e^-evidence. 0 turns it off.
+   */
+  ownEvidenceTilt: z.number().nonnegative().default(0),
   /** Services whose first symptom comes this much earlier than the incident's earliest get the full timing bonus. */
   timingBonus: z.number().nonnegative().default(0.3),
   /**

@@ -18,12 +18,14 @@ interface Candidate {
   firstSeen: number;
   change: ChangeEvent | null;
   ownSignals: number;
+  /** Evidence from its own telemetry (not its callers' view of it), per kind. */
+  readonly ownKinds: Map<RootCauseKind, number>;
 }
 
 function candidate(map: Map<string, Candidate>, service: string): Candidate {
   let c = map.get(service);
   if (!c) {
-    c = { service, evidence: 0, fromCaller: new Map(), kinds: new Map(), refs: new Map(), firstSeen: Number.POSITIVE_INFINITY, change: null, ownSignals: 0 };
+    c = { service, evidence: 0, fromCaller: new Map(), kinds: new Map(), refs: new Map(), firstSeen: Number.POSITIVE_INFINITY, change: null, ownSignals: 0, ownKinds: new Map() };
     map.set(service, c);
   }
   return c;
@@ -36,7 +38,18 @@ function credit(c: Candidate, s: Signal, amount: number, kind: RootCauseKind, ow
   // Evidence ids: the signal's ref (template, series, alert group) is what a person can look up in the bundle.
   c.refs.set(s.ref, Math.max(c.refs.get(s.ref) ?? 0, amount));
   if (s.ts < c.firstSeen) c.firstSeen = s.ts;
-  if (own) c.ownSignals++;
+  if (own) {
+    c.ownSignals++;
+    c.ownKinds.set(kind, (c.ownKinds.get(kind) ?? 0) + amount);
+  }
+}
+
+/** Own evidence of the given kinds (all kinds when omitted). */
+function ownEvidence(c: Candidate | undefined, kinds?: readonly RootCauseKind[]): number {
+  if (!c) return 0;
+  let sum = 0;
+  for (const [k, v] of c.ownKinds) if (!kinds || kinds.includes(k)) sum += v;
+  return sum;
 }
 
 /**
@@ -132,6 +145,8 @@ function describe(c: Candidate, kind: RootCauseKind, explained: number): string 
 }
 
 const NEUTRAL_MAGNITUDE = 1 + Math.log(3);
+/** Kinds of a caller's own evidence that would make every call it makes look slow or failing. */
+const STARVING: readonly RootCauseKind[] = ['saturation', 'resource'];
 
 /** A signal's weight: its type's weight times its score, scaled by its magnitude where it measured one. */
 function weightOf(s: Signal, cfg: RankerConfig): number {
@@ -144,9 +159,15 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
   const cands = new Map<string, Candidate>();
   const { deps, callers } = adjacency(bundle.edges);
   const clientEdges: Signal[] = [];
+  /** Per callee, the callers whose own signals name it failing or slow (client spans, server edges, log text). */
+  const seenFailing = new Map<string, Set<string>>();
   for (const s of strongestPerRef(bundle.signals)) {
     const w = weightOf(s, cfg);
     if (s.type === 'change') continue;
+    if (s.peer && s.peer !== s.service && s.type !== 'red_rate') {
+      if (!seenFailing.has(s.peer)) seenFailing.set(s.peer, new Set());
+      seenFailing.get(s.peer)!.add(s.service);
+    }
     if (s.peer && s.peer !== s.service && s.side === 'client' && s.type !== 'red_rate') {
       clientEdges.push(s);
     } else if (s.peer && s.peer !== s.service) {
@@ -158,7 +179,7 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
     }
   }
   // Own latency and errors of a service whose calls out are slow are inherited in the share its callees are blamed.
-  const inheritedShare = attributeClientEdges(clientEdges, cands, deps, callers, cfg);
+  const inheritedShare = attributeClientEdges(clientEdges, cands, deps, callers, cfg.callerViewsFromAllSignals ? seenFailing : new Map(), cfg);
   if (cands.size === 0) return [];
 
   const anomalous = new Set([...cands.values()].filter((c) => c.evidence > 0).map((c) => c.service));
@@ -177,26 +198,38 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
   const scored = [...cands.values()].map((c) => {
     let score = c.evidence;
     const inh = inheritedShare.get(c.service);
+    /** Share of this service's symptoms explained by a dependency (0: its own). */
+    let inherited = 0;
     if (inh !== undefined) {
       // Measured: its calls out are slow, and that slowness is blamed on its callees in this share.
       const own = (c.kinds.get('latency') ?? 0) + (c.kinds.get('errors') ?? 0);
       score -= own * inh * (1 - cfg.inheritedPenalty);
-    } else if (
+      inherited = c.evidence > 0 ? (own / c.evidence) * inh : 0;
+    } else {
       // No client-side view: a dependency with evidence of its own (not only what this service's calls to it
       // showed) makes this service's symptoms likely inherited.
-      [...(deps.get(c.service) ?? [])].some((d) => {
+      const failingDeps = [...(deps.get(c.service) ?? [])].filter((d) => {
         const dc = cands.get(d);
         return dc !== undefined && dc.evidence - (dc.fromCaller.get(c.service) ?? 0) >= cfg.independentEvidence;
-      })
-    ) {
-      score *= cfg.inheritedPenalty;
+      });
+      if (failingDeps.length > 0) {
+        score *= cfg.inheritedPenalty;
+        // Only when its own signals name such a dependency is the link shown rather than assumed.
+        if (failingDeps.some((d) => seenFailing.get(d)?.has(c.service) === true)) inherited = 1 - cfg.inheritedPenalty;
+      }
     }
     const explained = explainedCallers(c.service, callers, anomalous);
     score *= 1 + cfg.explainsBonus * explained;
     const first = bundle.first_seen[c.service] ?? c.firstSeen;
     if (latest > earliest && Number.isFinite(first)) score *= 1 + cfg.timingBonus * ((latest - first) / (latest - earliest));
     // Measured guilt (new instances worse than old) is stronger evidence than timing alone.
-    if (c.change) score *= c.change.verdict === 'degraded' ? cfg.changeBoost * cfg.degradedReleaseFactor : cfg.changeBoost;
+    // A healthy-looking release on a service that only suffers its dependency's outage is timing, not guilt.
+    if (c.change) {
+      score *=
+        c.change.verdict === 'degraded'
+          ? cfg.changeBoost * cfg.degradedReleaseFactor
+          : 1 + (cfg.changeBoost - 1) * (1 - cfg.inheritedChangeDiscount * inherited);
+    }
     return { c, score: Math.max(0, score), explained };
   });
   scored.sort((a, b) => b.score - a.score || (a.c.service < b.c.service ? -1 : 1));
@@ -248,6 +281,7 @@ function attributeClientEdges(
   cands: Map<string, Candidate>,
   deps: Map<string, Set<string>>,
   callers: Map<string, Set<string>>,
+  seenFailing: ReadonlyMap<string, ReadonlySet<string>>,
   cfg: RankerConfig,
 ): Map<string, number> {
   const outAnom = new Map<string, Set<string>>();
@@ -260,11 +294,21 @@ function attributeClientEdges(
     if (!inAnom.has(b)) inAnom.set(b, new Set());
     inAnom.get(b)!.add(a);
   }
+  // Callers without traces still see a failing callee: their logs and server-side edges name it. Counted here, a
+  // callee failing for every caller is not cleared by the silence of callers that export no client spans.
+  for (const b of inAnom.keys()) for (const a of seenFailing.get(b) ?? []) inAnom.get(b)!.add(a);
   const known = (m: Map<string, Set<string>>, s: string, seen: Set<string> | undefined): number => {
     const n = new Set([...(m.get(s) ?? []), ...(seen ?? [])]);
     return Math.max(1, n.size);
   };
   const terminalOut = (a: string): number => [...(outAnom.get(a) ?? [])].filter((b) => (outAnom.get(b)?.size ?? 0) === 0).length;
+  // Own evidence as it stood before any edge was shared out, so that the order of the edges does not matter.
+  const ownAll = new Map<string, number>();
+  const ownStarving = new Map<string, number>();
+  for (const c of cands.values()) {
+    ownAll.set(c.service, ownEvidence(c));
+    ownStarving.set(c.service, ownEvidence(c, STARVING));
+  }
   const blamedOnOthers = new Map<string, number[]>();
   for (const e of edges) {
     const a = e.service;
@@ -279,8 +323,13 @@ function attributeClientEdges(
       // to most of its callees takes the blame even where each of them has no other caller to clear it.
       const nB = inAnom.get(b)?.size ?? 1;
       const nA = terminalOut(a);
-      const cB = (nB / known(callers, b, inAnom.get(b))) * nB;
-      const cA = (nA / known(deps, a, outAnom.get(a))) * nA;
+      // Each end's own telemetry tilts it: a callee with evidence of its own (its own latency, errors, absence) is
+      // likelier the cause; a caller is only when its own evidence is what starves every call it makes (saturation
+      // or an exhausted resource), since its own errors and latency follow from either story.
+      const tiltB = 1 + cfg.ownEvidenceTilt * (1 - Math.exp(-(ownAll.get(b) ?? 0)));
+      const tiltA = 1 + cfg.ownEvidenceTilt * (1 - Math.exp(-(ownStarving.get(a) ?? 0)));
+      const cB = (nB / known(callers, b, inAnom.get(b))) * nB * tiltB;
+      const cA = (nA / known(deps, a, outAnom.get(a))) * nA * tiltA;
       shareB = cB / (cB + cA);
     }
     if (!blamedOnOthers.has(a)) blamedOnOthers.set(a, []);

@@ -84,6 +84,43 @@ describe('rankRootCauses', () => {
     expect(withChange[0]?.evidence[0]).toBe('deploy-42');
   });
 
+  it('withholds the change boost from a service whose own signals name a failing dependency', () => {
+    const change = { kind: 'change' as const, id: 'cfg-7', ts: T0 - 120_000, service: 'api', change_kind: 'config' as const, summary: 'api: raise timeout' };
+    const signals = [
+      { ...sig('api', 'metric_anomaly', 'errors', T0 + 20_000), magnitude: 5 },
+      // api's own log says its calls to db fail; db has evidence of its own.
+      sig('api', 'template_new', 'errors', T0 + 10_000, 0.8, 'db'),
+      sig('db', 'metric_anomaly', 'errors', T0, 0.8),
+      { ...sig('web', 'metric_anomaly', 'errors', T0 + 40_000), magnitude: 4 },
+    ];
+    const b = bundle(signals, EDGES, { changes: [change] });
+    const rc = rankRootCauses(b, cfg);
+    expect(rc[0]?.service).toBe('db');
+    expect(rc[1]?.service).toBe('api');
+    expect(rc[1]?.kind).toBe('deploy');
+    // The full boost (the behaviour before) hands the outage to the release.
+    expect(rankRootCauses(b, RankerConfig.parse({ inheritedChangeDiscount: 0 }))[0]?.service).toBe('api');
+  });
+
+  it('counts callers that name a callee in their logs as seeing it fail, not only callers with client spans', () => {
+    // a -> b is the only traced call; c and d call b too and log that b fails.
+    const edges: [string, string][] = [['a', 'b'], ['c', 'b'], ['d', 'b'], ['a', 'e'], ['a', 'f']];
+    const signals = [
+      { ...sig('a', 'red_errors', 'errors', T0, 0.9, 'b'), side: 'client' as const, magnitude: 6.9 },
+      { ...sig('a', 'metric_anomaly', 'errors', T0), magnitude: 6.5 },
+      { ...sig('a', 'metric_anomaly', 'errors', T0), magnitude: 6.5, ref: 'ref-a-ratio' },
+      sig('a', 'alert', 'errors', T0),
+      sig('c', 'template_new', 'errors', T0 + 10_000, 0.8, 'b'),
+      sig('d', 'template_new', 'errors', T0 + 10_000, 0.8, 'b'),
+    ];
+    const b = bundle(signals, edges);
+    const rc = rankRootCauses(b, cfg);
+    expect(rc[0]?.service).toBe('b');
+    expect(rc[0]?.kind).toBe('dependency');
+    // Judged by traced callers only, b looks fine to c and d, and a takes the blame for its own failing calls.
+    expect(rankRootCauses(b, RankerConfig.parse({ callerViewsFromAllSignals: false }))[0]?.service).toBe('a');
+  });
+
   it('ignores a change long before the first symptom', () => {
     const change = { kind: 'change' as const, id: 'deploy-old', ts: T0 - 3 * 3600_000, service: 'api', change_kind: 'deploy' as const, summary: 'old' };
     const rc = rankRootCauses(bundle([sig('api', 'template_new', 'errors', T0, 0.8)], EDGES, { changes: [change] }), cfg);
