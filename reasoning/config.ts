@@ -59,7 +59,7 @@ export const RankerConfig = z.strictObject({
    * A client edge's blame tilts toward the end with evidence of its own: by up to 1 + this for the callee (any own
    * evidence) or the caller (own saturation or resource evidence), growing as 1 - e^-evidence. 0 turns it off.
    */
-  ownEvidenceTilt: z.number().nonnegative().default(0),
+  ownEvidenceTilt: z.number().nonnegative().default(1),
   /** Services whose first symptom comes this much earlier than the incident's earliest get the full timing bonus. */
   timingBonus: z.number().nonnegative().default(0.3),
   /**

@@ -121,6 +121,24 @@ describe('rankRootCauses', () => {
     expect(rankRootCauses(b, RankerConfig.parse({ callerViewsFromAllSignals: false }))[0]?.service).toBe('a');
   });
 
+  it('tilts a failing call toward the end with evidence of its own', () => {
+    // a's one dependency b fails from a's side; b's other caller x exports nothing. Who is at fault shows in each
+    // end's own telemetry: b stopped reporting (own evidence) in one case, a's CPU is saturated in the other.
+    const edges: [string, string][] = [['a', 'b'], ['x', 'b'], ['web', 'a']];
+    const edge = { ...sig('a', 'red_errors', 'errors', T0, 0.9, 'b'), side: 'client' as const, magnitude: 6.9 };
+    const aOwn = { ...sig('a', 'metric_anomaly', 'errors', T0), magnitude: 2 };
+    const off = RankerConfig.parse({ ownEvidenceTilt: 0 });
+    const bSilent = bundle([edge, aOwn, sig('b', 'metric_anomaly', 'errors', T0, 0.8)], edges);
+    expect(rankRootCauses(bSilent, cfg)[0]?.service).toBe('b');
+    expect(rankRootCauses(bSilent, off)[0]?.service).toBe('a');
+    const aStarved = bundle([edge, aOwn, { ...sig('a', 'metric_anomaly', 'saturation', T0 + 5_000), magnitude: 2, ref: 'ref-a-cpu' }, sig('b', 'metric_anomaly', 'errors', T0, 0.8)], edges);
+    const share = (b: IncidentBundle, c: RankerConfig): number => rankRootCauses(b, c).find((r) => r.service === 'a')?.confidence ?? 0;
+    expect(share(aStarved, cfg)).toBeGreaterThan(share(bSilent, cfg));
+    // The saturated caller takes more of its failing calls with the tilt than without it.
+    expect(share(aStarved, cfg)).toBeGreaterThan(share(aStarved, off));
+    expect(rankRootCauses(aStarved, cfg)[0]?.service).toBe('a');
+  });
+
   it('ignores a change long before the first symptom', () => {
     const change = { kind: 'change' as const, id: 'deploy-old', ts: T0 - 3 * 3600_000, service: 'api', change_kind: 'deploy' as const, summary: 'old' };
     const rc = rankRootCauses(bundle([sig('api', 'template_new', 'errors', T0, 0.8)], EDGES, { changes: [change] }), cfg);
