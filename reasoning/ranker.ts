@@ -164,11 +164,13 @@ export function rankRootCauses(bundle: IncidentBundle, cfg: RankerConfig): RootC
   for (const s of strongestPerRef(bundle.signals)) {
     const w = weightOf(s, cfg);
     if (s.type === 'change') continue;
-    if (s.peer && s.peer !== s.service && s.type !== 'red_rate') {
-      if (!seenFailing.has(s.peer)) seenFailing.set(s.peer, new Set());
-      seenFailing.get(s.peer)!.add(s.service);
+    // A caller's view of a callee failing or slow (a rate swing is not one).
+    const callee = s.peer !== undefined && s.peer !== s.service && s.type !== 'red_rate' ? s.peer : undefined;
+    if (callee !== undefined) {
+      if (!seenFailing.has(callee)) seenFailing.set(callee, new Set());
+      seenFailing.get(callee)!.add(s.service);
     }
-    if (s.peer && s.peer !== s.service && s.side === 'client' && s.type !== 'red_rate') {
+    if (callee !== undefined && s.side === 'client') {
       clientEdges.push(s);
     } else if (s.peer && s.peer !== s.service) {
       // A call-edge signal on the callee's own spans: the caller observes the callee. Most of the blame goes to the callee.
