@@ -45,8 +45,7 @@ function credit(c: Candidate, s: Signal, amount: number, kind: RootCauseKind, ow
 }
 
 /** Own evidence of the given kinds (all kinds when omitted). */
-function ownEvidence(c: Candidate | undefined, kinds?: readonly RootCauseKind[]): number {
-  if (!c) return 0;
+function ownEvidence(c: Candidate, kinds?: readonly RootCauseKind[]): number {
   let sum = 0;
   for (const [k, v] of c.ownKinds) if (!kinds || kinds.includes(k)) sum += v;
   return sum;
