@@ -18,6 +18,11 @@ export interface AlignerOptions {
   readonly maxBuffered: number;
   /** Sources remembered; beyond it the one seen longest ago is forgotten. */
   readonly maxSources: number;
+  /**
+   * Wall ms an idle claim (Infinity) with an as-of time holds back events written after it (see `advance`); past
+   * it the claim is taken as it stands (its source's owner stopped saying anything: progress over order).
+   */
+  readonly idleHoldMs?: number;
 }
 
 interface Entry<T> {
@@ -25,6 +30,8 @@ interface Entry<T> {
   /** Order among events of one time that does not depend on arrival (absent in checkpoints before it: ''). */
   readonly tie?: string;
   readonly seq: number;
+  /** Wall time the event was written (Kafka transport), for idle claims' as-of times; absent: not held by them. */
+  readonly wall?: number;
   readonly item: T;
 }
 
@@ -37,6 +44,14 @@ export class EventTimeAligner<T> {
    * instance) and its events are still coming. Only sources that never heartbeat fall under the idle rule.
    */
   private readonly beating = new Set<string>();
+  /**
+   * Idle sources (claimed Infinity) with the wall time their owner last found them empty. An event written after
+   * that time may have a record of the idle source beside it that its owner has not seen yet: such an event waits
+   * for the next idle claim, so sources that start delivering together are aligned from their first events.
+   */
+  private readonly idleAsOf = new Map<string, number>();
+  /** The newest wall time (the events message's Kafka timestamp) among events taken. */
+  private newestWall = -Infinity;
   private seq = 0;
   private newest = -Infinity;
   private released = -Infinity;
@@ -57,13 +72,15 @@ export class EventTimeAligner<T> {
    * (Kafka partitions, several ingest instances); a tie drawn from the event itself (its kind and service) makes
    * the order the same whatever the transport, so `replay` and `run` feed perception the same sequence.
    */
-  push(source: string, ts: number, item: T, emit: (item: T) => void, tie = ''): void {
+  push(source: string, ts: number, item: T, emit: (item: T) => void, tie = '', wall = Number.NEGATIVE_INFINITY): void {
     const prev = this.sources.get(source);
+    if (wall > this.newestWall) this.newestWall = wall;
     // A source that said it was idle (Infinity) delivers again: from now on it is where its events are.
     if (prev === undefined || ts > prev || prev === Number.POSITIVE_INFINITY) {
+      if (prev === Number.POSITIVE_INFINITY) this.idleAsOf.delete(source);
       this.sources.delete(source);
       this.sources.set(source, ts);
-      if (this.sources.size > this.opts.maxSources) this.sources.delete(this.sources.keys().next().value as string);
+      if (this.sources.size > this.opts.maxSources) this.forgetOldest();
     }
     if (ts > this.newest) this.newest = ts;
     if (ts < this.released) {
@@ -71,27 +88,38 @@ export class EventTimeAligner<T> {
       emit(item);
       return;
     }
-    this.insert({ ts, tie, seq: this.seq++, item });
+    this.insert(Number.isFinite(wall) ? { ts, tie, seq: this.seq++, wall, item } : { ts, tie, seq: this.seq++, item });
     this.release(emit);
   }
 
   /**
    * A source says it has delivered everything up to `ts` (a heartbeat written into the partition by ingest): it
-   * no longer holds back events up to that time.
+   * no longer holds back events up to that time. `asOf` (idle claims): the wall time at which its owner found it
+   * empty; events written after it wait for a newer claim, at most `idleHoldMs`.
    */
-  advance(source: string, ts: number, emit: (item: T) => void): void {
+  advance(source: string, ts: number, emit: (item: T) => void, asOf?: number): void {
     if (!this.beating.has(source)) {
       this.beating.add(source);
       if (this.beating.size > this.opts.maxSources) this.beating.delete(this.beating.values().next().value as string);
     }
     const prev = this.sources.get(source);
-    // `ts` Infinity: caught up with nothing to deliver, so it holds nobody back (and says nothing of the time).
+    // `ts` Infinity: caught up with nothing to deliver, so it holds nobody back in event time (and says nothing of
+    // it); only events written after its as-of time wait, in wall time (`idleGate`).
     if (prev !== undefined && ts <= prev && prev !== Number.POSITIVE_INFINITY) return;
+    if (ts === Number.POSITIVE_INFINITY && asOf !== undefined && Number.isFinite(asOf)) {
+      if (!(asOf <= (this.idleAsOf.get(source) ?? Number.NEGATIVE_INFINITY))) this.idleAsOf.set(source, asOf);
+    } else this.idleAsOf.delete(source);
     this.sources.delete(source);
     this.sources.set(source, ts);
-    if (this.sources.size > this.opts.maxSources) this.sources.delete(this.sources.keys().next().value as string);
+    if (this.sources.size > this.opts.maxSources) this.forgetOldest();
     if (ts > this.newest && Number.isFinite(ts)) this.newest = ts;
     this.release(emit);
+  }
+
+  private forgetOldest(): void {
+    const src = this.sources.keys().next().value as string;
+    this.sources.delete(src);
+    this.idleAsOf.delete(src);
   }
 
   /** Releases everything (end of a finite input). */
@@ -107,10 +135,29 @@ export class EventTimeAligner<T> {
     return wm;
   }
 
+  /**
+   * The wall time up to which events may go as far as idle sources are concerned: the oldest as-of time among idle
+   * claims that are still news (within `idleHoldMs` of the newest event written); Infinity when there is none.
+   */
+  private idleGate(): number {
+    if (this.idleAsOf.size === 0) return Infinity;
+    const hold = this.opts.idleHoldMs ?? 0;
+    let gate = Infinity;
+    for (const [src, asOf] of this.idleAsOf) {
+      if (this.sources.get(src) !== Number.POSITIVE_INFINITY || this.newestWall - asOf > hold) continue;
+      if (asOf < gate) gate = asOf;
+    }
+    return gate;
+  }
+
   private release(emit: (item: T) => void): void {
     const wm = this.watermark();
-    while (this.heap.length > 0 && (this.heap[0]!.ts <= wm || this.heap.length > this.opts.maxBuffered)) {
-      if (this.heap[0]!.ts > wm) this.forced++;
+    const gate = this.idleGate();
+    while (this.heap.length > 0) {
+      const top = this.heap[0]!;
+      const due = top.ts <= wm && (top.wall ?? Number.NEGATIVE_INFINITY) <= gate;
+      if (!due && this.heap.length <= this.opts.maxBuffered) break;
+      if (!due) this.forced++;
       this.emitTop(emit);
     }
   }
@@ -168,8 +215,19 @@ export class EventTimeAligner<T> {
   }
 
   /** Plain state for a checkpoint (the heap array is already a valid heap). */
-  state(): { heap: Entry<T>[]; sources: Array<[string, number]>; beating: string[]; seq: number; newest: number; released: number; late: number; forced: number } {
-    return { heap: this.heap, sources: [...this.sources], beating: [...this.beating], seq: this.seq, newest: this.newest, released: this.released, late: this.late, forced: this.forced };
+  state(): { heap: Entry<T>[]; sources: Array<[string, number]>; beating: string[]; idleAsOf?: Array<[string, number]>; newestWall?: number; seq: number; newest: number; released: number; late: number; forced: number } {
+    return {
+      heap: this.heap,
+      sources: [...this.sources],
+      beating: [...this.beating],
+      idleAsOf: [...this.idleAsOf],
+      newestWall: this.newestWall,
+      seq: this.seq,
+      newest: this.newest,
+      released: this.released,
+      late: this.late,
+      forced: this.forced,
+    };
   }
 
   load(s: ReturnType<EventTimeAligner<T>['state']>): void {
@@ -178,6 +236,9 @@ export class EventTimeAligner<T> {
     for (const [k, v] of s.sources) this.sources.set(k, v);
     this.beating.clear();
     for (const k of s.beating ?? []) this.beating.add(k);
+    this.idleAsOf.clear();
+    for (const [k, v] of s.idleAsOf ?? []) this.idleAsOf.set(k, v);
+    this.newestWall = s.newestWall ?? Number.NEGATIVE_INFINITY;
     this.seq = s.seq;
     this.newest = s.newest;
     this.released = s.released;

@@ -182,6 +182,54 @@ describe('event-time alignment (pipeline/align.ts)', () => {
     expect(a.watermark()).toBe(650_000);
   });
 
+  it('an idle claim is as of a wall time: events written after it wait for a newer claim, so sources that start together meet in order', () => {
+    const a = new EventTimeAligner<string>({ ...opts, idleHoldMs: 5000 });
+    const out: string[] = [];
+    const emit = (s: string): void => void out.push(s);
+    // Both partitions were found empty at wall 1000 (startup); then a record lands on each at wall ~2000, and the
+    // busy one's events arrive first, newer in event time than the other's.
+    a.advance('traces', Number.POSITIVE_INFINITY, emit, 1000);
+    a.advance('metrics', Number.POSITIVE_INFINITY, emit, 1000);
+    a.push('traces', 60_000, 't1', emit, '', 2100);
+    a.push('traces', 90_000, 't2', emit, '', 2100);
+    // Written after the metrics partition was last found empty: it may still hold older records. They wait...
+    expect(out).toEqual([]);
+    a.push('metrics', 30_000, 'm1', emit, '', 2200);
+    // ...and metrics delivers, older: in order, nothing late; now it holds the others at its own time, as before.
+    expect(out).toEqual(['m1']);
+    expect(a.late).toBe(0);
+    a.advance('metrics', Number.POSITIVE_INFINITY, emit, 2500);
+    expect(out).toEqual(['m1', 't1', 't2']);
+    // A claim as of after an event lets it go; an older claim (reordered heartbeats) changes nothing.
+    a.advance('metrics', Number.POSITIVE_INFINITY, emit, 2000);
+    a.push('traces', 120_000, 't3', emit, '', 2600);
+    expect(out).toEqual(['m1', 't1', 't2']);
+    a.advance('metrics', Number.POSITIVE_INFINITY, emit, 2700);
+    expect(out).toEqual(['m1', 't1', 't2', 't3']);
+    // An owner that stops saying anything holds events at most idleHoldMs of wall time.
+    a.push('traces', 150_000, 't4', emit, '', 7000);
+    expect(out).toEqual(['m1', 't1', 't2', 't3']);
+    a.push('traces', 160_000, 't5', emit, '', 7701);
+    expect(out).toEqual(['m1', 't1', 't2', 't3', 't4', 't5']);
+    // Restored from its state, a second aligner holds and releases the same way.
+    a.advance('metrics', Number.POSITIVE_INFINITY, emit, 7000);
+    a.push('traces', 170_000, 't6', emit, '', 7702);
+    expect(out).toEqual(['m1', 't1', 't2', 't3', 't4', 't5']);
+    const b = new EventTimeAligner<string>({ ...opts, idleHoldMs: 5000 });
+    b.load(structuredClone(a.state()));
+    const outB: string[] = [];
+    b.push('traces', 180_000, 't7', (s) => void outB.push(s), '', 7800);
+    expect(outB).toEqual([]);
+    b.advance('metrics', Number.POSITIVE_INFINITY, (s) => void outB.push(s), 7900);
+    expect(outB).toEqual(['t6', 't7']);
+    // A claim as of Infinity (the stream is under way, its owner stops re-checking) lifts the wait at once.
+    b.push('traces', 190_000, 't8', (s) => void outB.push(s), '', 8000);
+    expect(outB).toEqual(['t6', 't7']);
+    b.advance('metrics', Number.POSITIVE_INFINITY, (s) => void outB.push(s), Number.POSITIVE_INFINITY);
+    b.push('traces', 200_000, 't9', (s) => void outB.push(s), '', 9000);
+    expect(outB).toEqual(['t6', 't7', 't8', 't9']);
+  });
+
   it('is bounded: beyond maxBuffered the oldest goes early, counted', () => {
     const a = new EventTimeAligner<number>({ ...opts, maxBuffered: 3 });
     const out: number[] = [];

@@ -139,6 +139,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       createProcessor: (topic, partition) => new PerceptionProcessor((d) => graph.perception(d), deps(log), graph.bundleTap, kcfg.topics, topic, partition, {
           idleMs: kcfg.alignIdleMs,
           maxBuffered: kcfg.alignMaxEvents,
+          idleHoldMs: kcfg.alignIdleHoldMs,
         }),
     }),
     reasoning: () => ({

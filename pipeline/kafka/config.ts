@@ -141,6 +141,12 @@ export const KafkaConfig = z.strictObject({
    * reached theirs, so sources that progress at different speeds meet in time order (see pipeline/align.ts).
    */
   alignIdleMs: z.number().int().min(0).max(86_400_000).default(300_000),
+  /**
+   * Perception: an idle raw partition (ingest found it empty, as of a wall time) holds back events written after
+   * that time until ingest says it again, for at most this long (wall ms); then they go on (progress over order).
+   * Partitions that start delivering together so meet in time order from their first events.
+   */
+  alignIdleHoldMs: z.number().int().min(0).max(600_000).default(5000),
   /** Ingest: how often each raw partition's progress is written to every events partition (heartbeats). */
   alignHeartbeatMs: z.number().int().min(50).max(60_000).default(1000),
   /** Perception: events waiting for alignment per partition; beyond it the oldest go on early. */

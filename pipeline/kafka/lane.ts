@@ -92,6 +92,13 @@ export class Lane {
   /** Position of the newest checkpoint written: what a stateful lane may commit (retried until it is committed). */
   checkpointedNext: number | null = null;
   highWatermark: number | null = null;
+  /**
+   * Heartbeating runners: this instance's event-time frontier as it stood when an end-offset refresh that found
+   * this partition caught up began. Every record the frontier had seen was on the broker before that refresh, so a
+   * record of this partition with an older event time, produced alongside, was there too and has been taken: up to
+   * here, and no further, the partition may claim it has delivered everything while it is idle.
+   */
+  caughtUpTo = Number.NEGATIVE_INFINITY;
   readonly tracker = new OffsetTracker();
   paused = false;
   pauses = 0;

@@ -27,6 +27,11 @@ export const H_SOURCE = 'nightshift-src';
  * partition has delivered everything up to that event time, so perception's alignment need not wait for it.
  */
 export const H_HEARTBEAT = 'nightshift-heartbeat';
+/**
+ * Header of an idle heartbeat (claim `Infinity`): the wall time (ms) at which ingest began the end-offset check that
+ * found the partition empty. Events written after it wait for a newer claim (pipeline/align.ts).
+ */
+export const H_HEARTBEAT_AS_OF = 'nightshift-heartbeat-as-of';
 /** Header of a root-cause result: its deterministic id (a digest of the record), for sinks to deduplicate. */
 export const H_OUTPUT_ID = 'nightshift-id';
 
@@ -241,7 +246,8 @@ export class PerceptionProcessor implements PartitionProcessor {
       // `Infinity`: the source is caught up with nothing to deliver (pipeline/align.ts: idle until it delivers).
       if (cut > 0 && (Number.isFinite(ts) || ts === Number.POSITIVE_INFINITY)) {
         this.heartbeats++;
-        this.aligner.advance(hb.slice(0, cut), ts, (e) => this.stage.process(e, out));
+        const asOf = headerText(m, H_HEARTBEAT_AS_OF);
+        this.aligner.advance(hb.slice(0, cut), ts, (e) => this.stage.process(e, out), asOf === undefined ? undefined : Number(asOf));
       }
       return;
     }
@@ -264,7 +270,9 @@ export class PerceptionProcessor implements PartitionProcessor {
       ctx.deadLetter(badRecord('perception', 'SCHEMA_MISMATCH', 'an event (or each of a list of events) needs kind, service and a finite ts', this.topic, this.partition, m));
       return;
     }
-    for (const e of list as Event[]) this.aligner.push(source, e.ts, e, (x) => this.stage.process(x, out), eventTie(e));
+    // The message's Kafka timestamp (ingest's producer sets it when it writes): after the raw record had landed.
+    const wall = Number(m.timestamp);
+    for (const e of list as Event[]) this.aligner.push(source, e.ts, e, (x) => this.stage.process(x, out), eventTie(e), wall);
   }
 
   private isDuplicate(src: string): boolean {

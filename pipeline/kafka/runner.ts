@@ -9,7 +9,7 @@ import type { KafkaConfig } from './config.js';
 import { Lane, type LaneHost, type PartitionProcessor } from './lane.js';
 import { partitionKey, splitPartitionKey } from './offsets.js';
 import type { OffsetLoss } from './loss.js';
-import { H_HEARTBEAT } from './processors.js';
+import { H_HEARTBEAT, H_HEARTBEAT_AS_OF } from './processors.js';
 import type { AckCallback, OutMessage, ProducerBatcher } from './producer.js';
 
 export type StageName = 'ingest' | 'perception' | 'reasoning' | 'sinks';
@@ -124,6 +124,8 @@ export class StageRunner {
 
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly lastClaim = new Map<string, number>();
+  /** The as-of time last sent with each partition's idle claim. */
+  private readonly lastAsOf = new Map<string, number>();
   heartbeatsSent = 0;
 
   /**
@@ -135,9 +137,14 @@ export class StageRunner {
     const hb = this.spec.heartbeats;
     if (!hb || this.stopping) return;
     const lanes = this.laneList().filter((l) => !l.stopped);
-    let frontier = -Infinity;
-    for (const l of lanes) frontier = Math.max(frontier, l.processor.progress?.() ?? -Infinity);
-    const claims: Array<[string, number]> = lanes.map((l) => [l.key, l.idle && !l.lagging ? frontier : (l.processor.progress?.() ?? -Infinity)]);
+    const frontier = this.eventFrontier();
+    // An idle partition claims the frontier only as far as an end-offset refresh begun after it confirmed nothing
+    // older waits on the broker: claiming the frontier on stale end offsets let records that had just landed
+    // arrive behind perception's watermark (late), and late spans miss their closed RED buckets.
+    const claims: Array<[string, number]> = lanes.map((l) => {
+      const own = l.processor.progress?.() ?? -Infinity;
+      return [l.key, l.idle && !l.lagging ? Math.max(own, Math.min(frontier, l.caughtUpTo)) : own];
+    });
     // An assigned partition with no lane has delivered no record since this instance took it over; once the end
     // offsets say nothing waits in it, it is idle and says so (`Infinity`: it holds nobody back until it delivers
     // again). Without this, a partition taken over from a dead instance after its last record would hold perception
@@ -145,22 +152,44 @@ export class StageRunner {
     if (this.endsGeneration === this.generations) {
       for (const key of this.assigned) if (!this.lanes.has(key) && !this.unfetched.has(key)) claims.push([key, Number.POSITIVE_INFINITY]);
     }
+    const asOf = this.endsAsOf;
     for (const [key, claim] of claims) {
       const last = this.lastClaim.get(key) ?? Number.NEGATIVE_INFINITY;
+      // An idle claim is said again when its as-of time changes (see idleAsOfAfter): perception holds events written
+      // after the last one it heard (pipeline/align.ts).
+      const again = claim === Number.POSITIVE_INFINITY && last === claim && asOf !== (this.lastAsOf.get(key) ?? Number.NEGATIVE_INFINITY);
       // After an idle claim (Infinity) any real one is news: the partition delivers again.
-      if (Number.isNaN(claim) || claim === Number.NEGATIVE_INFINITY || claim === last || (claim < last && last !== Number.POSITIVE_INFINITY)) continue;
+      if (!again && (Number.isNaN(claim) || claim === Number.NEGATIVE_INFINITY || claim === last || (claim < last && last !== Number.POSITIVE_INFINITY))) continue;
       this.lastClaim.set(key, claim);
-      const { topic, partition } = splitPartitionKey(key);
-      const value = `${topic}/${partition}/${claim}`;
+      const headers: Record<string, string> = { [H_HEARTBEAT]: `${splitPartitionKey(key).topic}/${splitPartitionKey(key).partition}/${claim}` };
+      if (claim === Number.POSITIVE_INFINITY) {
+        headers[H_HEARTBEAT_AS_OF] = String(asOf);
+        this.lastAsOf.set(key, asOf);
+      }
       for (let p = 0; p < hb.partitions; p++) {
-        this.batcher.enqueue({ topic: hb.topic, key: null, value: '', partition: p, headers: { [H_HEARTBEAT]: value } }, () => undefined);
+        this.batcher.enqueue({ topic: hb.topic, key: null, value: '', partition: p, headers }, () => undefined);
         this.heartbeatsSent++;
       }
     }
   }
 
+  /** The newest event time any of this instance's lanes has delivered. */
+  private eventFrontier(): number {
+    let f = -Infinity;
+    for (const l of this.lanes.values()) if (!l.stopped) f = Math.max(f, l.processor.progress?.() ?? -Infinity);
+    return f;
+  }
+
   /** The assignment generation the last completed end-offset refresh saw (laneless partitions are judged on it). */
   private endsGeneration = -1;
+  /** Wall time at which the last completed end-offset refresh began: what an idle claim is as of. */
+  private endsAsOf = Number.NEGATIVE_INFINITY;
+  /** End offsets of every input partition at the last refresh, and since when they stood still, all committed. */
+  private rawEnds: ReadonlyMap<string, number> = new Map();
+  private rawLows: ReadonlyMap<string, number> = new Map();
+  private quietSince: number | null = null;
+  /** When the ends last started moving after a quiet spell (or this instance's first refresh). */
+  private activeSince: number | null = null;
 
   /** Partitions assigned but not fetched yet that have records to read (from the broker's offsets). */
   private unfetched = new Set<string>();
@@ -180,26 +209,77 @@ export class StageRunner {
     if (this.refreshing || this.stopping) return;
     this.refreshing = true;
     const generation = this.generations;
+    // Taken before the offsets are asked for: everything the frontier reflects was on the broker by then.
+    const frontier = this.eventFrontier();
+    const startedAt = Date.now();
     try {
       const next = new Set<string>();
+      const ends = new Map<string, number>();
+      const lows = new Map<string, number>();
       for (const t of this.spec.inputs) {
         for (const e of await this.admin.fetchTopicOffsets(t)) {
           const key = partitionKey(t, e.partition);
+          ends.set(key, Number(e.high));
+          lows.set(key, Number(e.low));
           if (!this.assigned.has(key)) continue;
           const high = Number(e.high);
           const lane = this.lanes.get(key);
           if (lane) {
             if (lane.highWatermark === null || high > lane.highWatermark) lane.highWatermark = high;
+            if (lane.nextFetch !== null && high <= lane.nextFetch && frontier > lane.caughtUpTo) lane.caughtUpTo = frontier;
           } else if (high > Math.max(Number(e.low), this.committedAtAssignment.get(key) ?? -1)) next.add(key);
         }
       }
       this.unfetched = next;
       this.endsGeneration = generation;
+      this.rawLows = lows;
+      const asOf = this.endsAsOf;
+      await this.idleAsOfAfter(ends, startedAt);
+      // A newer idle as-of time goes out at once rather than at the next heartbeat: perception holds the events
+      // written since the last one until it hears it, so its latency is this refresh's, not the heartbeat period.
+      if (this.endsAsOf !== asOf) this.heartbeat();
     } catch (e) {
       this.log.debug({ stage: this.spec.name, err: (e as Error).message }, 'end offsets not refreshed');
     } finally {
       this.refreshing = false;
     }
+  }
+
+  /**
+   * The as-of time of idle claims, which matters where streams start: when raw records begin to arrive after a
+   * quiet spell (or when this instance starts), the first records of all partitions land together, and events
+   * written after an idle claim wait for a newer one (pipeline/align.ts), however fast another instance's first
+   * records come. So for `alignIdleHoldMs` after the ends start moving (any partition of the inputs, whoever owns
+   * it) each refresh's start is the as-of time and idle claims are said again; after that one claim as of Infinity
+   * lifts the wait, and a steady stream pays no latency for idle partitions. Once the
+   * ends stop moving and the whole group has committed up to them, every event of every raw record was acknowledged
+   * before that refresh began: one last claim as of then, and nothing more until records arrive again (an idle
+   * cluster writes no heartbeats), the as-of time the next start is measured against.
+   */
+  private async idleAsOfAfter(ends: ReadonlyMap<string, number>, startedAt: number): Promise<void> {
+    let moved = ends.size !== this.rawEnds.size;
+    for (const [k, h] of ends) if (this.rawEnds.get(k) !== h) moved = true;
+    this.rawEnds = ends;
+    const starting = (): boolean => this.activeSince !== null && startedAt - this.activeSince <= this.cfg.alignIdleHoldMs;
+    if (moved) {
+      if (this.quietSince !== null || this.activeSince === null) this.activeSince = startedAt;
+      this.quietSince = null;
+      this.endsAsOf = starting() ? startedAt : Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (this.quietSince !== null) return;
+    const committed = await this.admin.fetchOffsets({ groupId: this.spec.groupId, topics: [...this.spec.inputs] });
+    let behind = false;
+    for (const t of committed) {
+      for (const p of t.partitions) {
+        const key = partitionKey(t.topic, p.partition);
+        if (Math.max(Number(p.offset), this.rawLows.get(key) ?? 0) < (ends.get(key) ?? 0)) behind = true;
+      }
+    }
+    if (!behind) {
+      this.quietSince = startedAt;
+      this.endsAsOf = startedAt;
+    } else this.endsAsOf = starting() ? startedAt : Number.POSITIVE_INFINITY;
   }
 
   /**

@@ -30,6 +30,7 @@ export function expectedResultIds(
     const proc = new PerceptionProcessor((d) => graph.perception(d), deps, null, kafka.topics, kafka.topics.events, p, {
       idleMs: kafka.alignIdleMs,
       maxBuffered: kafka.alignMaxEvents,
+      idleHoldMs: kafka.alignIdleHoldMs,
     });
     const ctx: StageContext = {
       emit: (o) => {
