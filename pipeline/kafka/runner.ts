@@ -161,7 +161,8 @@ export class StageRunner {
       // After an idle claim (Infinity) any real one is news: the partition delivers again.
       if (!again && (Number.isNaN(claim) || claim === Number.NEGATIVE_INFINITY || claim === last || (claim < last && last !== Number.POSITIVE_INFINITY))) continue;
       this.lastClaim.set(key, claim);
-      const headers: Record<string, string> = { [H_HEARTBEAT]: `${splitPartitionKey(key).topic}/${splitPartitionKey(key).partition}/${claim}` };
+      const { topic, partition } = splitPartitionKey(key);
+      const headers: Record<string, string> = { [H_HEARTBEAT]: `${topic}/${partition}/${claim}` };
       if (claim === Number.POSITIVE_INFINITY) {
         headers[H_HEARTBEAT_AS_OF] = String(asOf);
         this.lastAsOf.set(key, asOf);
@@ -186,7 +187,6 @@ export class StageRunner {
   private endsAsOf = Number.NEGATIVE_INFINITY;
   /** End offsets of every input partition at the last refresh, and since when they stood still, all committed. */
   private rawEnds: ReadonlyMap<string, number> = new Map();
-  private rawLows: ReadonlyMap<string, number> = new Map();
   private quietSince: number | null = null;
   /** When the ends last started moving after a quiet spell (or this instance's first refresh). */
   private activeSince: number | null = null;
@@ -232,9 +232,8 @@ export class StageRunner {
       }
       this.unfetched = next;
       this.endsGeneration = generation;
-      this.rawLows = lows;
       const asOf = this.endsAsOf;
-      await this.idleAsOfAfter(ends, startedAt);
+      await this.idleAsOfAfter(ends, lows, startedAt);
       // A newer idle as-of time goes out at once rather than at the next heartbeat: perception holds the events
       // written since the last one until it hears it, so its latency is this refresh's, not the heartbeat period.
       if (this.endsAsOf !== asOf) this.heartbeat();
@@ -251,12 +250,12 @@ export class StageRunner {
    * written after an idle claim wait for a newer one (pipeline/align.ts), however fast another instance's first
    * records come. So for `alignIdleHoldMs` after the ends start moving (any partition of the inputs, whoever owns
    * it) each refresh's start is the as-of time and idle claims are said again; after that one claim as of Infinity
-   * lifts the wait, and a steady stream pays no latency for idle partitions. Once the
-   * ends stop moving and the whole group has committed up to them, every event of every raw record was acknowledged
+   * lifts the wait, and a steady stream pays no latency for idle partitions. Once the ends stop moving and the
+   * whole group has committed up to them, every event of every raw record was acknowledged
    * before that refresh began: one last claim as of then, and nothing more until records arrive again (an idle
    * cluster writes no heartbeats), the as-of time the next start is measured against.
    */
-  private async idleAsOfAfter(ends: ReadonlyMap<string, number>, startedAt: number): Promise<void> {
+  private async idleAsOfAfter(ends: ReadonlyMap<string, number>, lows: ReadonlyMap<string, number>, startedAt: number): Promise<void> {
     let moved = ends.size !== this.rawEnds.size;
     for (const [k, h] of ends) if (this.rawEnds.get(k) !== h) moved = true;
     this.rawEnds = ends;
@@ -273,7 +272,7 @@ export class StageRunner {
     for (const t of committed) {
       for (const p of t.partitions) {
         const key = partitionKey(t.topic, p.partition);
-        if (Math.max(Number(p.offset), this.rawLows.get(key) ?? 0) < (ends.get(key) ?? 0)) behind = true;
+        if (Math.max(Number(p.offset), lows.get(key) ?? 0) < (ends.get(key) ?? 0)) behind = true;
       }
     }
     if (!behind) {
