@@ -151,6 +151,15 @@ export const RedConfig = z.strictObject({
   minLatencyRelChange: z.number().nonnegative().default(0.3),
   /** ... and at least this many milliseconds (a cache going from 0.5 to 1.1 ms is not an incident). */
   minLatencyDeltaMs: z.number().nonnegative().default(5),
+  /**
+   * Network time of a call: the caller's CLIENT span minus the callee's SERVER span that answered it, per client edge,
+   * its median judged per bucket. A delay between two services shows here whatever the callee's own latency does:
+   * a callee whose work takes 100-600 ms hides a 230 ms network delay in its callers' p95, not in this median (on
+   * real data, 4 ms becoming 234 ms). It is the same calls' evidence as the client edge's latency (one family).
+   */
+  networkTime: z.boolean().default(true),
+  /** A network-time anomaly must be at least this many milliseconds above expected (jitter of a few ms is not a fault). */
+  minNetworkDeltaMs: z.number().nonnegative().default(10),
   /** Minimum spans in a bucket before its error ratio is judged (a jump from 0 to most calls failing shows on fewer). */
   minErrorCount: posInt.default(3),
   /** Error signals need at least this many errors and this error ratio in the bucket. */

@@ -17,7 +17,12 @@ function bin(durationMs: number): number {
 
 /** p95 of an aggregate's durations: the upper edge of the bin holding the 95th percentile. */
 export function p95(agg: Agg): number {
-  const rank = Math.ceil(0.95 * agg.count);
+  return quantile(agg, 0.95);
+}
+
+/** The q-quantile of an aggregate's durations: the upper edge of the bin holding it. */
+export function quantile(agg: Agg, q: number): number {
+  const rank = Math.max(1, Math.ceil(q * agg.count));
   let seen = 0;
   for (const b of [...agg.hist.keys()].sort((x, y) => x - y)) {
     seen += agg.hist.get(b) ?? 0;
@@ -45,6 +50,11 @@ export class RedBuckets {
   ) {}
 
   add(ts: number, scope: string, span: Span): void {
+    this.addValue(ts, scope, span.duration_ms, span.status === 'error');
+  }
+
+  /** One measurement of `scope` at `ts`: a duration in ms (a span's, or a derived one such as a call's network time). */
+  addValue(ts: number, scope: string, durationMs: number, error: boolean): void {
     const b = Math.floor(ts / this.bucketMs);
     if (this.nextClose === undefined) this.nextClose = b;
     if (b < this.nextClose) {
@@ -66,8 +76,8 @@ export class RedBuckets {
       aggs.set(scope, agg);
     }
     agg.count++;
-    if (span.status === 'error') agg.errors++;
-    const k = bin(span.duration_ms);
+    if (error) agg.errors++;
+    const k = bin(durationMs);
     agg.hist.set(k, (agg.hist.get(k) ?? 0) + 1);
   }
 

@@ -8,7 +8,7 @@ import { MAX_TRAILS, SignalGate, continueTrail, extendEpisode, round6, type Epis
 import { MAX_SERIES_POINTS, type EdgeFigures, type SeriesPoint } from '../schemas/incident.js';
 import { PRE_POINTS, DEFAULT_Z_THRESHOLD, bandHalfWidth, newRing, recordPoint, ringLast, ringPoints, type PointRing, type Trail } from './trail.js';
 import { stableId } from '../core/hash.js';
-import { p95, type Agg } from './red-buckets.js';
+import { p95, quantile, type Agg } from './red-buckets.js';
 import { LruMap, fmt, makeSignal, type KeepAlive } from './util.js';
 
 export type RedMetric = 'latency' | 'errors' | 'rate';
@@ -33,8 +33,10 @@ interface Track {
 }
 
 interface Scope {
-  /** `service` or `caller->callee`. */
+  /** `service`, `caller->callee` (server side), `caller=>callee` (client side) or `caller~>callee` (network time). */
   readonly label: string;
+  /** Network-time scopes judge only their latency (their count is the client edge's). */
+  readonly network: boolean;
   readonly service: string;
   readonly peer: string | undefined;
   /** Edge scopes: whose spans measure it (see red.ts). */
@@ -87,10 +89,11 @@ export class RedScopes {
     const hit = this.scopes.get(key);
     if (hit) return hit;
     const parts = key.split('\u0000');
-    const side = parts[0] === 'e' ? 'server' : parts[0] === 'c' ? 'client' : undefined;
+    const network = parts[0] === 'g';
+    const side = parts[0] === 'e' ? 'server' : parts[0] === 'c' || network ? 'client' : undefined;
     const service = parts[1] ?? '';
     const peer = side !== undefined ? (parts[2] ?? '') : undefined;
-    const label = peer === undefined ? service : side === 'client' ? `${service}=>${peer}` : `${service}->${peer}`;
+    const label = peer === undefined ? service : network ? `${service}~>${peer}` : side === 'client' ? `${service}=>${peer}` : `${service}->${peer}`;
     const track = (m: RedMetric): Track => ({
       ref: redRef(label, m),
       detector: createDetector({ ...this.cfg.detector, direction: META[m].direction }),
@@ -102,7 +105,7 @@ export class RedScopes {
       pre: newRing(),
       trail: undefined,
     });
-    const s: Scope = { label, service, peer, side, lastActive: -Infinity, tracks: { latency: track('latency'), errors: track('errors'), rate: track('rate') } };
+    const s: Scope = { label, network, service, peer, side, lastActive: -Infinity, tracks: { latency: track('latency'), errors: track('errors'), rate: track('rate') } };
     this.scopes.set(key, s);
     return s;
   }
@@ -114,6 +117,13 @@ export class RedScopes {
     for (const [key, agg] of aggs) {
       const s = this.scope(key);
       s.lastActive = bucket;
+      if (s.network) {
+        if (agg.count >= this.cfg.minCount) {
+          const gap = quantile(agg, 0.5);
+          this.judge(s, 'latency', ts, gap, true, `median network time ${fmt(gap)} ms (CLIENT minus SERVER span) over ${agg.count} calls`, out);
+        }
+        continue;
+      }
       if (agg.count >= this.cfg.minCount) {
         const lat = p95(agg);
         this.judge(s, 'latency', ts, lat, true, `p95 ${fmt(lat)} ms over ${agg.count} spans`, out);
@@ -128,7 +138,7 @@ export class RedScopes {
     const silent: Scope[] = [];
     let recent = 0;
     for (const [key, s] of this.scopes.entries()) {
-      if (bucket - s.lastActive > this.cfg.zeroFeedBuckets) continue;
+      if (s.network || bucket - s.lastActive > this.cfg.zeroFeedBuckets) continue;
       recent++;
       if (!aggs.has(key) && s.lastActive < bucket) silent.push(s);
     }
@@ -148,7 +158,7 @@ export class RedScopes {
     t.trail = recordPoint(t.pre, t.trail, ts, value, r.expected, bandHalfWidth(value, r.expected, r.deviation, this.cfg.detector.zThreshold ?? DEFAULT_Z_THRESHOLD));
     if (!eligible || !(r.score >= this.cfg.threshold)) return;
     if (m === 'rate' && r.expected < this.cfg.minRateExpected) return;
-    if (m === 'latency' && value - r.expected < Math.max(this.cfg.minLatencyDeltaMs, this.cfg.minLatencyRelChange * r.expected)) return;
+    if (m === 'latency' && value - r.expected < Math.max(s.network ? this.cfg.minNetworkDeltaMs : this.cfg.minLatencyDeltaMs, this.cfg.minLatencyRelChange * r.expected)) return;
     // Persistence: sparse buckets (few spans) may skip a minute, so one missing bucket does not break a streak.
     if (ts - t.lastAnomaly <= 2 * this.bucketMs) t.streak++;
     else {
@@ -162,7 +172,7 @@ export class RedScopes {
     const prev = this.episodes.peek(t.ref);
     const ep = extendEpisode(prev?.episode, ts, value, r.expected, t.direction, this.cfg.cooldownMs);
     t.trail = continueTrail(this.trails, t.ref, t.pre, t.trail, ep !== prev?.episode);
-    const edgeName = s.side === 'client' ? `${meta.name} client -> ${s.peer}` : `${meta.name} -> ${s.peer}`;
+    const edgeName = s.network ? `red.network_time_p50_ms -> ${s.peer}` : s.side === 'client' ? `${meta.name} client -> ${s.peer}` : `${meta.name} -> ${s.peer}`;
     this.episodes.set(t.ref, { service: s.service, name: s.peer === undefined ? meta.name : edgeName, episode: ep, metric: m });
     if (!t.gate.pass(ts, r.score)) {
       this.keepAlive?.(s.service, ts, s.peer, m !== 'rate', t.ref);
@@ -171,7 +181,9 @@ export class RedScopes {
     const where =
       s.peer === undefined
         ? s.service
-        : s.side === 'client'
+        : s.network
+          ? `calls ${s.service} -> ${s.peer}, time outside ${s.peer}'s own spans (the network between, or ${s.peer} queueing them)`
+          : s.side === 'client'
           ? `calls ${s.service} -> ${s.peer} as the caller sees them (${s.peer} or the network between)`
           : `calls ${s.service} -> ${s.peer}`;
     const init = {
@@ -185,7 +197,9 @@ export class RedScopes {
       observed: value,
       expected: r.expected,
     };
-    out.push(makeSignal(s.peer === undefined ? init : { ...init, peer: s.peer, ...(s.side ? { side: s.side } : {}) }));
+    // Network time is measured on the client edge's calls: one family with the client edge's latency.
+    const family = s.network ? redRef(`${s.service}=>${s.peer}`, 'latency') : undefined;
+    out.push(makeSignal(s.peer === undefined ? init : { ...init, peer: s.peer, ...(s.side ? { side: s.side } : {}), ...(family ? { family } : {}) }));
   }
 
   seriesInfo(ref: string): BundleSeries | undefined {

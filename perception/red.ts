@@ -115,7 +115,7 @@ export class RedPerception {
         if (client && parentService !== span.service) {
           this.clients.delete(parentKey);
           this.peers.learn(parentService, client.span.name, span.service);
-          this.clientEdge(client.span, span.service);
+          this.clientEdge(client.span, span.service, span);
         }
         this.edge(parentService, span);
       } else this.wait(key, parentKey, span);
@@ -133,7 +133,7 @@ export class RedPerception {
           // A CLIENT span answered by several children (retries) is one call: measured once.
           if (span.span_kind === 'client' && !answered) {
             this.peers.learn(span.service, span.name, p.span.service);
-            this.clientEdge(span, p.span.service);
+            this.clientEdge(span, p.span.service, p.span);
           }
           answered = true;
         }
@@ -173,11 +173,15 @@ export class RedPerception {
 
   /**
    * The caller's view of a call: its CLIENT span, bucketed on the client edge caller -> callee. The callee's own
-   * spans miss a delay on the network between the two (and time spent queued in the caller); this does not.
+   * spans miss a delay on the network between the two (and time spent queued in the caller); this does not. With the
+   * callee's answering span, the call's network time (client minus server duration) is bucketed too.
    */
-  private clientEdge(client: Span, callee: string): void {
+  private clientEdge(client: Span, callee: string, answer?: Span): void {
     if (client.service === callee) return;
     this.buckets.add(client.ts, `c\u0000${client.service}\u0000${callee}`, client);
+    if (answer !== undefined && this.cfg.networkTime && (answer.span_kind === 'server' || answer.span_kind === 'unspecified')) {
+      this.buckets.addValue(client.ts, `g\u0000${client.service}\u0000${callee}`, Math.max(0, client.duration_ms - answer.duration_ms), false);
+    }
   }
 
   private index(key: string, service: string): void {

@@ -172,6 +172,36 @@ describe('2. network delay shows only on the caller side', () => {
     expect(sigs.filter((s) => s.type === 'red_latency' && s.side !== 'client')).toHaveLength(0);
   });
 
+  it("a network delay hidden in a slow callee's variance shows in the calls' network time (client minus server)", () => {
+    // checkout's own work takes 100-700 ms; from minute 30 each call spends 230 ms more on the network (real: a p50 of
+    // ~200 ms becoming ~430 ms at the caller over 6-9 calls a bucket, the callee's spans unchanged).
+    const run = (cfg: Partial<RedConfig>): Signal[] => {
+      const red = new RedPerception(RedConfig.parse(cfg), new Topology(SHOP));
+      const r = rng(11);
+      const out: Signal[] = [];
+      let n = 0;
+      for (let m = 0; m < 40; m++) {
+        for (let k = 0; k < 14; k++) {
+          const work = 100 + r() * 600;
+          const net = (m >= 30 ? 230 : 4) + r() * 2;
+          for (const s of callPair('front', 'checkout', T0 + m * MIN + k * 4200, `t${n++}`, work + net, work)) out.push(...red.observe(s));
+        }
+      }
+      return [...out, ...red.flush()];
+    };
+    const sigs = run({});
+    const network = sigs.filter((s) => s.type === 'red_latency' && /time outside checkout's own spans/.test(s.summary));
+    expect(network.length).toBeGreaterThanOrEqual(1);
+    expect(network[0]).toMatchObject({ service: 'front', peer: 'checkout', side: 'client', hint: 'latency' });
+    expect(network[0]!.ts).toBeGreaterThanOrEqual(T0 + 30 * MIN);
+    // One family with the client edge's latency: the same calls are one piece of evidence.
+    expect(network[0]!.family).toBeDefined();
+    // The caller's p95 of the same calls does not see it: the callee's own variance hides it.
+    expect(sigs.filter((s) => s.type === 'red_latency' && !/time outside/.test(s.summary))).toHaveLength(0);
+    // Without network time the delay is invisible.
+    expect(run({ networkTime: false }).filter((s) => s.type === 'red_latency')).toHaveLength(0);
+  });
+
   it('the ranker blames the callee every caller sees slow, and a caller slow to all its callees', () => {
     const edge = (a: string, b: string): Signal => sig(a, T0, `${a}=>${b}`, { type: 'red_latency', peer: b, side: 'client' });
     const edges = SHOP.services.flatMap((x) => (x.depends_on ?? []).map((d) => [x.name, d] as [string, string]));
