@@ -263,17 +263,63 @@ export class Correlator {
 
   private tryOpen(sig: Signal): void {
     const cutoff = Math.max(sig.ts, this.watermark) - this.cfg.openWindowMs;
-    const group: Signal[] = [];
+    const near: Signal[] = [];
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
+      const p = this.pending[i] as Signal;
+      if (p.ts < cutoff || Math.abs(p.ts - sig.ts) > this.cfg.openWindowMs) continue;
+      if (p !== sig && !this.near(sig, signalServices(p))) continue;
+      near.push(p);
+    }
+    if (!this.cfg.openExplainedOnly) {
+      if (this.opens(near)) this.openIncident(near);
+      return;
+    }
+    // One fault explains its symptoms: they lie at one root and upstream of it. Two neighbours' unrelated blips
+    // (siblings under one caller, each a noisy series of its own) are not one incident, however close in time.
+    const deps = new Map<string, Set<string>>();
+    const callsRoot = (service: string, root: string): boolean => {
+      let d = deps.get(service);
+      if (!d) deps.set(service, (d = this.topology.dependenciesWithin(service, this.cfg.upstreamHops)));
+      return d.has(root);
+    };
+    const explainedBy = (root: string, p: Signal): boolean => {
+      // A caller starved of CPU or threads makes every call it makes look slow: its client edges are its own.
+      if (p.side === 'client' && p.service === root) return true;
+      for (const v of signalServices(p)) if (v !== root && !callsRoot(v, root)) return false;
+      return true;
+    };
+    // Candidate roots: every service of the neighbourhood that explains the newest symptom (it triggers the opening).
+    const roots = [...new Set(near.flatMap((p) => signalServices(p)))].sort().filter((r) => explainedBy(r, sig));
+    let best: { group: Signal[]; sum: number } | undefined;
+    for (const root of roots) {
+      const group = near.filter((p) => explainedBy(root, p));
+      if (!this.opens(group)) continue;
+      const sum = this.evidenceSum(group);
+      if (!best || sum > best.sum) best = { group, sum };
+    }
+    if (best) this.openIncident(best.group);
+  }
+
+  /** The opening sum: the max score per evidence family (request-rate swings weighted down). */
+  private evidenceSum(group: readonly Signal[]): number {
+    const maxPerFamily = new Map<string, number>();
+    for (const p of group) {
+      const fam = familyOf(p);
+      maxPerFamily.set(fam, Math.max(maxPerFamily.get(fam) ?? 0, p.score * (isWeak(p) ? this.cfg.openWeakWeight : 1)));
+    }
+    let sum = 0;
+    for (const v of maxPerFamily.values()) sum += v;
+    return sum;
+  }
+
+  /** Whether these pending symptoms are enough to open an incident (see the class comment). */
+  private opens(group: readonly Signal[]): boolean {
     // One piece of evidence per family: P90/P95/P99 of one latency, or one metric on each pod, count once.
     const maxPerFamily = new Map<string, number>();
     const alertFamilies = new Set<string>();
     let corroborating = false;
     let strong = this.cfg.openStrongScore <= 0;
-    for (let i = this.pendingHead; i < this.pending.length; i++) {
-      const p = this.pending[i] as Signal;
-      if (p.ts < cutoff || Math.abs(p.ts - sig.ts) > this.cfg.openWindowMs) continue;
-      if (p !== sig && !this.near(sig, signalServices(p))) continue;
-      group.push(p);
+    for (const p of group) {
       const w = isWeak(p) ? this.cfg.openWeakWeight : 1;
       const fam = familyOf(p);
       maxPerFamily.set(fam, Math.max(maxPerFamily.get(fam) ?? 0, p.score * w));
@@ -292,8 +338,7 @@ export class Correlator {
     if (corroborated) strong = true;
     let sum = 0;
     for (const v of maxPerFamily.values()) sum += v;
-    if (!strong || maxPerFamily.size < this.cfg.openMinRefs || (sum < this.cfg.openScore - 1e-9 && !corroborated)) return;
-    this.openIncident(group);
+    return strong && maxPerFamily.size >= this.cfg.openMinRefs && (sum >= this.cfg.openScore - 1e-9 || corroborated);
   }
 
   private openIncident(group: Signal[]): void {

@@ -100,6 +100,34 @@ describe('1. snowballing incidents and frozen bundles', () => {
     expect(h.c.stats().resolved).toBeGreaterThanOrEqual(1);
   });
 
+  it("two siblings' unrelated blips do not open an incident together; a root and its caller do", () => {
+    const blips = (h: Harness): void => {
+      // email and pay are both called by checkout (two hops apart), each a noisy series of its own.
+      h.add(sig('email', T0, 'email-p99'));
+      h.add(sig('pay', T0 + MIN, 'pay-p99'));
+    };
+    const loose = new Harness();
+    blips(loose);
+    expect(loose.opened).toHaveLength(1);
+    const h = new Harness({ openExplainedOnly: true });
+    blips(h);
+    expect(h.opened).toHaveLength(0);
+    // checkout, which calls both, gets slow too: one root (either of them, with checkout its caller) explains two of
+    // the three; the other sibling is not part of the opening core (it may still join as nearby evidence).
+    h.add(sig('checkout', T0 + 2 * MIN, 'checkout-p99'));
+    expect(h.opened).toHaveLength(1);
+    const core = [...h.opened[0]!.core].sort();
+    expect(core).toHaveLength(2);
+    expect(core).toContain('checkout');
+  });
+
+  it("with explained-only opening, a starved caller's slow calls to several callees still open an incident", () => {
+    const h = new Harness({ openExplainedOnly: true });
+    h.add(sig('checkout', T0, 'cp', { type: 'red_latency', peer: 'pay', side: 'client' }));
+    h.add(sig('checkout', T0 + 1000, 'ce', { type: 'red_latency', peer: 'email', side: 'client' }));
+    expect(h.opened).toHaveLength(1);
+  });
+
   it('a caller slow to some other service is a new onset, not more of the open fault', () => {
     const h = new Harness();
     h.add(sig('checkout', T0, 'cc', { type: 'red_latency', peer: 'cart', side: 'client' }));
