@@ -230,6 +230,21 @@ describe('event-time alignment (pipeline/align.ts)', () => {
     expect(outB).toEqual(['t6', 't7', 't8', 't9']);
   });
 
+  it('an idle source forgotten for room (maxSources) stops holding events written after its claim', () => {
+    const a = new EventTimeAligner<string>({ ...opts, maxSources: 2, idleHoldMs: 60_000 });
+    const out: string[] = [];
+    const emit = (s: string): void => void out.push(s);
+    a.advance('quiet', Number.POSITIVE_INFINITY, emit, 1000);
+    a.push('busy', 60_000, 'b1', emit, '', 2000);
+    // Written after the quiet partition was found empty: it waits for a newer claim.
+    expect(out).toEqual([]);
+    // A third source comes: the one seen longest ago (quiet) is forgotten, and with it its claim's hold.
+    a.push('other', 90_000, 'o1', emit, '', 2100);
+    expect(out).toEqual(['b1']);
+    expect(a.state().idleAsOf ?? []).toEqual([]);
+    expect(a.forced).toBe(0);
+  });
+
   it('is bounded: beyond maxBuffered the oldest goes early, counted', () => {
     const a = new EventTimeAligner<number>({ ...opts, maxBuffered: 3 });
     const out: number[] = [];
