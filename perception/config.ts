@@ -160,6 +160,11 @@ export const RedConfig = z.strictObject({
   networkTime: z.boolean().default(true),
   /** A network-time anomaly must be at least this many milliseconds above expected (jitter of a few ms is not a fault). */
   minNetworkDeltaMs: z.number().nonnegative().default(10),
+  /**
+   * Anomalous buckets needed for a network-time signal (`minConsecutive` for the others): a median of the calls' own
+   * network time is steadier than a p95 of their durations, so it needs less persistence to be believed.
+   */
+  networkMinConsecutive: posInt.default(2),
   /** Minimum spans in a bucket before its error ratio is judged (a jump from 0 to most calls failing shows on fewer). */
   minErrorCount: posInt.default(3),
   /** Error signals need at least this many errors and this error ratio in the bucket. */
@@ -290,8 +295,13 @@ export const PerceptionConfig = z.strictObject({
   bundleMaxEdges: posInt.default(200),
   /** Signals of the last this-much event time enter a bundle before older ones, whatever their scores. */
   bundleRecentMs: posInt.default(10 * MIN),
-  /** An open incident whose evidence changed is re-emitted at most once per this much event time. */
-  updateEveryMs: nonNegMs.default(MIN),
+  /**
+   * An open incident whose evidence changed is re-emitted at most once per this much event time. 30 s, one RED
+   * bucket: evidence that arrives is shown within the bucket it closes in (measured against 60 s: the simulator
+   * unchanged, on the real recordings one more root first and one more in the top 3 at the end of its fault
+   * window, for 11% more output updates).
+   */
+  updateEveryMs: nonNegMs.default(30_000),
   /** The CMDB (already parsed); learned call edges are added to it. */
   topology: TopologyFile.optional(),
 });

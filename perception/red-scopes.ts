@@ -166,8 +166,9 @@ export class RedScopes {
       t.streakStart = ts;
     }
     t.lastAnomaly = ts;
-    if (t.streak < this.cfg.minConsecutive) return;
-    const first = t.streak === this.cfg.minConsecutive ? t.streakStart : ts;
+    const need = s.network ? this.cfg.networkMinConsecutive : this.cfg.minConsecutive;
+    if (t.streak < need) return;
+    const first = t.streak === need ? t.streakStart : ts;
     const meta = META[m];
     const prev = this.episodes.peek(t.ref);
     const ep = extendEpisode(prev?.episode, ts, value, r.expected, t.direction, this.cfg.cooldownMs);
