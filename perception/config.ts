@@ -140,7 +140,7 @@ export const RedConfig = z.strictObject({
    * unanswered CLIENT span is then counted for the callee that answered that call name before (a down datastore).
    */
   pendingMs: nonNegMs.default(30_000),
-  /** Scopes (services and call edges) tracked; full: least recently active is evicted with its detectors. */
+  /** Scopes (services, call edges and client edges' network time) tracked; full: least recently active is evicted with its detectors. */
   maxScopes: posInt.default(2_000),
   /**
    * Minimum spans in a bucket before its latency is judged. Low on purpose: many real call edges carry a few calls a

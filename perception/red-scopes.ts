@@ -105,7 +105,10 @@ export class RedScopes {
       pre: newRing(),
       trail: undefined,
     });
-    const s: Scope = { label, network, service, peer, side, lastActive: -Infinity, tracks: { latency: track('latency'), errors: track('errors'), rate: track('rate') } };
+    // A network-time scope judges its latency only: one detector, not three (the others are never fed).
+    const latency = track('latency');
+    const tracks = network ? { latency, errors: latency, rate: latency } : { latency, errors: track('errors'), rate: track('rate') };
+    const s: Scope = { label, network, service, peer, side, lastActive: -Infinity, tracks };
     this.scopes.set(key, s);
     return s;
   }
@@ -175,8 +178,10 @@ export class RedScopes {
     t.trail = continueTrail(this.trails, t.ref, t.pre, t.trail, ep !== prev?.episode);
     const edgeName = s.network ? `red.network_time_p50_ms -> ${s.peer}` : s.side === 'client' ? `${meta.name} client -> ${s.peer}` : `${meta.name} -> ${s.peer}`;
     this.episodes.set(t.ref, { service: s.service, name: s.peer === undefined ? meta.name : edgeName, episode: ep, metric: m });
+    // Network time is measured on the client edge's calls: one family with the client edge's latency.
+    const family = s.network ? redRef(`${s.service}=>${s.peer}`, 'latency') : undefined;
     if (!t.gate.pass(ts, r.score)) {
-      this.keepAlive?.(s.service, ts, s.peer, m !== 'rate', t.ref);
+      this.keepAlive?.(s.service, ts, s.peer, m !== 'rate', family ?? t.ref);
       return;
     }
     const where =
@@ -198,8 +203,6 @@ export class RedScopes {
       observed: value,
       expected: r.expected,
     };
-    // Network time is measured on the client edge's calls: one family with the client edge's latency.
-    const family = s.network ? redRef(`${s.service}=>${s.peer}`, 'latency') : undefined;
     out.push(makeSignal(s.peer === undefined ? init : { ...init, peer: s.peer, ...(s.side ? { side: s.side } : {}), ...(family ? { family } : {}) }));
   }
 
