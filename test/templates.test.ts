@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NightshiftError } from '../core/errors.js';
 import { stableId } from '../core/hash.js';
-import { maskMessage, maskToken, MinerConfig, TemplateMiner } from '../perception/templates/index.js';
+import { maskMessage, maskToken, MinerConfig, TemplateMiner, tokenize } from '../perception/templates/index.js';
 
 /** Seeded PRNG (mulberry32): tests must not depend on Math.random. */
 function prng(seed: number): () => number {
@@ -294,5 +294,48 @@ describe('TemplateMiner', () => {
     expect(() => TemplateMiner.fromJSON(snap)).toThrow(NightshiftError);
     expect(() => new TemplateMiner({ simThreshold: 2 })).toThrow(NightshiftError);
     expect(() => new TemplateMiner().add(undefined as unknown as string)).toThrow(NightshiftError);
+  });
+});
+
+describe('tokenize', () => {
+  /** The char-code loop tokenize was before it became a regex split: the reference it must agree with. */
+  function reference(message: string, maxTokens: number): { tokens: string[]; overflow: boolean } {
+    const tokens: string[] = [];
+    let start = -1;
+    for (let i = 0; i < message.length; i++) {
+      const c = message.charCodeAt(i);
+      const ws = c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
+      if (ws) {
+        if (start >= 0) {
+          if (tokens.length === maxTokens) return { tokens, overflow: true };
+          tokens.push(message.slice(start, i));
+          start = -1;
+        }
+      } else if (start < 0) start = i;
+    }
+    if (start >= 0) {
+      if (tokens.length === maxTokens) return { tokens, overflow: true };
+      tokens.push(message.slice(start));
+    }
+    return { tokens, overflow: false };
+  }
+
+  it('splits exactly as the char-code loop did: every whitespace run, edges, Unicode spaces kept, the token cap', () => {
+    const alphabet = ['a', 'b', '7', ' ', '  ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u2003', '=', '"'];
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const cases = ['', ' ', '   ', 'a', ' a', 'a ', ' a b ', 'a  b\t\tc\n', '\u00a0a\u00a0'];
+    for (let k = 0; k < 3000; k++) {
+      let s = '';
+      const len = rnd(30);
+      for (let i = 0; i < len; i++) s += alphabet[rnd(alphabet.length)];
+      cases.push(s);
+    }
+    for (const s of cases) {
+      for (const max of [1, 2, 3, 5, 256]) expect(tokenize(s, max), JSON.stringify([s, max])).toEqual(reference(s, max));
+    }
   });
 });
