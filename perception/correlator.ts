@@ -271,7 +271,7 @@ export class Correlator {
       near.push(p);
     }
     if (!this.cfg.openExplainedOnly) {
-      if (this.opens(near)) this.openIncident(near);
+      if (this.openingSum(near) !== null) this.openIncident(near);
       return;
     }
     // One fault explains its symptoms: they lie at one root and upstream of it. Two neighbours' unrelated blips
@@ -293,27 +293,17 @@ export class Correlator {
     let best: { group: Signal[]; sum: number } | undefined;
     for (const root of roots) {
       const group = near.filter((p) => explainedBy(root, p));
-      if (!this.opens(group)) continue;
-      const sum = this.evidenceSum(group);
-      if (!best || sum > best.sum) best = { group, sum };
+      const sum = this.openingSum(group);
+      if (sum !== null && (!best || sum > best.sum)) best = { group, sum };
     }
     if (best) this.openIncident(best.group);
   }
 
-  /** The opening sum: the max score per evidence family (request-rate swings weighted down). */
-  private evidenceSum(group: readonly Signal[]): number {
-    const maxPerFamily = new Map<string, number>();
-    for (const p of group) {
-      const fam = familyOf(p);
-      maxPerFamily.set(fam, Math.max(maxPerFamily.get(fam) ?? 0, p.score * (isWeak(p) ? this.cfg.openWeakWeight : 1)));
-    }
-    let sum = 0;
-    for (const v of maxPerFamily.values()) sum += v;
-    return sum;
-  }
-
-  /** Whether these pending symptoms are enough to open an incident (see the class comment). */
-  private opens(group: readonly Signal[]): boolean {
+  /**
+   * Whether these pending symptoms are enough to open an incident (see the class comment): their opening sum (the max
+   * score per evidence family, request-rate swings weighted down) when they are, else null.
+   */
+  private openingSum(group: readonly Signal[]): number | null {
     // One piece of evidence per family: P90/P95/P99 of one latency, or one metric on each pod, count once.
     const maxPerFamily = new Map<string, number>();
     const alertFamilies = new Set<string>();
@@ -338,7 +328,7 @@ export class Correlator {
     if (corroborated) strong = true;
     let sum = 0;
     for (const v of maxPerFamily.values()) sum += v;
-    return strong && maxPerFamily.size >= this.cfg.openMinRefs && (sum >= this.cfg.openScore - 1e-9 || corroborated);
+    return strong && maxPerFamily.size >= this.cfg.openMinRefs && (sum >= this.cfg.openScore - 1e-9 || corroborated) ? sum : null;
   }
 
   private openIncident(group: Signal[]): void {
